@@ -1,0 +1,134 @@
+"""The Python API: `audit(...)` runs load, evaluate, judge and advise, and returns an `AuditResult`."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from auditor import __version__
+from auditor.errors import AuditorError
+from auditor.evaluate import Evaluation, Progress, evaluate
+from auditor.loading.model import LoadedModel, from_keras_model, load_model
+from auditor.regularization import Recommendation, recommend
+from auditor.rules import RuleResult, RuleSet, blocking, load_rule_set, run_rules
+from auditor.rules.engine import FAIL_ON
+
+
+@dataclass(frozen=True)
+class AuditResult:
+    """Everything an audit found; render it with the writers in `auditor.report`."""
+
+    evaluation: Evaluation
+    rule_set: RuleSet
+    results: tuple[RuleResult, ...]
+    recommendations: tuple[Recommendation, ...]
+    fail_on: str = "error"
+    created: str = ""
+    timings: dict[str, float] = field(default_factory=dict, compare=False)
+
+    @property
+    def blocking(self) -> list[RuleResult]:
+        """Results that fail the gate at the chosen --fail-on level."""
+        return blocking(self.results, self.fail_on)
+
+    @property
+    def passed(self) -> bool:
+        return not self.blocking
+
+    @property
+    def verdict(self) -> str:
+        return "pass" if self.passed else "fail"
+
+    def to_dict(self) -> dict[str, Any]:
+        from auditor.report.json_report import report_dict
+
+        return report_dict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=False)
+
+    def write_html(self, path: str | Path) -> Path:
+        from auditor.report.writer import write_reports
+
+        return write_reports(self, Path(path).parent, ("html",), names={"html": Path(path).name})[0]
+
+    def write_pdf(self, path: str | Path) -> Path:
+        from auditor.report.writer import write_reports
+
+        return write_reports(self, Path(path).parent, ("pdf",), names={"pdf": Path(path).name})[0]
+
+
+def _model(model: Any, unsafe: bool) -> LoadedModel:
+    if isinstance(model, LoadedModel):
+        return model
+    if isinstance(model, (str, Path)):
+        return load_model(model, unsafe=unsafe)
+    if hasattr(model, "layers") and hasattr(model, "outputs"):
+        return from_keras_model(model)
+    raise AuditorError(f"model must be a path or a Keras model, got {type(model).__name__}")
+
+
+def audit(
+    model: Any,
+    *,
+    train: str | Path,
+    val: str | Path,
+    test: str | Path | None = None,
+    label: str = "label",
+    ignore: Sequence[str] = (),
+    classes: Sequence[str] | None = None,
+    rules: str | Path | RuleSet | None = None,
+    fail_on: str = "error",
+    threshold: float = 0.5,
+    unsafe: bool = False,
+    drop_invalid_rows: bool = False,
+    batch_rows: int = 65_536,
+    progress: Progress | None = None,
+) -> AuditResult:
+    """Audit MODEL (path or Keras model) on its train/val(/test) splits against a rule set."""
+    if fail_on not in FAIL_ON:
+        raise AuditorError(f"fail_on must be one of {', '.join(FAIL_ON)}, got {fail_on!r}")
+    if not 0.0 < threshold < 1.0:
+        raise AuditorError(f"threshold must be between 0 and 1, got {threshold}")
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    rule_set = rules if isinstance(rules, RuleSet) else load_rule_set(rules)
+    loaded = _model(model, unsafe)
+    timings["load"] = time.perf_counter() - started
+
+    paths = {"train": str(train), "val": str(val)}
+    if test is not None:
+        paths["test"] = str(test)
+    evaluation = evaluate(
+        loaded,
+        paths,
+        label=label,
+        ignore=ignore,
+        classes=classes,
+        threshold=threshold,
+        drop_invalid_rows=drop_invalid_rows,
+        batch_rows=batch_rows,
+        progress=progress,
+    )
+    timings.update(evaluation.timings)
+
+    started = time.perf_counter()
+    results = tuple(run_rules(evaluation, rule_set))
+    timings["rules"] = time.perf_counter() - started
+    started = time.perf_counter()
+    recommendations = tuple(recommend(evaluation, results))
+    timings["advice"] = time.perf_counter() - started
+    return AuditResult(
+        evaluation=evaluation,
+        rule_set=rule_set,
+        results=results,
+        recommendations=recommendations,
+        fail_on=fail_on,
+        created=datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+        timings=timings,
+    )

@@ -1,0 +1,225 @@
+"""The command line: `auditor audit` and `auditor rules ...`; the only place that prints and exits."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+import click
+
+from auditor import __version__
+from auditor.errors import AuditorError
+from auditor.report.writer import FILE_NAMES, FORMATS
+
+EXIT_OK, EXIT_FAILED, EXIT_ERROR, EXIT_INTERNAL = 0, 1, 2, 3
+
+EXIT_CODES_HELP = """\b
+Exit codes:
+  0  no failed rule at or above --fail-on
+  1  a rule at or above --fail-on failed (the gate blocks)
+  2  usage, configuration or input error (one 'Error:' line on stderr)
+  3  internal error in auditor (please report it)"""
+
+
+def _handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn library errors into one `Error:` line and exit 2; never show a traceback."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except AuditorError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(EXIT_ERROR)
+        except KeyboardInterrupt:
+            click.echo("Error: interrupted", err=True)
+            sys.exit(EXIT_ERROR)
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except Exception as exc:  # A bug in auditor: one line, and a way to see more.
+            if kwargs.get("debug"):
+                raise
+            click.echo(
+                f"Error: internal error ({type(exc).__name__}: {exc}); rerun with --debug for the "
+                "traceback and please report it",
+                err=True,
+            )
+            sys.exit(EXIT_INTERNAL)
+
+    return wrapper
+
+
+def _formats(value: str) -> tuple[str, ...]:
+    chosen = tuple(f.strip().lower() for f in value.split(",") if f.strip())
+    if "all" in chosen:
+        return FORMATS
+    unknown = [f for f in chosen if f not in FORMATS]
+    if unknown or not chosen:
+        raise click.BadParameter(
+            f"unknown format(s) {', '.join(unknown) or '(none)'}; choose from {', '.join(FORMATS)} or all"
+        )
+    return chosen
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="auditor")
+def main() -> None:
+    """auditor: a release gate for Keras classifiers.
+
+    It loads a saved model and the splits it was trained and validated on, measures how it
+    generalizes, judges the numbers with a declarative rule set, recommends L1/L2 changes, and
+    writes HTML, PDF, JSON, JUnit and Markdown reports.
+    """
+
+
+@main.command(epilog=EXIT_CODES_HELP)
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option("--train", "train", required=True, type=click.Path(path_type=Path), help="Training split (.csv, .parquet or .npz).")
+@click.option("--val", "val", required=True, type=click.Path(path_type=Path), help="Validation split.")
+@click.option("--test", "test", type=click.Path(path_type=Path), help="Optional test split.")
+@click.option("--label", default="label", show_default=True, help="Label column (CSV/Parquet; NPZ uses array y).")
+@click.option("--ignore", multiple=True, metavar="COLUMN", help="Column that is not a feature (repeatable).")
+@click.option("--classes", help="Comma-separated class names in the order of the model's outputs.")
+@click.option("--rules", "rules", help="Rule set: a YAML file or a bundled name (default: default).")
+@click.option("--out", "out", default="audit-report", show_default=True, type=click.Path(path_type=Path), help="Folder for the reports.")
+@click.option("--format", "formats", default="all", show_default=True, help=f"Reports to write: comma-separated from {', '.join(FORMATS)}, or all.")
+@click.option("--fail-on", type=click.Choice(["info", "warning", "error", "never"]), default="error", show_default=True, help="Lowest severity of a failed rule that fails the gate.")
+@click.option("--threshold", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.5, show_default=True, help="Decision threshold on the positive class (binary models).")
+@click.option("--unsafe", is_flag=True, help="Allow loading models that contain Python code (Lambda layers). Only for files you trust.")
+@click.option("--drop-invalid-rows", is_flag=True, help="Drop rows with NaN/inf features (counted in the report) instead of failing.")
+@click.option("--batch-rows", type=click.IntRange(1), default=65_536, show_default=True, help="Rows per prediction batch.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only the verdict line.")
+@click.option("--debug", is_flag=True, hidden=True)
+@_handle_errors
+def audit(
+    model: Path,
+    train: Path,
+    val: Path,
+    test: Path | None,
+    label: str,
+    ignore: tuple[str, ...],
+    classes: str | None,
+    rules: str | None,
+    out: Path,
+    formats: str,
+    fail_on: str,
+    threshold: float,
+    unsafe: bool,
+    drop_invalid_rows: bool,
+    batch_rows: int,
+    quiet: bool,
+    debug: bool,
+) -> None:
+    """Audit MODEL (.keras, .h5 or SavedModel folder) on its train/val(/test) splits."""
+    from auditor.api import audit as run_audit
+    from auditor.report.writer import write_reports
+
+    chosen = _formats(formats)
+    result = run_audit(
+        model,
+        train=train,
+        val=val,
+        test=test,
+        label=label,
+        ignore=ignore,
+        classes=[c.strip() for c in classes.split(",")] if classes else None,
+        rules=rules,
+        fail_on=fail_on,
+        threshold=threshold,
+        unsafe=unsafe,
+        drop_invalid_rows=drop_invalid_rows,
+        batch_rows=batch_rows,
+    )
+    written = write_reports(result, out, chosen)
+    _print_result(result, written, quiet)
+    sys.exit(EXIT_OK if result.passed else EXIT_FAILED)
+
+
+def _print_result(result: Any, written: list[Path], quiet: bool) -> None:
+    verdict = click.style(result.verdict.upper(), fg="green" if result.passed else "red", bold=True)
+    blocking = result.blocking
+    reason = (
+        f"{len(blocking)} blocking finding(s): {', '.join(r.rule.id for r in blocking)}"
+        if blocking
+        else f"no failed rule at or above '{result.fail_on}'"
+    )
+    click.echo(f"{verdict}  {result.evaluation.model.name}: {reason}")
+    if quiet:
+        return
+    for r in result.results:
+        if r.status in ("failed", "error"):
+            mark = "x" if r in blocking else "!"
+            click.echo(f"  {mark} {r.rule.id:<6} {r.rule.severity:<8} {r.message}")
+    for rec in result.recommendations[:3]:
+        click.echo(f"  > {rec.action}: {rec.reason}")
+    for path in written:
+        click.echo(f"  wrote {path}")
+
+
+@main.group()
+def rules() -> None:
+    """List, explain and validate rule sets."""
+
+
+@rules.command("list")
+@click.option("--rules", "source", help="Rule set file or bundled name (default: default).")
+@_handle_errors
+def rules_list(source: str | None) -> None:
+    """List the rules of a rule set."""
+    from auditor.rules import load_rule_set
+
+    rule_set = load_rule_set(source)
+    click.echo(f"{rule_set.name} {rule_set.version} ({rule_set.source})")
+    for rule in rule_set.rules:
+        state = "" if rule.enabled else "  (disabled)"
+        click.echo(f"  {rule.id:<8} {rule.severity:<8} {rule.category:<22} {rule.summary}{state}")
+
+
+@rules.command("explain")
+@click.argument("rule_id")
+@click.option("--rules", "source", help="Rule set file or bundled name (default: default).")
+@_handle_errors
+def rules_explain(rule_id: str, source: str | None) -> None:
+    """Explain one rule: what it checks, why, what to do, its thresholds."""
+    from auditor.rules import load_rule_set
+    from auditor.rules.kinds import KINDS
+
+    rule_set = load_rule_set(source)
+    rule = rule_set.get(rule_id)
+    if rule is None:
+        known = ", ".join(r.id for r in rule_set.rules)
+        raise AuditorError(f"{rule_set.source}: no rule '{rule_id}' (known: {known})")
+    kind = KINDS[rule.kind]
+    wrap = lambda text: textwrap.fill(text, 96, initial_indent="  ", subsequent_indent="  ")  # noqa: E731
+    click.echo(f"{rule.id}: {rule.summary}")
+    click.echo(f"  kind {rule.kind} · category {rule.category} · severity {rule.severity}"
+               + ("" if rule.enabled else " · disabled"))
+    click.echo(f"\nChecks:\n{wrap(kind.summary)}")
+    click.echo(f"\nWhy it matters:\n{wrap(rule.why)}")
+    click.echo(f"\nWhat to do:\n{wrap(rule.what_to_do)}")
+    click.echo("\nParameters:")
+    for key, param in kind.params.items():
+        click.echo(f"  {key} = {rule.params.get(key)!r}  ({param.help}; {param.describe()})")
+    if rule.example:
+        click.echo(f"\nExample:\n{wrap(rule.example)}")
+
+
+@rules.command("validate")
+@click.argument("path", type=click.Path(path_type=Path))
+@_handle_errors
+def rules_validate(path: Path) -> None:
+    """Check a rule-set file; exit 2 with every problem named when it is invalid."""
+    from auditor.rules import load_rule_set
+
+    if not path.exists():
+        raise AuditorError(f"{path}: rule set not found")
+    rule_set = load_rule_set(path)
+    enabled = len(rule_set.enabled)
+    click.echo(f"{path}: valid ({rule_set.name} {rule_set.version}, {enabled} enabled rule(s) of {len(rule_set.rules)})")
+
+
+__all__ = ["main", "FILE_NAMES"]

@@ -1,0 +1,21 @@
+"""Typed errors raised by the library; the CLI turns them into one line and exit code 2."""
+
+
+class AuditorError(Exception):
+    """Base class of every error the auditor reports to its user."""
+
+
+class ModelLoadError(AuditorError):
+    """The model file is missing, unreadable, unsafe to load, or not a supported classifier."""
+
+
+class DataError(AuditorError):
+    """A split file is missing, malformed, or does not match the model."""
+
+
+class RuleConfigError(AuditorError):
+    """A rule-set file is invalid; the message names the file, the rule and the key."""
+
+
+class OutputError(AuditorError):
+    """A report could not be written."""

@@ -1,0 +1,204 @@
+"""Predicts every split batch by batch and computes the `Evaluation` the rules judge."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from auditor.errors import DataError
+from auditor.loading.architecture import Architecture
+from auditor.loading.data import ReadOptions, SplitReader
+from auditor.loading.model import LoadedModel, ModelInfo
+from auditor.metrics import baseline_metrics, classification_metrics, confusion
+
+SPLIT_ORDER = ("train", "val", "test")
+Progress = Callable[[str, int], None]
+
+
+@dataclass(frozen=True)
+class SplitEvaluation:
+    """Everything measured on one split. `y` and `proba` stay out of the JSON."""
+
+    name: str
+    path: str
+    n_rows: int
+    class_counts: dict[str, int]
+    metrics: dict[str, Any]
+    confusion_matrix: list[list[int]]
+    baseline: dict[str, Any]
+    dropped_rows: int = 0
+    y: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64), repr=False, compare=False)
+    proba: np.ndarray = field(
+        default_factory=lambda: np.empty((0, 2), np.float32), repr=False, compare=False
+    )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "n_rows": self.n_rows,
+            "dropped_rows": self.dropped_rows,
+            "class_counts": dict(self.class_counts),
+            "metrics": self.metrics,
+            "confusion_matrix": self.confusion_matrix,
+            "baseline": self.baseline,
+        }
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """The model's behaviour on every split, plus the facts about the model the rules need."""
+
+    model: ModelInfo
+    classes: tuple[str, ...]
+    features: tuple[str, ...]
+    splits: dict[str, SplitEvaluation]
+    architecture: Architecture
+    regularization_penalty: float | None = None
+    threshold: float = 0.5
+    timings: dict[str, float] = field(default_factory=dict, compare=False)
+
+    @property
+    def task(self) -> str:
+        return self.model.task
+
+    def split(self, name: str) -> SplitEvaluation | None:
+        return self.splits.get(name)
+
+    def metric(self, split: str, name: str) -> float | None:
+        found = self.splits.get(split)
+        if found is None:
+            return None
+        value = found.metrics.get(name)
+        return float(value) if value is not None else None
+
+
+def class_names(n_classes: int, classes: Sequence[str] | None) -> tuple[str, ...]:
+    """Return display names of the classes: --classes when given, else '0', '1', ..."""
+    if classes is None:
+        return tuple(str(i) for i in range(n_classes))
+    if len(classes) != n_classes:
+        raise DataError(
+            f"--classes names {len(classes)} classes but the model has {n_classes} outputs"
+        )
+    return tuple(classes)
+
+
+def evaluate(
+    model: LoadedModel,
+    paths: dict[str, str],
+    *,
+    label: str = "label",
+    ignore: Sequence[str] = (),
+    classes: Sequence[str] | None = None,
+    threshold: float = 0.5,
+    drop_invalid_rows: bool = False,
+    batch_rows: int = 65_536,
+    progress: Progress | None = None,
+) -> Evaluation:
+    """Predict each split in `paths` (train, val, optional test) and measure it."""
+    info = model.info
+    names = class_names(info.n_classes, classes)
+    options = ReadOptions(
+        label=label,
+        ignore=tuple(ignore),
+        classes=tuple(classes) if classes is not None else None,
+        n_classes=info.n_classes,
+        feature_names=info.input_names if info.named_inputs else None,
+        n_features=info.n_features,
+        drop_invalid_rows=drop_invalid_rows,
+        batch_rows=batch_rows,
+    )
+    readers = [SplitReader(name, paths[name], options) for name in SPLIT_ORDER if paths.get(name)]
+    features = tuple(readers[0].features)
+    for reader in readers[1:]:
+        if tuple(reader.features) != features:
+            raise DataError(
+                f"{reader.path}: feature columns differ from the {readers[0].name} split "
+                f"({readers[0].path}); every split needs the same columns"
+            )
+
+    timings: dict[str, float] = {"predict": 0.0, "metrics": 0.0}
+    raw_results = {}
+    for reader in readers:
+        started = time.perf_counter()
+        raw_results[reader.name] = _predict_split(model, reader, progress)
+        timings["predict"] += time.perf_counter() - started
+
+    started = time.perf_counter()
+    train_y = raw_results["train"][0] if "train" in raw_results else next(iter(raw_results.values()))[0]
+    priors = np.bincount(train_y, minlength=info.n_classes) / max(len(train_y), 1)
+    splits = {}
+    for reader in readers:
+        y, proba, losses = raw_results[reader.name]
+        splits[reader.name] = _measure(reader, y, proba, losses, names, priors, threshold)
+    timings["metrics"] = time.perf_counter() - started
+
+    return Evaluation(
+        model=info,
+        classes=names,
+        features=features,
+        splits=splits,
+        architecture=model.architecture,
+        regularization_penalty=model.regularization_penalty,
+        threshold=threshold,
+        timings=timings,
+    )
+
+
+def _predict_split(
+    model: LoadedModel, reader: SplitReader, progress: Progress | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    ys, probas, losses = [], [], []
+    for batch in reader.batches():
+        raw = model.predict_raw(batch.x)
+        proba = model.to_proba(raw)
+        bad = ~np.isfinite(proba).all(axis=1)
+        if bad.any():
+            raise DataError(
+                f"{reader.path}: the model predicted NaN or infinity for {int(bad.sum())} row(s) "
+                f"(first: row {batch.start + int(np.argmax(bad))}); check the inputs' scale"
+            )
+        if model.info.output == "probability" and (proba.min() < -1e-6 or proba.max() > 1 + 1e-6):
+            raise DataError(
+                f"{model.info.path}: the model's outputs are not probabilities (range "
+                f"{proba.min():.3g}..{proba.max():.3g}); auditor needs a sigmoid or softmax output"
+            )
+        ys.append(batch.y)
+        probas.append(proba)
+        losses.append(model.loss(batch.y, raw))
+        if progress is not None:
+            progress(reader.name, len(batch.y))
+    return np.concatenate(ys), np.concatenate(probas), np.concatenate(losses)
+
+
+def _measure(
+    reader: SplitReader,
+    y: np.ndarray,
+    proba: np.ndarray,
+    losses: np.ndarray,
+    names: tuple[str, ...],
+    priors: np.ndarray,
+    threshold: float,
+) -> SplitEvaluation:
+    y.setflags(write=False)
+    proba.setflags(write=False)
+    counts = np.bincount(y, minlength=len(names))
+    metrics = classification_metrics(y, proba, names, threshold=threshold, loss=float(losses.mean()))
+    baseline = baseline_metrics(y, priors)
+    baseline["majority_class"] = names[int(np.argmax(priors))]
+    return SplitEvaluation(
+        name=reader.name,
+        path=str(reader.path),
+        n_rows=int(len(y)),
+        class_counts={name: int(c) for name, c in zip(names, counts, strict=True)},
+        metrics=metrics,
+        confusion_matrix=confusion(y, proba, len(names), threshold),
+        baseline=baseline,
+        dropped_rows=reader.dropped_rows,
+        y=y,
+        proba=proba,
+    )

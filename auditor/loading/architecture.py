@@ -1,0 +1,177 @@
+"""Reads a model's layers, regularizers, dropout and weights into plain values (no Keras beyond here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+DROPOUT_CLASSES = (
+    "Dropout",
+    "SpatialDropout1D",
+    "SpatialDropout2D",
+    "SpatialDropout3D",
+    "AlphaDropout",
+    "GaussianDropout",
+)
+
+
+@dataclass(frozen=True)
+class Penalty:
+    """An L1/L2 penalty as Keras applies it: l1 * sum|w| + l2 * sum w^2."""
+
+    l1: float = 0.0
+    l2: float = 0.0
+    kind: str = "L1L2"
+
+    @property
+    def active(self) -> bool:
+        return self.l1 > 0 or self.l2 > 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"l1": self.l1, "l2": self.l2, "class": self.kind}
+
+
+@dataclass(frozen=True)
+class LayerFacts:
+    """One layer's regularization and weights."""
+
+    name: str
+    class_name: str
+    units: int | None = None
+    activation: str | None = None
+    kernel_regularizer: Penalty | None = None
+    bias_regularizer: Penalty | None = None
+    activity_regularizer: Penalty | None = None
+    dropout_rate: float | None = None
+    kernel: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        def pen(p: Penalty | None) -> dict[str, Any] | None:
+            return p.to_dict() if p else None
+
+        return {
+            "name": self.name,
+            "class": self.class_name,
+            "units": self.units,
+            "activation": self.activation,
+            "kernel_regularizer": pen(self.kernel_regularizer),
+            "bias_regularizer": pen(self.bias_regularizer),
+            "activity_regularizer": pen(self.activity_regularizer),
+            "dropout_rate": self.dropout_rate,
+            "kernel_shape": list(self.kernel.shape) if self.kernel is not None else None,
+        }
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """What the audit knows of the model's structure; `config_readable` is False for SavedModels."""
+
+    layers: tuple[LayerFacts, ...]
+    config_readable: bool
+    optimizer: str | None = None
+    weight_decay: float | None = None
+    note: str = ""
+
+    @property
+    def weighted_layers(self) -> tuple[LayerFacts, ...]:
+        return tuple(layer for layer in self.layers if layer.kernel is not None)
+
+    @property
+    def has_regularization(self) -> bool:
+        return any(
+            (p is not None and p.active)
+            for layer in self.layers
+            for p in (layer.kernel_regularizer, layer.bias_regularizer, layer.activity_regularizer)
+        ) or any((layer.dropout_rate or 0) > 0 for layer in self.layers) or bool(self.weight_decay)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "config_readable": self.config_readable,
+            "optimizer": self.optimizer,
+            "weight_decay": self.weight_decay,
+            "note": self.note,
+            "layers": [layer.to_dict() for layer in self.layers],
+        }
+
+
+def _penalty(reg: Any) -> Penalty | None:
+    if reg is None:
+        return None
+    config = reg.get_config() if hasattr(reg, "get_config") else {}
+    kind = type(reg).__name__
+    l1 = float(config.get("l1", 0.0) or 0.0)
+    l2 = float(config.get("l2", 0.0) or 0.0)
+    return Penalty(l1=l1, l2=l2, kind=kind)
+
+
+def _flatten(layers: Any) -> list[Any]:
+    flat: list[Any] = []
+    for layer in layers:
+        inner = getattr(layer, "layers", None)
+        if inner:
+            flat.extend(_flatten(inner))
+        else:
+            flat.append(layer)
+    return flat
+
+
+def _activation_name(layer: Any) -> str | None:
+    act = layer.get_config().get("activation") if hasattr(layer, "get_config") else None
+    if isinstance(act, dict):
+        act = act.get("config", {}).get("name") or act.get("class_name")
+    return str(act) if act is not None else None
+
+
+def read_architecture(model: Any) -> Architecture:
+    """Read regularizers, dropout rates, kernels and optimizer weight decay from a Keras model."""
+    facts = []
+    for layer in _flatten(model.layers):
+        cls = type(layer).__name__
+        if cls == "InputLayer":
+            continue
+        kernel = getattr(layer, "kernel", None)
+        rate = getattr(layer, "rate", None) if cls in DROPOUT_CLASSES else None
+        facts.append(
+            LayerFacts(
+                name=layer.name,
+                class_name=cls,
+                units=getattr(layer, "units", None),
+                activation=_activation_name(layer),
+                kernel_regularizer=_penalty(getattr(layer, "kernel_regularizer", None)),
+                bias_regularizer=_penalty(getattr(layer, "bias_regularizer", None)),
+                activity_regularizer=_penalty(getattr(layer, "activity_regularizer", None)),
+                dropout_rate=float(rate) if rate is not None else None,
+                kernel=np.array(kernel, dtype=np.float32) if kernel is not None else None,
+            )
+        )
+    optimizer = getattr(model, "optimizer", None)
+    name, decay = None, None
+    if optimizer is not None and hasattr(optimizer, "get_config"):
+        config = optimizer.get_config()
+        name = str(config.get("name", type(optimizer).__name__))
+        wd = config.get("weight_decay")
+        decay = float(wd) if wd else None
+    return Architecture(
+        layers=tuple(facts), config_readable=True, optimizer=name, weight_decay=decay
+    )
+
+
+def read_savedmodel_weights(loaded: Any) -> Architecture:
+    """Read the 2-D weight matrices of a SavedModel; its layer configuration is not stored."""
+    kernels = []
+    for i, var in enumerate(getattr(loaded, "variables", []) or []):
+        value = np.array(var)
+        if value.ndim == 2:
+            name = str(getattr(var, "path", None) or getattr(var, "name", f"weight_{i}"))
+            kernels.append(LayerFacts(name=name, class_name="unknown", kernel=value))
+    return Architecture(
+        layers=tuple(kernels),
+        config_readable=False,
+        note=(
+            "A TF SavedModel does not keep the Keras layer configuration: regularizers, dropout "
+            "rates and the optimizer could not be read. Weights were analysed; audit the .keras "
+            "file for regularization advice."
+        ),
+    )

@@ -1,0 +1,300 @@
+"""Reads a data split (CSV, Parquet or NPZ) in batches of numeric features and integer labels."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from auditor.errors import DataError
+
+FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".npz": "npz"}
+DEFAULT_BATCH_ROWS = 65_536
+
+
+@dataclass(frozen=True)
+class Batch:
+    """A block of rows: float32 features (n, f), integer class labels (n,), first row's number."""
+
+    x: np.ndarray
+    y: np.ndarray
+    start: int
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How to turn a file into features and labels."""
+
+    label: str = "label"
+    ignore: tuple[str, ...] = ()
+    classes: tuple[str, ...] | None = None
+    n_classes: int = 2
+    feature_names: tuple[str, ...] | None = None
+    n_features: int | None = None
+    drop_invalid_rows: bool = False
+    batch_rows: int = DEFAULT_BATCH_ROWS
+
+
+class SplitReader:
+    """Streams one split file; `features` are the columns fed to the model, in model order."""
+
+    def __init__(self, name: str, path: str | Path, options: ReadOptions):
+        self.name = name
+        self.path = Path(path)
+        self.options = options
+        if not self.path.exists():
+            raise DataError(f"{self.path}: {name} split not found")
+        if self.path.is_dir():
+            raise DataError(f"{self.path}: {name} split is a folder; pass a .csv, .parquet or .npz")
+        fmt = FORMATS.get(self.path.suffix.lower())
+        if fmt is None:
+            raise DataError(
+                f"{self.path}: unknown data format '{self.path.suffix}'; use .csv, .parquet or .npz"
+            )
+        self.format = fmt
+        self.columns = self._read_columns()
+        self.features = self._select_features()
+        self.dropped_rows = 0
+
+    # -- schema -----------------------------------------------------------------------------
+    def _read_columns(self) -> list[str]:
+        if self.format == "csv":
+            with open(self.path, newline="", encoding="utf-8", errors="replace") as handle:
+                header = next(csv.reader(handle), None)
+            if not header:
+                raise DataError(f"{self.path}: the file is empty; expected a header row")
+            return [c.strip() for c in header]
+        if self.format == "parquet":
+            try:
+                return list(pq.read_schema(self.path).names)
+            except (pa.ArrowException, OSError) as exc:
+                raise DataError(f"{self.path}: not a readable Parquet file ({exc})") from None
+        self._npz = self._open_npz()
+        x = self._npz["x"]
+        names = self._npz.get("feature_names")
+        if names is not None:
+            cols = [str(n) for n in names]
+            if len(cols) != x.shape[1]:
+                raise DataError(
+                    f"{self.path}: feature_names has {len(cols)} names for {x.shape[1]} columns of x"
+                )
+            return cols
+        return [f"x{i}" for i in range(x.shape[1])]
+
+    def _open_npz(self) -> dict[str, np.ndarray]:
+        try:
+            with np.load(self.path, allow_pickle=False) as npz:
+                arrays = {key: npz[key] for key in npz.files}
+        except ValueError as exc:
+            if "pickle" in str(exc):
+                raise DataError(
+                    f"{self.path}: the NPZ holds object arrays that need pickle, which auditor "
+                    "refuses to load (it can run code); save plain numeric arrays x and y"
+                ) from None
+            raise DataError(f"{self.path}: not a readable NPZ file ({exc})") from None
+        except (OSError, EOFError) as exc:
+            raise DataError(f"{self.path}: not a readable NPZ file ({exc})") from None
+        missing = [k for k in ("x", "y") if k not in arrays]
+        if missing:
+            raise DataError(
+                f"{self.path}: the NPZ lacks array(s) {', '.join(missing)}; it holds "
+                f"{', '.join(sorted(arrays)) or 'nothing'} (expected x: features, y: labels)"
+            )
+        x = arrays["x"]
+        if x.ndim != 2:
+            raise DataError(f"{self.path}: array x has shape {x.shape}; expected (rows, features)")
+        if len(arrays["y"]) != len(x):
+            raise DataError(
+                f"{self.path}: x has {len(x)} rows but y has {len(arrays['y'])}; they must match"
+            )
+        return arrays
+
+    @property
+    def label(self) -> str:
+        return "y" if self.format == "npz" else self.options.label
+
+    def _select_features(self) -> list[str]:
+        opts = self.options
+        if self.format != "npz" and opts.label not in self.columns:
+            raise DataError(
+                f"{self.path}: label column '{opts.label}' not found; columns are "
+                f"{_preview(self.columns)}; pass --label NAME"
+            )
+        unknown = [c for c in opts.ignore if c not in self.columns]
+        if unknown:
+            raise DataError(f"{self.path}: --ignore names unknown column(s) {', '.join(unknown)}")
+        dupes = sorted({c for c in self.columns if self.columns.count(c) > 1})
+        if dupes:
+            raise DataError(f"{self.path}: duplicate column name(s) {', '.join(dupes)}")
+        available = [c for c in self.columns if c != self.label and c not in opts.ignore]
+        if opts.feature_names:
+            missing = [c for c in opts.feature_names if c not in available]
+            if missing:
+                raise DataError(
+                    f"{self.path}: the model's input(s) {_preview(missing)} have no column; "
+                    f"feature columns are {_preview(available)}"
+                )
+            return list(opts.feature_names)
+        if opts.n_features is not None and len(available) != opts.n_features:
+            raise DataError(
+                f"{self.path}: {len(available)} feature columns but the model takes "
+                f"{opts.n_features} features; feature columns are {_preview(available)} "
+                "(drop extra columns with --ignore)"
+            )
+        return available
+
+    # -- rows -------------------------------------------------------------------------------
+    def batches(self) -> Iterator[Batch]:
+        """Yield batches of clean rows; raise DataError on bad values (after counting them)."""
+        start = 0
+        invalid = 0
+        first_bad: tuple[int, str] | None = None
+        for x, raw_y in self._raw_batches():
+            y = self._labels(raw_y, start)
+            bad = ~np.isfinite(x).all(axis=1)
+            n_bad = int(bad.sum())
+            if n_bad:
+                invalid += n_bad
+                if first_bad is None:
+                    row = int(np.argmax(bad))
+                    col = int(np.argmax(~np.isfinite(x[row])))
+                    first_bad = (start + row, self.features[col])
+                if self.options.drop_invalid_rows:
+                    keep = ~bad
+                    if keep.any():
+                        yield Batch(x[keep], y[keep], start)
+                    start += len(x)
+                    continue
+            if not invalid:
+                yield Batch(x, y, start)
+            start += len(x)
+        self.dropped_rows = invalid if self.options.drop_invalid_rows else 0
+        if invalid and not self.options.drop_invalid_rows:
+            assert first_bad is not None
+            raise DataError(
+                f"{self.path}: {invalid} row(s) have NaN or infinite feature values (first: row "
+                f"{first_bad[0]}, column '{first_bad[1]}'); clean them or pass --drop-invalid-rows"
+            )
+        if start == 0:
+            raise DataError(f"{self.path}: the {self.name} split has no rows")
+
+    def _raw_batches(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        rows = self.options.batch_rows
+        if self.format == "npz":
+            x, y = self._npz["x"], self._npz["y"]
+            if not np.issubdtype(x.dtype, np.number) and x.dtype != np.bool_:
+                raise DataError(f"{self.path}: array x has non-numeric dtype {x.dtype}")
+            for i in range(0, len(x), rows):
+                yield np.ascontiguousarray(x[i : i + rows], dtype=np.float32), y[i : i + rows]
+            return
+        if self.format == "parquet":
+            yield from self._parquet_batches(rows)
+            return
+        yield from self._csv_batches(rows)
+
+    def _parquet_batches(self, rows: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        try:
+            parquet = pq.ParquetFile(self.path)
+        except (pa.ArrowException, OSError) as exc:
+            raise DataError(f"{self.path}: not a readable Parquet file ({exc})") from None
+        schema = parquet.schema_arrow
+        for name in self.features:
+            kind = schema.field(name).type
+            if not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind)):
+                raise DataError(
+                    f"{self.path}: feature column '{name}' has type {kind}; features must be "
+                    "numeric or boolean (encode it, or pass --ignore " + name + ")"
+                )
+        try:
+            for batch in parquet.iter_batches(batch_size=rows, columns=self.features + [self.label]):
+                yield self._to_arrays(batch)
+        except (pa.ArrowException, OSError) as exc:
+            raise DataError(f"{self.path}: could not read the Parquet data ({exc})") from None
+
+    def _csv_batches(self, rows: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        convert = pacsv.ConvertOptions(
+            column_types={name: pa.float64() for name in self.features},
+            include_columns=self.features + [self.label],
+            true_values=["true", "True", "TRUE"],
+            false_values=["false", "False", "FALSE"],
+        )
+        try:
+            reader = pacsv.open_csv(
+                self.path,
+                read_options=pacsv.ReadOptions(block_size=1 << 22),
+                convert_options=convert,
+            )
+            for batch in reader:
+                for chunk in _split(batch, rows):
+                    yield self._to_arrays(chunk)
+        except pa.ArrowInvalid as exc:
+            raise DataError(_csv_problem(self.path, str(exc))) from None
+
+    def _to_arrays(self, batch: pa.RecordBatch) -> tuple[np.ndarray, np.ndarray]:
+        x = np.empty((batch.num_rows, len(self.features)), dtype=np.float32)
+        for i, name in enumerate(self.features):
+            column = batch.column(name)
+            if column.null_count:
+                column = column.cast(pa.float64()).fill_null(np.nan)
+            x[:, i] = column.to_numpy(zero_copy_only=False)
+        return x, batch.column(self.label).to_numpy(zero_copy_only=False)
+
+    def _labels(self, raw: np.ndarray, start: int) -> np.ndarray:
+        opts = self.options
+        if opts.classes is not None and raw.dtype.kind in "OUSb":
+            lookup = {name: i for i, name in enumerate(opts.classes)}
+            values = np.array([lookup.get(str(v), -1) for v in raw], dtype=np.int64)
+            bad = values < 0
+            if bad.any():
+                unknown = sorted({str(v) for v in raw[bad]})[:5]
+                raise DataError(
+                    f"{self.path}: label(s) {', '.join(unknown)} in column '{self.label}' are not "
+                    f"among --classes {', '.join(opts.classes)}"
+                )
+            return values
+        if raw.dtype.kind == "b":
+            return raw.astype(np.int64)
+        if raw.dtype.kind in "OUS":
+            sample = ", ".join(sorted({str(v) for v in raw[:1000]})[:5])
+            raise DataError(
+                f"{self.path}: label column '{self.label}' holds text ({sample}); pass --classes "
+                "with the class names in the order of the model's outputs"
+            )
+        values = raw.astype(np.float64)
+        if np.isnan(values).any():
+            row = start + int(np.argmax(np.isnan(values)))
+            raise DataError(f"{self.path}: label column '{self.label}' is empty at row {row}")
+        ints = values.astype(np.int64)
+        outside = (ints != values) | (ints < 0) | (ints >= opts.n_classes)
+        if outside.any():
+            examples = ", ".join(str(v) for v in sorted(set(values[outside].tolist()))[:5])
+            raise DataError(
+                f"{self.path}: label(s) {examples} in column '{self.label}' are not class indices "
+                f"0..{opts.n_classes - 1} of the model's {opts.n_classes} outputs"
+            )
+        return ints
+
+
+def _split(batch: pa.RecordBatch, rows: int) -> Iterator[pa.RecordBatch]:
+    for offset in range(0, batch.num_rows, rows):
+        yield batch.slice(offset, rows)
+
+
+def _csv_problem(path: Path, text: str) -> str:
+    first = text.strip().splitlines()[0]
+    if "Expected" in first and "columns" in first:
+        return f"{path}: ragged CSV row ({first}); every row needs one value per header column"
+    if "conversion error" in first.lower() or "invalid value" in first.lower():
+        return f"{path}: non-numeric feature value ({first}); encode the column or pass --ignore"
+    return f"{path}: could not parse the CSV ({first})"
+
+
+def _preview(names: Sequence[str], limit: int = 12) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (f", ... ({len(names)} in all)" if len(names) > limit else "")

@@ -1,0 +1,360 @@
+"""Loads a saved Keras classifier (.keras, legacy .h5, TF SavedModel) safely and wraps its prediction."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from auditor.errors import ModelLoadError
+from auditor.loading.architecture import Architecture, read_architecture, read_savedmodel_weights
+from auditor.loading.keras_env import import_keras
+
+SUPPORTED = (
+    "a sigmoid output with one unit (binary), a softmax output (multiclass), "
+    "or logits compiled with a from_logits=True cross-entropy loss"
+)
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """Plain facts about the loaded model, as they appear in report.json."""
+
+    path: str
+    format: str
+    name: str
+    task: str
+    n_classes: int
+    output: str
+    input_names: tuple[str, ...]
+    named_inputs: bool
+    n_features: int
+    input_shape: tuple[int | None, ...]
+    parameter_count: int | None
+    loss: str
+    loss_source: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "format": self.format,
+            "name": self.name,
+            "task": self.task,
+            "n_classes": self.n_classes,
+            "output": self.output,
+            "input_names": list(self.input_names),
+            "named_inputs": self.named_inputs,
+            "n_features": self.n_features,
+            "input_shape": list(self.input_shape),
+            "parameter_count": self.parameter_count,
+            "loss": self.loss,
+            "loss_source": self.loss_source,
+        }
+
+
+@dataclass
+class LoadedModel:
+    """A model ready to predict: raw outputs, probabilities and per-row loss, batch by batch."""
+
+    info: ModelInfo
+    architecture: Architecture
+    _predict: Callable[[Any], np.ndarray]
+    _loss: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    regularization_penalty: float | None = None
+    keras_model: Any = field(default=None, repr=False)
+
+    def predict_raw(self, x: np.ndarray) -> np.ndarray:
+        """Return the model's raw output for a batch of feature rows (float32, shape (n, f))."""
+        if self.info.named_inputs:
+            feed: Any = {name: x[:, [i]] for i, name in enumerate(self.info.input_names)}
+        else:
+            feed = x
+        return np.asarray(self._predict(feed), dtype=np.float32).reshape(len(x), -1)
+
+    def to_proba(self, raw: np.ndarray) -> np.ndarray:
+        """Turn raw outputs into an (n, n_classes) probability matrix."""
+        if self.info.output == "logits":
+            if raw.shape[1] == 1:
+                raw = 1.0 / (1.0 + np.exp(-raw.astype(np.float64)))
+            else:
+                shifted = raw.astype(np.float64) - raw.max(axis=1, keepdims=True)
+                e = np.exp(shifted)
+                raw = e / e.sum(axis=1, keepdims=True)
+        if raw.shape[1] == 1:
+            p1 = raw[:, 0]
+            return np.column_stack([1.0 - p1, p1]).astype(np.float32)
+        return raw.astype(np.float32)
+
+    def loss(self, y: np.ndarray, raw: np.ndarray) -> np.ndarray:
+        """Return the per-row data loss (without the regularization penalty)."""
+        return self._loss(y, raw)
+
+
+def detect_format(path: Path) -> str:
+    """Name the saved-model format of PATH from its suffix or folder layout."""
+    if path.is_dir():
+        if (path / "saved_model.pb").exists():
+            return "savedmodel"
+        raise ModelLoadError(
+            f"{path}: a folder without saved_model.pb is not a TF SavedModel; "
+            "pass a .keras file, an .h5 file or a folder written by model.export()"
+        )
+    suffix = path.suffix.lower()
+    if suffix == ".keras":
+        return "keras"
+    if suffix in (".h5", ".hdf5"):
+        return "h5"
+    raise ModelLoadError(
+        f"{path}: unknown model format '{suffix or path.name}'; "
+        "supported are .keras, .h5 and TF SavedModel folders"
+    )
+
+
+def load_model(path: str | Path, *, unsafe: bool = False) -> LoadedModel:
+    """Load the classifier at PATH; with unsafe=False no code stored in the file is run."""
+    path = Path(path)
+    if not path.exists():
+        raise ModelLoadError(f"{path}: model file not found")
+    fmt = detect_format(path)
+    if fmt == "savedmodel":
+        return _load_savedmodel(path)
+    _, keras = import_keras()
+    model = _load_keras_file(keras, path, unsafe)
+    return from_keras_model(model, path=str(path), fmt=fmt)
+
+
+def _load_keras_file(keras: Any, path: Path, unsafe: bool) -> Any:
+    try:
+        return keras.saving.load_model(path, safe_mode=not unsafe)
+    except Exception as exc:  # Keras raises many types; every one becomes one clear line.
+        raise ModelLoadError(_explain_load_failure(path, exc, unsafe)) from None
+
+
+def _explain_load_failure(path: Path, exc: Exception, unsafe: bool) -> str:
+    text = str(exc)
+    if "safe_mode" in text or "unsafe_deserialization" in text:
+        return (
+            f"{path}: the model contains a Lambda layer or other stored Python code, which auditor "
+            "does not run by default; if you trust this file, pass --unsafe"
+        )
+    missing = re.search(r"Could not locate (?:class|function) '([^']+)'", text)
+    if missing:
+        return (
+            f"{path}: the model uses the custom object '{missing.group(1)}', whose code is not part "
+            "of the file; auditor can only load models built from Keras' own layers and losses"
+        )
+    if not unsafe and "lambda" in text.lower():
+        return f"{path}: the model contains a Lambda layer; if you trust this file, pass --unsafe"
+    first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    return f"{path}: not a readable Keras model ({first[:200]})"
+
+
+def from_keras_model(model: Any, *, path: str = "<in memory>", fmt: str = "keras") -> LoadedModel:
+    """Wrap an in-memory Keras model."""
+    tf, keras = import_keras()
+    if len(model.outputs) != 1:
+        raise ModelLoadError(
+            f"{path}: the model has {len(model.outputs)} outputs; auditor audits single-output "
+            "classifiers"
+        )
+    out_units = int(model.outputs[0].shape[-1] or 1)
+    loss_obj = getattr(model, "loss", None)
+    activation = _output_activation(model)
+    from_logits = _loss_from_logits(loss_obj)
+    output, task, n_classes = _infer_task(path, activation, out_units, from_logits)
+    input_names, named, n_features, input_shape = _describe_inputs(path, model)
+    loss_fn, loss_name, loss_source = _loss_function(keras, loss_obj, output, n_classes, out_units)
+
+    predict_fn = _fast_predict(tf, model)
+    penalty = None
+    if model.losses:
+        penalty = float(sum(float(np.asarray(v)) for v in model.losses))
+    info = ModelInfo(
+        path=path,
+        format=fmt,
+        name=str(model.name),
+        task=task,
+        n_classes=n_classes,
+        output=output,
+        input_names=input_names,
+        named_inputs=named,
+        n_features=n_features,
+        input_shape=input_shape,
+        parameter_count=int(model.count_params()),
+        loss=loss_name,
+        loss_source=loss_source,
+    )
+    return LoadedModel(
+        info=info,
+        architecture=read_architecture(model),
+        _predict=predict_fn,
+        _loss=loss_fn,
+        regularization_penalty=penalty,
+        keras_model=model,
+    )
+
+
+def _fast_predict(tf: Any, model: Any) -> Callable[[Any], np.ndarray]:
+    # One traced graph, reused for every batch: far cheaper than model.predict's per-call setup
+    # and its default batch_size=32.
+    @tf.function(reduce_retracing=True)
+    def call(x: Any) -> Any:
+        return model(x, training=False)
+
+    return lambda x: call(x).numpy()
+
+
+def _output_activation(model: Any) -> str:
+    layer = model.layers[-1]
+    config = layer.get_config()
+    name = type(layer).__name__
+    if name == "Softmax":
+        return "softmax"
+    act = config.get("activation")
+    if isinstance(act, dict):
+        act = act.get("config", {}).get("name") or act.get("class_name")
+    return str(act or "linear")
+
+
+def _loss_from_logits(loss_obj: Any) -> bool:
+    get_config = getattr(loss_obj, "get_config", None)
+    if callable(get_config):
+        try:
+            return bool(get_config().get("from_logits", False))
+        except Exception:  # A loss without a usable config is treated as probabilities.
+            return False
+    return False
+
+
+def _infer_task(path: str, activation: str, units: int, from_logits: bool) -> tuple[str, str, int]:
+    if activation == "sigmoid" and units == 1:
+        return "probability", "binary", 2
+    if activation == "softmax" and units >= 2:
+        return "probability", ("binary" if units == 2 else "multiclass"), units
+    if activation == "linear" and from_logits:
+        n = 2 if units == 1 else units
+        return "logits", ("binary" if n == 2 else "multiclass"), n
+    raise ModelLoadError(
+        f"{path}: the output layer has activation '{activation}' with {units} unit(s); "
+        f"auditor supports {SUPPORTED}"
+    )
+
+
+def _describe_inputs(path: str, model: Any) -> tuple[tuple[str, ...], bool, int, tuple]:
+    inputs = model.inputs
+    names = tuple(str(t.name).split(":")[0] for t in inputs)
+    if len(inputs) == 1:
+        shape = tuple(inputs[0].shape)
+        if len(shape) != 2 or shape[1] is None:
+            raise ModelLoadError(
+                f"{path}: the model's input has shape {shape}; auditor audits models on tabular "
+                "rows, with an input of shape (None, n_features) or one named (None, 1) input per "
+                "feature"
+            )
+        return names, False, int(shape[1]), shape
+    for t in inputs:
+        if tuple(t.shape)[1:] not in ((1,), ()):
+            raise ModelLoadError(
+                f"{path}: input '{t.name}' has shape {tuple(t.shape)}; with several inputs each "
+                "must be one feature of shape (None, 1)"
+            )
+    return names, True, len(inputs), (None, len(inputs))
+
+
+def _loss_function(
+    keras: Any, loss_obj: Any, output: str, n_classes: int, units: int
+) -> tuple[Callable[[np.ndarray, np.ndarray], np.ndarray], str, str]:
+    from_logits = output == "logits"
+    if loss_obj is None:
+        default = "binary_crossentropy" if units == 1 else "categorical_crossentropy"
+        fn = keras.losses.get(default)
+        return _wrap_loss(fn, default, n_classes, units, from_logits), default, "default"
+    if isinstance(loss_obj, str):
+        name = loss_obj
+        fn = keras.losses.get(loss_obj)
+    elif hasattr(loss_obj, "call"):
+        name = getattr(loss_obj, "name", type(loss_obj).__name__)
+        fn = loss_obj.call  # unreduced: one value per row
+    elif callable(loss_obj):
+        name = getattr(loss_obj, "__name__", "loss")
+        fn = loss_obj
+    else:
+        raise ModelLoadError(f"the model's compiled loss {loss_obj!r} cannot be used")
+    return _wrap_loss(fn, str(name), n_classes, units, False), str(name), "compiled"
+
+
+def _wrap_loss(
+    fn: Callable[..., Any], name: str, n_classes: int, units: int, from_logits: bool
+) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    sparse = "sparse" in name.lower()
+
+    def per_row(y: np.ndarray, raw: np.ndarray) -> np.ndarray:
+        if sparse:
+            target = y.astype(np.int64)
+        elif units == 1:
+            target = y.astype(np.float32).reshape(-1, 1)
+        else:
+            target = np.eye(n_classes, dtype=np.float32)[y.astype(np.int64)]
+        args = {"from_logits": True} if from_logits else {}
+        values = fn(target, raw, **args)
+        return np.asarray(values, dtype=np.float64).reshape(len(y), -1).mean(axis=1)
+
+    return per_row
+
+
+def _load_savedmodel(path: Path) -> LoadedModel:
+    tf, keras = import_keras()
+    try:
+        loaded = tf.saved_model.load(str(path))
+    except Exception as exc:  # TensorFlow raises many types for a damaged folder.
+        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        raise ModelLoadError(f"{path}: not a readable TF SavedModel ({first})") from None
+    endpoint = getattr(loaded, "serve", None)
+    signature = loaded.signatures.get("serving_default")
+    if signature is None and endpoint is None:
+        raise ModelLoadError(f"{path}: the SavedModel has no 'serve' or 'serving_default' endpoint")
+    sig = signature if signature is not None else endpoint
+    specs = sig.structured_input_signature
+    flat = [s for s in tf.nest.flatten(specs) if hasattr(s, "shape")]
+    if len(flat) != 1 or len(flat[0].shape) != 2 or flat[0].shape[1] is None:
+        raise ModelLoadError(
+            f"{path}: auditor reads SavedModels with one input of shape (None, n_features); "
+            f"this one takes {[tuple(s.shape) for s in flat]}"
+        )
+    n_features = int(flat[0].shape[1])
+    outputs = tf.nest.flatten(sig.structured_outputs)
+    units = int(outputs[0].shape[-1] or 1) if outputs and hasattr(outputs[0], "shape") else 1
+    call = endpoint if endpoint is not None else (lambda x: list(signature(x).values())[0])
+
+    def predict(x: Any) -> np.ndarray:
+        return np.asarray(call(tf.constant(x, dtype=flat[0].dtype)))
+
+    task = "binary" if units <= 2 else "multiclass"
+    n_classes = 2 if units == 1 else units
+    default = "binary_crossentropy" if units == 1 else "categorical_crossentropy"
+    fn = keras.losses.get(default)
+    info = ModelInfo(
+        path=str(path),
+        format="savedmodel",
+        name=path.name,
+        task=task,
+        n_classes=n_classes,
+        output="probability",
+        input_names=(str(flat[0].name or "input"),),
+        named_inputs=False,
+        n_features=n_features,
+        input_shape=(None, n_features),
+        parameter_count=None,
+        loss=default,
+        loss_source="default (a SavedModel keeps no compiled loss)",
+    )
+    return LoadedModel(
+        info=info,
+        architecture=read_savedmodel_weights(loaded),
+        _predict=predict,
+        _loss=_wrap_loss(fn, default, n_classes, units, False),
+    )

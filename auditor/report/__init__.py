@@ -1,0 +1,1 @@
+"""Rendering: the AuditResult as JSON, HTML, PDF, JUnit XML and Markdown."""

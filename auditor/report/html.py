@@ -1,0 +1,130 @@
+"""Renders the self-contained HTML report from the Jinja2 templates, and the PDF from that HTML."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from auditor import __version__
+from auditor.report.json_report import environment, summary
+from auditor.resources import templates_dir
+from auditor.rules.engine import sort_key
+from auditor.rules.kinds.common import HIGHER_IS_BETTER
+
+if TYPE_CHECKING:
+    from auditor.api import AuditResult
+
+METRIC_ROWS = (
+    ("loss", "Loss (data)"),
+    ("log_loss", "Log loss"),
+    ("accuracy", "Accuracy"),
+    ("balanced_accuracy", "Balanced accuracy"),
+    ("precision_macro", "Precision (macro)"),
+    ("recall_macro", "Recall (macro)"),
+    ("f1_macro", "F1 (macro)"),
+    ("precision", "Precision (positive class)"),
+    ("recall", "Recall (positive class)"),
+    ("f1", "F1 (positive class)"),
+    ("roc_auc", "ROC AUC"),
+    ("pr_auc", "PR AUC (average precision)"),
+    ("brier_score_loss", "Brier score"),
+    ("expected_calibration_error", "Expected calibration error"),
+)
+LOWER_IS_BETTER = {"loss", "log_loss", "brier_score_loss", "expected_calibration_error"}
+
+
+def num(value: Any, digits: int = 3) -> str:
+    """Format a number for a table cell."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "—"
+        if value != 0 and abs(value) < 10 ** (-digits):
+            return f"{value:.2e}"
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(templates_dir())),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["num"] = num
+    env.filters["pct"] = lambda v: "—" if v is None else f"{100 * v:.1f}%"
+    return env
+
+
+def _metric_table(result: AuditResult) -> list[dict[str, Any]]:
+    ev = result.evaluation
+    rows = []
+    for key, label in METRIC_ROWS:
+        values = {name: s.metrics.get(key) for name, s in ev.splits.items()}
+        if all(v is None for v in values.values()) and key in ("precision", "recall", "f1"):
+            continue
+        train, val = values.get("train"), values.get("val")
+        gap = None
+        if train is not None and val is not None:
+            gap = val - train if key in LOWER_IS_BETTER else train - val
+        worse = gap is not None and gap > (0.05 if key in HIGHER_IS_BETTER else 0.1)
+        rows.append({"key": key, "label": label, "values": values, "gap": gap, "worse": worse})
+    return rows
+
+
+def context(result: AuditResult) -> dict[str, Any]:
+    """Return everything the templates show; values stay raw and the template escapes them."""
+    from auditor.report.plots import build_plots
+
+    ev = result.evaluation
+    ordered = sorted(result.results, key=sort_key)
+    failed = [r for r in ordered if r.status in ("failed", "error")]
+    return {
+        "result": result,
+        "ev": ev,
+        "version": __version__,
+        "summary": summary(result),
+        "failed": failed,
+        "top_findings": failed[:3],
+        "ordered": ordered,
+        "blocking_ids": {r.rule.id for r in result.blocking},
+        "metric_rows": _metric_table(result),
+        "split_names": list(ev.splits),
+        "environment": environment(),
+        "plots": build_plots(result),
+    }
+
+
+def render_html(result: AuditResult) -> str:
+    """Return report.html: one self-contained page, every user string escaped."""
+    return _environment().get_template("report.html.j2").render(**context(result), print_mode=False)
+
+
+def _refuse_remote(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    # The report embeds all it needs; a URL in it can only come from user text and is refused.
+    if url.startswith("data:"):
+        from weasyprint import default_url_fetcher
+
+        return default_url_fetcher(url)
+    raise ValueError(f"auditor does not fetch resources for PDF rendering: {url[:80]}")
+
+
+def render_pdf(result: AuditResult) -> bytes:
+    """Return report.pdf, rendered by WeasyPrint from the print variant of the HTML."""
+    import logging
+
+    from weasyprint import HTML
+
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    logging.getLogger("fontTools").setLevel(logging.ERROR)
+    html = _environment().get_template("report.html.j2").render(**context(result), print_mode=True)
+    return HTML(string=html, url_fetcher=_refuse_remote, base_url=None).write_pdf()

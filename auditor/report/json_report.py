@@ -1,0 +1,98 @@
+"""Builds the report.json document (a public contract: extend it, never rename its fields)."""
+
+from __future__ import annotations
+
+import math
+import platform
+from typing import TYPE_CHECKING, Any
+
+from auditor import __version__
+from auditor.rules.engine import sort_key
+from auditor.rules.types import SEVERITIES
+
+if TYPE_CHECKING:
+    from auditor.api import AuditResult
+
+SCHEMA_VERSION = "1.0"
+
+
+def clean(value: Any) -> Any:
+    """Make VALUE JSON-safe: NaN and infinities become null, numpy scalars plain numbers."""
+    if isinstance(value, dict):
+        return {str(k): clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [clean(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        return None
+    return value
+
+
+def summary(result: AuditResult) -> dict[str, Any]:
+    """Count results by status and failed rules by severity."""
+    failed = {s: 0 for s in reversed(SEVERITIES)}
+    counts = {"passed": 0, "failed": 0, "not_applicable": 0, "error": 0, "waived": 0}
+    for r in result.results:
+        counts[r.status] = counts.get(r.status, 0) + 1
+        if r.status == "failed":
+            failed[r.rule.severity] += 1
+    return {
+        "failed_by_severity": failed,
+        "counts": counts,
+        "blocking": [r.rule.id for r in result.blocking],
+    }
+
+
+def report_dict(result: AuditResult) -> dict[str, Any]:
+    """Return report.json's content for RESULT."""
+    ev = result.evaluation
+    train = ev.splits.get("train")
+    baseline: dict[str, Any] = {
+        "strategy": "always predict the training split's majority class (probabilities: its class frequencies)",
+        "majority_class": train.baseline["majority_class"] if train else None,
+        "splits": {
+            name: {k: v for k, v in s.baseline.items() if k != "majority_class"}
+            for name, s in ev.splits.items()
+        },
+    }
+    model = ev.model.to_dict()
+    model["regularization_penalty"] = ev.regularization_penalty
+    model["architecture"] = ev.architecture.to_dict()
+    doc = {
+        "schema_version": SCHEMA_VERSION,
+        "auditor_version": __version__,
+        "created": result.created,
+        "verdict": result.verdict,
+        "fail_on": result.fail_on,
+        "summary": summary(result),
+        "model": model,
+        "classes": list(ev.classes),
+        "features": list(ev.features),
+        "threshold": ev.threshold,
+        "rule_set": {
+            "name": result.rule_set.name,
+            "version": result.rule_set.version,
+            "source": result.rule_set.source,
+        },
+        "splits": {name: s.to_dict() for name, s in ev.splits.items()},
+        "baseline": baseline,
+        "results": [r.to_dict() for r in sorted(result.results, key=sort_key)],
+        "recommendations": [r.to_dict() for r in result.recommendations],
+        "environment": environment(),
+        "timings": {k: round(v, 4) for k, v in result.timings.items()},
+    }
+    return clean(doc)
+
+
+def environment() -> dict[str, str]:
+    """Versions of the pieces that produced the numbers."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {"python": platform.python_version(), "platform": platform.platform(terse=True)}
+    for package in ("keras", "tensorflow", "tensorflow-cpu", "scikit-learn", "numpy"):
+        try:
+            found[package] = version(package)
+        except PackageNotFoundError:
+            continue
+    return found

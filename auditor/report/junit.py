@@ -1,0 +1,54 @@
+"""Renders the rule results as JUnit XML: one test case per rule, so CI shows the audit as tests."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from auditor.api import AuditResult
+
+
+def render_junit(result: AuditResult) -> bytes:
+    """Return junit.xml: failed -> <failure>, error -> <error>, not applicable -> <skipped>."""
+    results = result.results
+    suite = ET.Element(
+        "testsuite",
+        name=f"auditor: {result.evaluation.model.name}",
+        tests=str(len(results)),
+        failures=str(sum(r.status == "failed" for r in results)),
+        errors=str(sum(r.status == "error" for r in results)),
+        skipped=str(sum(r.status in ("not_applicable", "waived") for r in results)),
+        timestamp=result.created,
+    )
+    props = ET.SubElement(suite, "properties")
+    for name, value in (
+        ("verdict", result.verdict),
+        ("fail_on", result.fail_on),
+        ("rule_set", f"{result.rule_set.name} {result.rule_set.version}"),
+        ("model", result.evaluation.model.path),
+    ):
+        ET.SubElement(props, "property", name=name, value=value)
+    for r in results:
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            classname=f"auditor.{r.rule.category}",
+            name=f"{r.rule.id} {r.rule.summary}",
+        )
+        text = f"{r.message}\nWhy: {r.rule.why}\nWhat to do: {r.rule.what_to_do}"
+        if r.status == "failed":
+            node = ET.SubElement(case, "failure", message=r.message, type=r.rule.severity)
+            node.text = text
+        elif r.status == "error":
+            node = ET.SubElement(case, "error", message=r.message, type="rule_error")
+            node.text = text
+        elif r.status in ("not_applicable", "waived"):
+            ET.SubElement(case, "skipped", message=r.message)
+        else:
+            out = ET.SubElement(case, "system-out")
+            out.text = r.message
+    root = ET.Element("testsuites", name="auditor")
+    root.append(suite)
+    ET.indent(root)
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"

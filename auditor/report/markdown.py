@@ -1,0 +1,80 @@
+"""Renders summary.md: a short GitHub-flavoured summary for a pull request or job summary."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from auditor.rules.engine import sort_key
+
+if TYPE_CHECKING:
+    from auditor.api import AuditResult
+
+_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~])")
+
+
+def md_escape(text: object) -> str:
+    """Escape TEXT so that Markdown shows it literally and no HTML in it is interpreted."""
+    value = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    value = _SPECIAL.sub(r"\\\1", value)
+    return " ".join(value.split())
+
+
+def render_markdown(result: AuditResult, report_path: str = "report.html") -> str:
+    """Return the Markdown summary of RESULT."""
+    ev = result.evaluation
+    icon = "✅" if result.passed else "❌"
+    lines = [
+        f"## {icon} auditor: {result.verdict.upper()} — {md_escape(ev.model.name)}",
+        "",
+        f"Model `{md_escape(ev.model.path)}` ({ev.model.format}, {ev.model.task}, "
+        f"{len(ev.classes)} classes) · rule set {md_escape(result.rule_set.name)} "
+        f"{md_escape(result.rule_set.version)} · gate fails on: {result.fail_on}",
+        "",
+    ]
+    sizes = ", ".join(f"{name} {s.n_rows:,} rows" for name, s in ev.splits.items())
+    lines += [f"Data: {sizes}.", ""]
+    failed = [r for r in sorted(result.results, key=sort_key) if r.status in ("failed", "error")]
+    if failed:
+        blocking = {r.rule.id for r in result.blocking}
+        lines += ["| | Rule | Severity | Category | Finding |", "|---|---|---|---|---|"]
+        for r in failed:
+            mark = "⛔" if r.rule.id in blocking else "⚠️"
+            lines.append(
+                f"| {mark} | {md_escape(r.rule.id)} | {r.rule.severity} | {r.rule.category} | "
+                f"{md_escape(r.message)} |"
+            )
+        lines.append("")
+    else:
+        lines += ["No rule failed.", ""]
+    counts = {s: sum(r.status == s for r in result.results) for s in ("passed", "not_applicable")}
+    lines.append(
+        f"{counts['passed']} rule(s) passed, {len(failed)} failed, "
+        f"{counts['not_applicable']} not applicable."
+    )
+    headline = _metrics_line(result)
+    if headline:
+        lines += ["", headline]
+    if result.recommendations:
+        top = result.recommendations[0]
+        lines += ["", f"**Top recommendation** ({md_escape(top.action)}): {md_escape(top.reason)}"]
+        if top.snippet:
+            lines += ["", "```python", top.snippet, "```"]
+    lines += ["", f"Full report: `{md_escape(report_path)}` (and report.pdf, report.json)."]
+    return "\n".join(lines) + "\n"
+
+
+def _metrics_line(result: AuditResult) -> str:
+    ev = result.evaluation
+    parts = []
+    for name in ("train", "val", "test"):
+        s = ev.splits.get(name)
+        if s is None:
+            continue
+        m = s.metrics
+        auc = f", ROC AUC {m['roc_auc']:.3f}" if m.get("roc_auc") is not None else ""
+        parts.append(
+            f"{name}: loss {m['loss']:.3f}, accuracy {m['accuracy']:.3f}, "
+            f"balanced accuracy {m['balanced_accuracy']:.3f}{auc}"
+        )
+    return "Metrics — " + "; ".join(parts) + "." if parts else ""

@@ -1,0 +1,76 @@
+"""Writes the chosen report formats into a folder, all or nothing (render first, then rename)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from auditor.errors import OutputError
+
+if TYPE_CHECKING:
+    from auditor.api import AuditResult
+
+FORMATS = ("json", "html", "pdf", "junit", "md")
+FILE_NAMES = {
+    "json": "report.json",
+    "html": "report.html",
+    "pdf": "report.pdf",
+    "junit": "junit.xml",
+    "md": "summary.md",
+}
+
+
+def _renderers() -> dict[str, Callable[[AuditResult], bytes]]:
+    from auditor.report.html import render_html, render_pdf
+    from auditor.report.junit import render_junit
+    from auditor.report.markdown import render_markdown
+
+    return {
+        "json": lambda r: (r.to_json() + "\n").encode("utf-8"),
+        "html": lambda r: render_html(r).encode("utf-8"),
+        "pdf": render_pdf,
+        "junit": render_junit,
+        "md": lambda r: render_markdown(r).encode("utf-8"),
+    }
+
+
+def write_reports(
+    result: AuditResult,
+    out_dir: str | Path,
+    formats: Sequence[str] = FORMATS,
+    *,
+    names: Mapping[str, str] | None = None,
+) -> list[Path]:
+    """Render every format in memory, then move each into OUT_DIR; return the written paths."""
+    out = Path(out_dir)
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown:
+        raise OutputError(f"unknown report format(s) {', '.join(unknown)}; choose from {', '.join(FORMATS)}")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{out}: cannot create the output folder ({exc.strerror})") from None
+    if not os.access(out, os.W_OK):
+        raise OutputError(f"{out}: output folder is not writable; pass --out with a writable folder")
+    renderers = _renderers()
+    rendered = {fmt: renderers[fmt](result) for fmt in formats}
+    files = {**FILE_NAMES, **(names or {})}
+    written: list[Path] = []
+    temps: list[tuple[str, Path]] = []
+    try:
+        for fmt, content in rendered.items():
+            handle, tmp = tempfile.mkstemp(dir=out, prefix=".auditor-", suffix=".tmp")
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(content)
+            temps.append((tmp, out / files[fmt]))
+        for tmp, target in temps:
+            os.replace(tmp, target)
+            written.append(target)
+    except OSError as exc:
+        for tmp, _ in temps:
+            Path(tmp).unlink(missing_ok=True)
+        raise OutputError(f"{out}: cannot write the report ({exc.strerror})") from None
+    return written

@@ -1,0 +1,122 @@
+"""The registry of rule kinds: one explicit table from kind name to function, category and params."""
+
+from __future__ import annotations
+
+from auditor.rules.kinds.balance import class_imbalance
+from auditor.rules.kinds.performance import (
+    METRIC_CHOICES,
+    accuracy_paradox,
+    calibration_error,
+    loss_gap,
+    metric_gap,
+    over_regularization,
+    precision_floor,
+    recall_floor,
+    underfitting,
+)
+from auditor.rules.types import Kind, Param
+
+SPLITS = ("train", "val", "test")
+
+
+def _split(default: str = "val") -> Param:
+    return Param("split", "split to judge", default=default, choices=SPLITS)
+
+
+def _fraction(help_text: str, default: float | None = None) -> Param:
+    return Param(
+        "number", help_text, default=default, required=default is None, minimum=0.0, maximum=1.0
+    )
+
+
+KINDS: dict[str, Kind] = {
+    "loss_gap": Kind(
+        loss_gap,
+        "overfitting",
+        "Data loss on the judged split minus training loss (absolute and relative).",
+        {
+            "split": _split(),
+            "max_gap": Param("number", "largest allowed absolute gap", default=0.15, minimum=0.0),
+            "max_relative_gap": Param(
+                "number", "largest allowed gap relative to training loss", default=0.25, minimum=0.0
+            ),
+        },
+    ),
+    "metric_gap": Kind(
+        metric_gap,
+        "overfitting",
+        "Drop of a higher-is-better metric from train to the judged split.",
+        {
+            "split": _split(),
+            "metric": Param("string", "metric to compare", default="accuracy", choices=METRIC_CHOICES),
+            "max_gap": _fraction("largest allowed drop", 0.05),
+        },
+    ),
+    "recall_floor": Kind(
+        recall_floor,
+        "recall_floor",
+        "Recall of each selected class on the judged split.",
+        {
+            "split": _split(),
+            "min_recall": _fraction("lowest acceptable recall"),
+            "classes": Param("classes", "which classes to check", default="all"),
+        },
+    ),
+    "precision_floor": Kind(
+        precision_floor,
+        "precision_floor",
+        "Precision of each selected class on the judged split.",
+        {
+            "split": _split(),
+            "min_precision": _fraction("lowest acceptable precision"),
+            "classes": Param("classes", "which classes to check", default="all"),
+        },
+    ),
+    "class_imbalance": Kind(
+        class_imbalance,
+        "class_imbalance",
+        "Ratio of the largest to the smallest class.",
+        {
+            "split": _split("train"),
+            "max_ratio": Param("number", "largest allowed majority/minority ratio", default=10.0, minimum=1.0),
+        },
+    ),
+    "accuracy_paradox": Kind(
+        accuracy_paradox,
+        "accuracy_paradox",
+        "High accuracy that comes from the majority class, not from the model.",
+        {
+            "split": _split(),
+            "max_lift": _fraction("accuracy above the majority baseline that still counts as 'near'", 0.02),
+            "min_minority_recall": _fraction("recall a minority class needs", 0.5),
+            "high_accuracy": _fraction("accuracy that counts as 'high'", 0.9),
+            "min_balanced_accuracy": _fraction("balanced accuracy a high accuracy needs", 0.7),
+        },
+    ),
+    "underfitting": Kind(
+        underfitting,
+        "underfitting",
+        "Training loss near the class-frequency baseline and ranking near chance.",
+        {
+            "min_loss_improvement": _fraction("relative log-loss improvement over the baseline", 0.1),
+            "min_roc_auc": _fraction("training ROC AUC that shows real ranking", 0.65),
+        },
+    ),
+    "over_regularization": Kind(
+        over_regularization,
+        "underfitting",
+        "Train and validation loss both near the baseline while a strong L1/L2 penalty is active.",
+        {
+            "split": _split(),
+            "min_loss_improvement": _fraction("relative log-loss improvement a fitted model shows", 0.3),
+            "min_penalty_share": _fraction("share of the training objective that is penalty", 0.2),
+            "strong_coefficient": Param("number", "an L1/L2 coefficient that counts as strong", default=0.1, minimum=0.0),
+        },
+    ),
+    "calibration_error": Kind(
+        calibration_error,
+        "calibration",
+        "Expected calibration error of the predicted probabilities.",
+        {"split": _split(), "max_ece": _fraction("largest allowed expected calibration error", 0.1)},
+    ),
+}

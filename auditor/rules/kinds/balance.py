@@ -1,0 +1,54 @@
+"""Rule kinds about the data's class balance."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from auditor.evaluate import Evaluation
+from auditor.rules.kinds.common import fmt, not_applicable, split_or_none
+from auditor.rules.types import Outcome
+
+
+def class_imbalance(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
+    """Fail when the largest class outnumbers the smallest by more than max_ratio."""
+    split = split_or_none(ev, params["split"])
+    if split is None:
+        return not_applicable(f"no {params['split']} split was given")
+    counts = split.class_counts
+    largest = max(counts, key=lambda c: counts[c])
+    smallest = min(counts, key=lambda c: counts[c])
+    ratio = counts[largest] / counts[smallest] if counts[smallest] else float("inf")
+    observed = {
+        "class_counts": dict(counts),
+        "majority_class": largest,
+        "minority_class": smallest,
+        "ratio": ratio if ratio != float("inf") else None,
+    }
+    threshold = {"max_ratio": params["max_ratio"]}
+    if counts[smallest] == 0:
+        return Outcome(
+            "failed",
+            f"Class '{smallest}' has no rows in the {split.name} split: the model cannot learn or "
+            "be judged on it.",
+            observed,
+            threshold,
+        )
+    share = counts[smallest] / split.n_rows
+    if ratio > params["max_ratio"]:
+        return Outcome(
+            "failed",
+            f"Class '{largest}' outnumbers class '{smallest}' {fmt(ratio)} to 1 in the "
+            f"{split.name} split (limit {fmt(params['max_ratio'])}; '{smallest}' is "
+            f"{100 * share:.2g}% of rows): accuracy will flatter the model; judge it on recall, "
+            "precision and balanced accuracy.",
+            observed,
+            threshold,
+        )
+    return Outcome(
+        "passed",
+        f"The largest class outnumbers the smallest {fmt(ratio)} to 1 in the {split.name} split "
+        f"(limit {fmt(params['max_ratio'])}).",
+        observed,
+        threshold,
+    )

@@ -1,0 +1,69 @@
+"""Helpers shared by rule kinds: formatting numbers and choosing splits and classes."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from auditor.evaluate import Evaluation, SplitEvaluation
+from auditor.rules.types import Outcome
+
+HIGHER_IS_BETTER = frozenset(
+    {
+        "accuracy",
+        "balanced_accuracy",
+        "precision_macro",
+        "recall_macro",
+        "f1_macro",
+        "roc_auc",
+        "pr_auc",
+        "precision",
+        "recall",
+        "f1",
+    }
+)
+
+
+def fmt(value: float | None) -> str:
+    """Format a metric for a sentence: 3 significant digits, no trailing noise."""
+    if value is None:
+        return "n/a"
+    if math.isinf(value):
+        return "infinite"
+    if value != 0 and abs(value) < 0.001:
+        return f"{value:.2g}"
+    return f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
+
+
+def pct(value: float | None) -> str:
+    """Format a fraction as a percentage."""
+    if value is None:
+        return "n/a"
+    if math.isinf(value):
+        return "infinitely"
+    shown = f"{100 * value:.1f}".rstrip("0").rstrip(".")
+    return f"{shown}%"
+
+
+def not_applicable(reason: str) -> Outcome:
+    """Return the outcome of a rule whose inputs are missing."""
+    return Outcome("not_applicable", f"Not applicable: {reason}.")
+
+
+def split_or_none(ev: Evaluation, name: str) -> SplitEvaluation | None:
+    """Return the split called NAME, or None when it was not given."""
+    return ev.splits.get(name)
+
+
+def selected_classes(ev: Evaluation, spec: Any) -> list[str] | str:
+    """Resolve a `classes` parameter to class names; a string return is a not-applicable reason."""
+    if spec in (None, "all"):
+        return list(ev.classes)
+    if spec == "positive":
+        if len(ev.classes) != 2:
+            return "'positive' selects the positive class of a binary model; this one is multiclass"
+        return [ev.classes[1]]
+    unknown = [str(c) for c in spec if str(c) not in ev.classes]
+    if unknown:
+        return f"class(es) {', '.join(unknown)} are not among the model's {', '.join(ev.classes)}"
+    return [str(c) for c in spec]

@@ -1,0 +1,342 @@
+"""Rule kinds that judge the model's metrics: gaps, floors, the accuracy paradox, fit, calibration."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from auditor.evaluate import Evaluation
+from auditor.rules.kinds.common import (
+    HIGHER_IS_BETTER,
+    fmt,
+    not_applicable,
+    pct,
+    selected_classes,
+    split_or_none,
+)
+from auditor.rules.types import Outcome
+
+
+def loss_gap(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
+    """Fail when the judged split's data loss exceeds training loss by both limits."""
+    split = params["split"]
+    train, other = ev.metric("train", "loss"), ev.metric(split, "loss")
+    if train is None or other is None:
+        return not_applicable(f"needs the loss on the train and {split} splits")
+    gap = other - train
+    relative = gap / train if train > 0 else float("inf") if gap > 0 else 0.0
+    max_gap, max_rel = params["max_gap"], params["max_relative_gap"]
+    observed = {
+        "train_loss": train,
+        f"{split}_loss": other,
+        "gap": gap,
+        "relative_gap": relative if relative != float("inf") else None,
+        "loss": ev.model.loss,
+    }
+    threshold = {"max_gap": max_gap, "max_relative_gap": max_rel}
+    name = _split_label(split)
+    if gap > max_gap and relative > max_rel:
+        message = (
+            f"{name} loss {fmt(other)} is {fmt(gap)} above training loss {fmt(train)} "
+            f"({_relative(relative)}; limits {fmt(max_gap)} and {pct(max_rel)}): the model "
+            "memorizes the training set and will do worse on new data."
+        )
+        return Outcome("failed", message, observed, threshold)
+    message = (
+        f"{name} loss {fmt(other)} is within {fmt(max_gap)} (or {pct(max_rel)}) of training "
+        f"loss {fmt(train)} (gap {fmt(gap)})."
+    )
+    return Outcome("passed", message, observed, threshold)
+
+
+def metric_gap(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
+    """Fail when a higher-is-better metric drops from train to the judged split by more than max_gap."""
+    split, metric = params["split"], params["metric"]
+    train, other = ev.metric("train", metric), ev.metric(split, metric)
+    if train is None or other is None:
+        return not_applicable(f"needs {metric} on the train and {split} splits")
+    gap = train - other
+    observed = {f"train_{metric}": train, f"{split}_{metric}": other, "gap": gap}
+    threshold = {"max_gap": params["max_gap"], "metric": metric}
+    if gap > params["max_gap"]:
+        return Outcome(
+            "failed",
+            f"{metric} drops from {fmt(train)} on train to {fmt(other)} on {split} "
+            f"({fmt(gap)}, limit {fmt(params['max_gap'])}): what the model learned does not "
+            "carry over to unseen rows.",
+            observed,
+            threshold,
+        )
+    return Outcome(
+        "passed",
+        f"{metric} is {fmt(train)} on train and {fmt(other)} on {split} "
+        f"(gap {fmt(gap)}, limit {fmt(params['max_gap'])}).",
+        observed,
+        threshold,
+    )
+
+
+def _class_floor(ev: Evaluation, params: Mapping[str, Any], metric: str, floor_key: str) -> Outcome:
+    split = split_or_none(ev, params["split"])
+    if split is None:
+        return not_applicable(f"no {params['split']} split was given")
+    floor = params[floor_key]
+    classes = selected_classes(ev, params["classes"])
+    if isinstance(classes, str):
+        return not_applicable(classes)
+    values: dict[str, float] = {}
+    low: list[str] = []
+    for name in classes:
+        stats = split.metrics["per_class"][name]
+        if metric == "recall" and stats["support"] == 0:
+            continue  # no rows of this class: recall is undefined, not zero
+        values[name] = stats[metric]
+        if stats[metric] < floor:
+            low.append(name)
+    if not values:
+        return not_applicable(f"none of the selected classes has rows in the {split.name} split")
+    observed = {metric: values, "below_floor": low}
+    threshold = {floor_key: floor}
+    if not low:
+        worst = min(values, key=lambda c: values[c])
+        return Outcome(
+            "passed",
+            f"Every selected class has {metric} of at least {fmt(floor)} on {split.name} "
+            f"(lowest: class '{worst}' at {fmt(values[worst])}).",
+            observed,
+            threshold,
+        )
+    worst = min(low, key=lambda c: values[c])
+    counts = split.metrics["per_class"][worst]
+    if metric == "recall":
+        missed = round(counts["support"] * (1 - values[worst]))
+        detail = (
+            f"the model misses {pct(1 - values[worst])} of that class "
+            f"({missed} of {counts['support']} rows)"
+        )
+    else:
+        detail = f"{pct(1 - values[worst])} of the rows it labels '{worst}' are something else"
+    others = f" ({len(low) - 1} more class(es) below the floor)" if len(low) > 1 else ""
+    return Outcome(
+        "failed",
+        f"{metric.capitalize()} of class '{worst}' on {split.name} is {fmt(values[worst])}, below "
+        f"the floor {fmt(floor)}: {detail}{others}.",
+        observed,
+        threshold,
+    )
+
+
+def recall_floor(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
+    """Fail when the recall of any selected class on the judged split is below min_recall."""
+    return _class_floor(ev, params, "recall", "min_recall")
+
+
+def precision_floor(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
+    """Fail when the precision of any selected class on the judged split is below min_precision."""
+    return _class_floor(ev, params, "precision", "min_precision")
+
+
+def accuracy_paradox(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
+    """Fail when accuracy looks good only because the majority class dominates."""
+    split = split_or_none(ev, params["split"])
+    if split is None:
+        return not_applicable(f"no {params['split']} split was given")
+    accuracy = split.metrics["accuracy"]
+    balanced = split.metrics["balanced_accuracy"]
+    baseline = split.baseline["accuracy"]
+    counts = split.class_counts
+    present = {c: n for c, n in counts.items() if n > 0}
+    if len(present) < 2:
+        return not_applicable(f"the {split.name} split holds a single class")
+    majority = max(present, key=lambda c: present[c])
+    minority = {c: split.metrics["per_class"][c]["recall"] for c in present if c != majority}
+    weakest = min(minority, key=lambda c: minority[c])
+    lift = accuracy - baseline
+    observed = {
+        "accuracy": accuracy,
+        "majority_baseline_accuracy": baseline,
+        "lift_over_baseline": lift,
+        "balanced_accuracy": balanced,
+        "minority_class": weakest,
+        "minority_recall": minority[weakest],
+    }
+    threshold = {
+        "max_lift": params["max_lift"],
+        "min_minority_recall": params["min_minority_recall"],
+        "high_accuracy": params["high_accuracy"],
+        "min_balanced_accuracy": params["min_balanced_accuracy"],
+    }
+    near_baseline = lift <= params["max_lift"] and minority[weakest] < params["min_minority_recall"]
+    hides = accuracy >= params["high_accuracy"] and balanced < params["min_balanced_accuracy"]
+    if near_baseline or hides:
+        majority_name = split.baseline["majority_class"]
+        if not near_baseline:
+            reason = f"while balanced accuracy is only {pct(balanced)}"
+        elif lift <= 0:
+            reason = f"no better than the {pct(baseline)} of always predicting '{majority_name}'"
+        else:
+            reason = f"only {pct(lift)} above the {pct(baseline)} of always predicting '{majority_name}'"
+        return Outcome(
+            "failed",
+            f"Accuracy on {split.name} is {pct(accuracy)}, {reason}, and recall of class "
+            f"'{weakest}' is {pct(minority[weakest])}: the accuracy hides a model that misses most "
+            "of the minority class.",
+            observed,
+            threshold,
+        )
+    return Outcome(
+        "passed",
+        f"Accuracy {pct(accuracy)} on {split.name} is backed by balanced accuracy "
+        f"{pct(balanced)} and minority recall {pct(minority[weakest])}.",
+        observed,
+        threshold,
+    )
+
+
+def underfitting(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
+    """Fail when training log loss is close to the baseline's *and* ranking is near chance."""
+    split = split_or_none(ev, "train")
+    if split is None:
+        return not_applicable("no train split was given")
+    model_loss = split.metrics["log_loss"]
+    base_loss = split.baseline["log_loss"]
+    auc = split.metrics["roc_auc"]
+    if model_loss is None or base_loss is None or auc is None or base_loss <= 0:
+        return not_applicable("needs log loss and ROC AUC on a train split with several classes")
+    improvement = 1 - model_loss / base_loss
+    observed = {
+        "train_log_loss": model_loss,
+        "baseline_log_loss": base_loss,
+        "loss_improvement": improvement,
+        "train_roc_auc": auc,
+    }
+    threshold = {
+        "min_loss_improvement": params["min_loss_improvement"],
+        "min_roc_auc": params["min_roc_auc"],
+    }
+    if improvement < params["min_loss_improvement"] and auc < params["min_roc_auc"]:
+        return Outcome(
+            "failed",
+            f"Training log loss {fmt(model_loss)} is {_versus(improvement)} the "
+            f"{fmt(base_loss)} of predicting class frequencies, and training ROC AUC is "
+            f"{fmt(auc)} (floor {fmt(params['min_roc_auc'])}): the model has not learned the "
+            "training data.",
+            observed,
+            threshold,
+        )
+    return Outcome(
+        "passed",
+        f"Training log loss {fmt(model_loss)} is {pct(improvement)} below the baseline's "
+        f"{fmt(base_loss)} or training ROC AUC {fmt(auc)} shows the model ranks well.",
+        observed,
+        threshold,
+    )
+
+
+def over_regularization(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
+    """Fail when train *and* val loss stay near the baseline while a strong penalty is active."""
+    arch = ev.architecture
+    if not arch.config_readable:
+        return not_applicable("the model format keeps no regularizer configuration")
+    coefficients = [
+        max(p.l1, p.l2)
+        for layer in arch.layers
+        for p in (layer.kernel_regularizer, layer.bias_regularizer)
+        if p is not None and p.active
+    ]
+    if not coefficients:
+        return Outcome(
+            "passed", "The model has no L1/L2 weight penalty, so it cannot be over-regularized by one."
+        )
+    train, val = split_or_none(ev, "train"), split_or_none(ev, params["split"])
+    if train is None or val is None:
+        return not_applicable(f"needs the train and {params['split']} splits")
+    improvements = {}
+    for s in (train, val):
+        loss, base = s.metrics["log_loss"], s.baseline["log_loss"]
+        if loss is None or base is None or base <= 0:
+            return not_applicable("needs log loss on splits with several classes")
+        improvements[s.name] = 1 - loss / base
+    penalty = ev.regularization_penalty or 0.0
+    train_loss = train.metrics["loss"] or 0.0
+    share = penalty / (penalty + train_loss) if penalty + train_loss > 0 else 0.0
+    strongest = max(coefficients)
+    observed = {
+        "train_loss_improvement": improvements["train"],
+        f"{val.name}_loss_improvement": improvements[val.name],
+        "penalty": penalty,
+        "penalty_share": share,
+        "strongest_coefficient": strongest,
+    }
+    threshold = {
+        "min_loss_improvement": params["min_loss_improvement"],
+        "min_penalty_share": params["min_penalty_share"],
+        "strong_coefficient": params["strong_coefficient"],
+    }
+    weak_fit = all(v < params["min_loss_improvement"] for v in improvements.values())
+    strong = share >= params["min_penalty_share"] or strongest >= params["strong_coefficient"]
+    if weak_fit and strong:
+        return Outcome(
+            "failed",
+            f"Train and {val.name} log loss are {_versus(improvements['train'])} and "
+            f"{_versus(improvements[val.name])} the baseline's while the penalty "
+            f"(coefficient up to {fmt(strongest)}, {pct(share)} of the training objective) holds "
+            "the weights down: the model is over-regularized; lower the L1/L2 strength.",
+            observed,
+            threshold,
+        )
+    return Outcome(
+        "passed",
+        f"The model fits the data (train log loss {pct(improvements['train'])} below the baseline's) "
+        f"with its penalty of up to {fmt(strongest)}.",
+        observed,
+        threshold,
+    )
+
+
+def calibration_error(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
+    """Fail when the expected calibration error on the judged split exceeds max_ece."""
+    split = split_or_none(ev, params["split"])
+    if split is None:
+        return not_applicable(f"no {params['split']} split was given")
+    ece = split.metrics["expected_calibration_error"]
+    observed = {"expected_calibration_error": ece, "n_rows": split.n_rows}
+    threshold = {"max_ece": params["max_ece"]}
+    if ece > params["max_ece"]:
+        return Outcome(
+            "failed",
+            f"Predicted probabilities on {split.name} are off by {pct(ece)} on average "
+            f"(expected calibration error, limit {pct(params['max_ece'])}): scores cannot be read "
+            "as probabilities.",
+            observed,
+            threshold,
+        )
+    return Outcome(
+        "passed",
+        f"Expected calibration error on {split.name} is {pct(ece)} "
+        f"(limit {pct(params['max_ece'])}).",
+        observed,
+        threshold,
+    )
+
+
+def _versus(improvement: float) -> str:
+    """Say how a loss compares with the baseline's, given 1 - loss / baseline_loss."""
+    if improvement < 0:
+        return f"{pct(-improvement)} worse than"
+    if improvement == 0:
+        return "no better than"
+    return f"only {pct(improvement)} better than"
+
+
+def _relative(relative: float) -> str:
+    if relative >= 10:
+        return "more than 10 times as high" if relative == float("inf") else f"{relative + 1:,.0f} times as high"
+    return f"{pct(relative)} higher"
+
+
+def _split_label(split: str) -> str:
+    return {"val": "Validation", "test": "Test", "train": "Training"}.get(split, split)
+
+
+METRIC_CHOICES = tuple(sorted(HIGHER_IS_BETTER))

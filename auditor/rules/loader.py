@@ -1,0 +1,235 @@
+"""Loads a YAML rule set, resolves `extends`, and validates every rule against its kind."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from auditor.errors import RuleConfigError
+from auditor.resources import rules_dir
+from auditor.rules.kinds import KINDS
+from auditor.rules.types import SEVERITIES, Param, Rule, RuleSet
+
+TOP_KEYS = {"name", "version", "description", "extends", "rules", "disable"}
+RULE_KEYS = {"id", "kind", "severity", "params", "summary", "why", "what_to_do", "example", "enabled"}
+TEXT_KEYS = ("summary", "why", "what_to_do")
+ID_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")
+MAX_DEPTH = 8
+
+
+def bundled_sets() -> dict[str, Path]:
+    """Return the rule sets shipped with auditor, by name."""
+    return {p.stem: p for p in sorted(rules_dir().glob("*.yaml"))}
+
+
+def resolve(source: str | Path | None, relative_to: Path | None = None) -> Path:
+    """Turn a rule-set reference (bundled name or path) into a file path."""
+    if source is None:
+        source = "default"
+    text = str(source)
+    bundled = bundled_sets()
+    if text in bundled:
+        return bundled[text]
+    path = Path(text)
+    if not path.is_absolute() and relative_to is not None:
+        path = relative_to / path
+    if not path.exists():
+        known = ", ".join(bundled) or "none"
+        raise RuleConfigError(
+            f"{text}: rule set not found (not a file, nor a bundled set: {known})"
+        )
+    return path
+
+
+def load_rule_set(source: str | Path | None = None) -> RuleSet:
+    """Load a rule set by bundled name or path; None loads the default set."""
+    return _load(resolve(source), depth=0, seen=())
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise RuleConfigError(f"{path}: not valid YAML{where} ({problem})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RuleConfigError(f"{path}: cannot read the rule set ({exc})") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise RuleConfigError(f"{path}: a rule set must be a mapping with a 'rules' list")
+    return data
+
+
+def _load(path: Path, depth: int, seen: tuple[Path, ...]) -> RuleSet:
+    resolved = path.resolve()
+    if resolved in seen:
+        chain = " -> ".join(str(p) for p in (*seen, resolved))
+        raise RuleConfigError(f"{path}: 'extends' forms a cycle ({chain})")
+    if depth > MAX_DEPTH:
+        raise RuleConfigError(f"{path}: 'extends' is nested more than {MAX_DEPTH} deep")
+    data = _read_yaml(path)
+    problems: list[str] = []
+    for key in sorted(set(data) - TOP_KEYS):
+        problems.append(f"{path}: unknown top-level key '{key}' (allowed: {', '.join(sorted(TOP_KEYS))})")
+
+    parent: RuleSet | None = None
+    if data.get("extends") is not None:
+        if not isinstance(data["extends"], str):
+            problems.append(f"{path}: extends must be a bundled set name or a path, got {data['extends']!r}")
+        else:
+            parent = _load(resolve(data["extends"], path.parent), depth + 1, (*seen, resolved))
+
+    rules: dict[str, Rule] = {r.id: r for r in parent.rules} if parent else {}
+    raw_rules = data.get("rules", [])
+    if not isinstance(raw_rules, list):
+        problems.append(f"{path}: 'rules' must be a list of rules")
+        raw_rules = []
+    declared: set[str] = set()
+    for index, raw in enumerate(raw_rules):
+        rule = _build_rule(path, index, raw, rules, declared, problems)
+        if rule is not None:
+            rules[rule.id] = rule
+
+    disable = data.get("disable", [])
+    if not isinstance(disable, list):
+        problems.append(f"{path}: 'disable' must be a list of rule ids")
+        disable = []
+    for rule_id in disable:
+        if str(rule_id) not in rules:
+            problems.append(f"{path}: disable: unknown rule id '{rule_id}'")
+        else:
+            old = rules[str(rule_id)]
+            rules[old.id] = Rule(**{**old.__dict__, "enabled": False})
+
+    if problems:
+        raise RuleConfigError("; ".join(problems))
+    name = str(data.get("name") or path.stem)
+    version = str(data.get("version") or (parent.version if parent else "0"))
+    return RuleSet(name=name, version=version, source=str(path), rules=tuple(rules.values()))
+
+
+def _build_rule(
+    path: Path,
+    index: int,
+    raw: Any,
+    inherited: Mapping[str, Rule],
+    declared: set[str],
+    problems: list[str],
+) -> Rule | None:
+    if not isinstance(raw, dict):
+        problems.append(f"{path}: rules[{index}] must be a mapping with an 'id'")
+        return None
+    rule_id = raw.get("id")
+    if not isinstance(rule_id, str) or not ID_PATTERN.match(rule_id):
+        problems.append(
+            f"{path}: rules[{index}]: id must be a short name of letters, digits, '_', '.' or '-', "
+            f"got {rule_id!r}"
+        )
+        return None
+    where = f"{path}: rule {rule_id}"
+    if rule_id in declared:
+        problems.append(f"{where}: duplicate id (each rule id may appear once per file)")
+        return None
+    declared.add(rule_id)
+    for key in sorted(set(raw) - RULE_KEYS):
+        problems.append(f"{where}: unknown key '{key}' (allowed: {', '.join(sorted(RULE_KEYS))})")
+
+    before = len(problems)
+    base = inherited.get(rule_id)
+    if base is not None and ("kind" not in raw or raw["kind"] == base.kind):
+        fields = {**base.__dict__}
+        params = {**base.params, **(raw.get("params") or {})}
+    else:
+        fields = {"id": rule_id, "example": "", "enabled": True}
+        params = dict(raw.get("params") or {})
+        for key in ("kind", "severity", *TEXT_KEYS):
+            if key not in raw:
+                problems.append(f"{where}: missing required key '{key}'")
+    for key in ("kind", "severity", *TEXT_KEYS, "example", "enabled"):
+        if key in raw:
+            fields[key] = raw[key]
+    if raw.get("params") is not None and not isinstance(raw.get("params"), dict):
+        problems.append(f"{where}: params must be a mapping, got {raw['params']!r}")
+        return None
+    if len(problems) > before:
+        return None
+
+    kind = KINDS.get(str(fields["kind"]))
+    if kind is None:
+        problems.append(
+            f"{where}: unknown kind '{fields['kind']}' (known: {', '.join(sorted(KINDS))})"
+        )
+        return None
+    if fields["severity"] not in SEVERITIES:
+        problems.append(
+            f"{where}: severity must be one of {', '.join(SEVERITIES)}, got {fields['severity']!r}"
+        )
+    if not isinstance(fields["enabled"], bool):
+        problems.append(f"{where}: enabled must be true or false, got {fields['enabled']!r}")
+    for key in TEXT_KEYS:
+        if not isinstance(fields[key], str) or not fields[key].strip():
+            problems.append(f"{where}: {key} must be a non-empty text")
+    checked = _check_params(where, params, kind.params, problems)
+    if len(problems) > before:
+        return None
+    fields.update(params=checked, category=kind.category, source=str(path))
+    return Rule(**fields)
+
+
+def _check_params(
+    where: str, params: Mapping[str, Any], spec: Mapping[str, Param], problems: list[str]
+) -> dict[str, Any]:
+    checked: dict[str, Any] = {}
+    for key in sorted(set(params) - set(spec)):
+        problems.append(f"{where}: unknown parameter params.{key} (known: {', '.join(sorted(spec))})")
+    for key, param in spec.items():
+        if key not in params:
+            if param.required:
+                problems.append(f"{where}: params.{key} is required ({param.help}; {param.describe()})")
+            else:
+                checked[key] = param.default
+            continue
+        value = params[key]
+        ok, converted = _convert(value, param)
+        if not ok:
+            problems.append(f"{where}: params.{key} must be {param.describe()}, got {value!r}")
+        else:
+            checked[key] = converted
+    return checked
+
+
+def _convert(value: Any, param: Param) -> tuple[bool, Any]:
+    if param.type in ("number", "integer"):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return False, None
+        if param.type == "integer" and not float(value).is_integer():
+            return False, None
+        if value != value:  # NaN
+            return False, None
+        if param.minimum is not None and value < param.minimum:
+            return False, None
+        if param.maximum is not None and value > param.maximum:
+            return False, None
+        return True, int(value) if param.type == "integer" else float(value)
+    if param.type == "classes":
+        if value in ("all", "positive"):
+            return True, value
+        if isinstance(value, list) and value and all(isinstance(v, (str, int)) for v in value):
+            return True, [str(v) for v in value]
+        return False, None
+    if param.type == "list":
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return True, list(value)
+        return False, None
+    if not isinstance(value, str):
+        return False, None
+    if param.choices and value not in param.choices:
+        return False, None
+    return True, value

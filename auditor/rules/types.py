@@ -1,0 +1,166 @@
+"""The values of the rules engine: rules, rule sets, kinds, their parameters and results."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from auditor.evaluate import Evaluation
+
+SEVERITIES = ("info", "warning", "error")
+STATUSES = ("passed", "failed", "not_applicable", "error", "waived")
+CATEGORIES = (
+    "overfitting",
+    "underfitting",
+    "recall_floor",
+    "precision_floor",
+    "class_imbalance",
+    "accuracy_paradox",
+    "leakage_duplicates",
+    "leakage_target_proxy",
+    "leakage_identifier",
+    "split_drift",
+    "calibration",
+)
+
+
+def severity_rank(severity: str) -> int:
+    """Order severities: info < warning < error."""
+    return SEVERITIES.index(severity)
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter a kind accepts: its type, bounds, default and meaning."""
+
+    type: str  # "number", "integer", "string", "split", "classes", "list"
+    help: str
+    default: Any = None
+    required: bool = False
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[str, ...] | None = None
+
+    def describe(self) -> str:
+        """Return the constraint as words, for error messages and docs."""
+        if self.type in ("number", "integer"):
+            noun = "a number" if self.type == "number" else "a whole number"
+            if self.minimum is not None and self.maximum is not None:
+                return f"{noun} in [{self.minimum:g}, {self.maximum:g}]"
+            if self.minimum is not None:
+                return f"{noun} >= {self.minimum:g}"
+            return noun
+        if self.choices:
+            return "one of " + ", ".join(self.choices)
+        if self.type == "classes":
+            return "'all', 'positive' or a list of class names"
+        if self.type == "list":
+            return "a list of names"
+        return "a string"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a kind observed: a status, one sentence, the observed values and the threshold."""
+
+    status: str
+    message: str
+    observed: Mapping[str, Any] = field(default_factory=dict)
+    threshold: Mapping[str, Any] = field(default_factory=dict)
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+
+
+KindFn = Callable[["Evaluation", Mapping[str, Any]], Outcome]
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A rule kind: a pure function of an Evaluation, the category it reports, its parameters."""
+
+    fn: KindFn
+    category: str
+    summary: str
+    params: Mapping[str, Param]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One declared rule of a rule set."""
+
+    id: str
+    kind: str
+    severity: str
+    params: Mapping[str, Any]
+    summary: str
+    why: str
+    what_to_do: str
+    example: str = ""
+    category: str = ""
+    enabled: bool = True
+    source: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "category": self.category,
+            "severity": self.severity,
+            "enabled": self.enabled,
+            "params": dict(self.params),
+            "summary": self.summary,
+            "why": self.why,
+            "what_to_do": self.what_to_do,
+            "example": self.example,
+            "source": self.source,
+        }
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """A named, versioned list of rules, after `extends` has been resolved."""
+
+    name: str
+    version: str
+    source: str
+    rules: tuple[Rule, ...]
+
+    def get(self, rule_id: str) -> Rule | None:
+        return next((r for r in self.rules if r.id == rule_id), None)
+
+    @property
+    def enabled(self) -> tuple[Rule, ...]:
+        return tuple(r for r in self.rules if r.enabled)
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    """A rule's verdict on an evaluation, as it appears under `results` in report.json."""
+
+    rule: Rule
+    status: str
+    message: str
+    observed: Mapping[str, Any] = field(default_factory=dict)
+    threshold: Mapping[str, Any] = field(default_factory=dict)
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "failed"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule_id": self.rule.id,
+            "kind": self.rule.kind,
+            "category": self.rule.category,
+            "severity": self.rule.severity,
+            "status": self.status,
+            "message": self.message,
+            "observed": dict(self.observed),
+            "threshold": dict(self.threshold),
+            "evidence": dict(self.evidence),
+            "summary": self.rule.summary,
+            "why": self.rule.why,
+            "what_to_do": self.rule.what_to_do,
+        }
