@@ -224,13 +224,18 @@ def underfitting(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
             observed,
             threshold,
         )
-    return Outcome(
-        "passed",
-        f"Training log loss {fmt(model_loss)} is {pct(improvement)} below the baseline's "
-        f"{fmt(base_loss)} or training ROC AUC {fmt(auc)} shows the model ranks well.",
-        observed,
-        threshold,
-    )
+    if improvement >= params["min_loss_improvement"]:
+        message = (
+            f"Training log loss {fmt(model_loss)} is {pct(improvement)} below the "
+            f"{fmt(base_loss)} of predicting class frequencies: the model learned from its data."
+        )
+    else:
+        message = (
+            f"Training log loss {fmt(model_loss)} is close to the baseline's {fmt(base_loss)}, but "
+            f"training ROC AUC {fmt(auc)} shows the model ranks rows well (as a class-weighted "
+            "model does)."
+        )
+    return Outcome("passed", message, observed, threshold)
 
 
 def over_regularization(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:

@@ -1,0 +1,107 @@
+"""Builders of hand-made Evaluations for rule tests: no Keras, known answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from auditor.evaluate import Evaluation, SplitEvaluation
+from auditor.loading.architecture import Architecture, LayerFacts, Penalty
+from auditor.loading.model import ModelInfo
+from auditor.metrics import baseline_metrics, classification_metrics, confusion
+
+
+def model_info(n_classes: int = 2, loss: str = "binary_crossentropy") -> ModelInfo:
+    return ModelInfo(
+        path="model.keras",
+        format="keras",
+        name="model",
+        task="binary" if n_classes == 2 else "multiclass",
+        n_classes=n_classes,
+        output="probability",
+        input_names=("x",),
+        named_inputs=False,
+        n_features=3,
+        input_shape=(None, 3),
+        parameter_count=10,
+        loss=loss,
+        loss_source="compiled",
+    )
+
+
+def architecture(l2: float = 0.0, l1: float = 0.0, readable: bool = True) -> Architecture:
+    reg = Penalty(l1=l1, l2=l2) if (l1 or l2) else None
+    kernel = np.ones((3, 4), dtype=np.float32)
+    return Architecture(
+        layers=(
+            LayerFacts("dense", "Dense", units=4, activation="relu", kernel_regularizer=reg, kernel=kernel),
+            LayerFacts("out", "Dense", units=1, activation="sigmoid", kernel=np.ones((4, 1), np.float32)),
+        ),
+        config_readable=readable,
+    )
+
+
+def split_from_predictions(
+    name: str,
+    y: np.ndarray,
+    proba: np.ndarray,
+    classes: tuple[str, ...],
+    priors: np.ndarray | None = None,
+    loss: float | None = None,
+) -> SplitEvaluation:
+    """A SplitEvaluation computed exactly as the evaluator does, from labels and probabilities."""
+    y = np.asarray(y, dtype=np.int64)
+    proba = np.asarray(proba, dtype=np.float64)
+    if proba.ndim == 1:
+        proba = np.column_stack([1 - proba, proba])
+    if priors is None:
+        priors = np.bincount(y, minlength=len(classes)) / len(y)
+    if loss is None:
+        clipped = np.clip(proba[np.arange(len(y)), y], 1e-7, 1)
+        loss = float(-np.log(clipped).mean())
+    metrics = classification_metrics(y, proba, classes, loss=loss)
+    baseline = baseline_metrics(y, priors)
+    baseline["majority_class"] = classes[int(np.argmax(priors))]
+    counts = np.bincount(y, minlength=len(classes))
+    return SplitEvaluation(
+        name=name,
+        path=f"{name}.csv",
+        n_rows=len(y),
+        class_counts={c: int(n) for c, n in zip(classes, counts, strict=True)},
+        metrics=metrics,
+        confusion_matrix=confusion(y, proba, len(classes)),
+        baseline=baseline,
+        y=y,
+        proba=proba,
+    )
+
+
+def split_with_metrics(name: str, classes: tuple[str, ...] = ("0", "1"), **overrides: Any) -> SplitEvaluation:
+    """A plausible split whose metrics are then overridden by keyword (for threshold tests)."""
+    rng = np.random.default_rng(0)
+    y = np.array([0] * 60 + [1] * 40)
+    p = np.clip(y * 0.7 + rng.uniform(0, 0.3, len(y)), 0, 1)
+    split = split_from_predictions(name, y, p, classes)
+    metrics = dict(split.metrics)
+    per_class = overrides.pop("per_class", None)
+    metrics.update(overrides)
+    if per_class:
+        metrics["per_class"] = {c: {**metrics["per_class"][c], **v} for c, v in per_class.items()}
+    return SplitEvaluation(**{**split.__dict__, "metrics": metrics})
+
+
+def evaluation(
+    splits: dict[str, SplitEvaluation],
+    classes: tuple[str, ...] = ("0", "1"),
+    arch: Architecture | None = None,
+    penalty: float | None = None,
+) -> Evaluation:
+    return Evaluation(
+        model=model_info(len(classes)),
+        classes=classes,
+        features=("a", "b", "c"),
+        splits=splits,
+        architecture=arch or architecture(),
+        regularization_penalty=penalty,
+    )
