@@ -328,10 +328,12 @@ def _load_savedmodel(path: Path) -> LoadedModel:
     n_features = int(flat[0].shape[1])
     outputs = tf.nest.flatten(sig.structured_outputs)
     units = int(outputs[0].shape[-1] or 1) if outputs and hasattr(outputs[0], "shape") else 1
-    call = endpoint if endpoint is not None else (lambda x: list(signature(x).values())[0])
-
     def predict(x: Any) -> np.ndarray:
-        return np.asarray(call(tf.constant(x, dtype=flat[0].dtype)))
+        # Reach the endpoint through `loaded` on every call: the variables live as long as it does.
+        tensor = tf.constant(x, dtype=flat[0].dtype)
+        if getattr(loaded, "serve", None) is not None:
+            return np.asarray(loaded.serve(tensor))
+        return np.asarray(list(loaded.signatures["serving_default"](tensor).values())[0])
 
     task = "binary" if units <= 2 else "multiclass"
     n_classes = 2 if units == 1 else units

@@ -104,27 +104,25 @@ def context(result: AuditResult) -> dict[str, Any]:
     }
 
 
-def render_html(result: AuditResult) -> str:
+def render_html(result: AuditResult, ctx: dict[str, Any] | None = None) -> str:
     """Return report.html: one self-contained page, every user string escaped."""
-    return _environment().get_template("report.html.j2").render(**context(result), print_mode=False)
+    ctx = ctx if ctx is not None else context(result)
+    return _environment().get_template("report.html.j2").render(**ctx, print_mode=False)
 
 
-def _refuse_remote(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
-    # The report embeds all it needs; a URL in it can only come from user text and is refused.
-    if url.startswith("data:"):
-        from weasyprint import default_url_fetcher
-
-        return default_url_fetcher(url)
-    raise ValueError(f"auditor does not fetch resources for PDF rendering: {url[:80]}")
-
-
-def render_pdf(result: AuditResult) -> bytes:
+def render_pdf(result: AuditResult, ctx: dict[str, Any] | None = None) -> bytes:
     """Return report.pdf, rendered by WeasyPrint from the print variant of the HTML."""
     import logging
 
     from weasyprint import HTML
+    from weasyprint.urls import URLFetcher
 
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
-    html = _environment().get_template("report.html.j2").render(**context(result), print_mode=True)
-    return HTML(string=html, url_fetcher=_refuse_remote, base_url=None).write_pdf()
+    ctx = ctx if ctx is not None else context(result)
+    html = _environment().get_template("report.html.j2").render(**ctx, print_mode=True)
+    # The report embeds everything it shows as data: URIs; any other URL can only come from user
+    # text, so the fetcher refuses every other protocol (no network, no local files).
+    fetcher = URLFetcher(allowed_protocols={"data"}, fail_on_errors=False)
+    # full_fonts: embedding whole fonts skips subsetting, which is most of the write time.
+    return HTML(string=html, url_fetcher=fetcher, base_url=None).write_pdf(full_fonts=True)

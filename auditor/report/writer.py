@@ -23,18 +23,27 @@ FILE_NAMES = {
 }
 
 
-def _renderers() -> dict[str, Callable[[AuditResult], bytes]]:
-    from auditor.report.html import render_html, render_pdf
+def _render(result: AuditResult, formats: Sequence[str], names: Mapping[str, str]) -> dict[str, bytes]:
+    from auditor.report.html import context, render_html, render_pdf
     from auditor.report.junit import render_junit
     from auditor.report.markdown import render_markdown
 
-    return {
-        "json": lambda r: (r.to_json() + "\n").encode("utf-8"),
-        "html": lambda r: render_html(r).encode("utf-8"),
-        "pdf": render_pdf,
-        "junit": render_junit,
-        "md": lambda r: render_markdown(r).encode("utf-8"),
+    # HTML and PDF share one context, so the plots are drawn once.
+    ctx = context(result) if {"html", "pdf"} & set(formats) else None
+    renderers: dict[str, Callable[[], bytes]] = {
+        "json": lambda: (result.to_json() + "\n").encode("utf-8"),
+        "html": lambda: render_html(result, ctx).encode("utf-8"),
+        "pdf": lambda: render_pdf(result, ctx),
+        "junit": lambda: render_junit(result),
+        "md": lambda: render_markdown(result, names["html"]).encode("utf-8"),
     }
+    return {fmt: renderers[fmt]() for fmt in formats}
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
 
 
 def write_reports(
@@ -55,9 +64,8 @@ def write_reports(
         raise OutputError(f"{out}: cannot create the output folder ({exc.strerror})") from None
     if not os.access(out, os.W_OK):
         raise OutputError(f"{out}: output folder is not writable; pass --out with a writable folder")
-    renderers = _renderers()
-    rendered = {fmt: renderers[fmt](result) for fmt in formats}
     files = {**FILE_NAMES, **(names or {})}
+    rendered = _render(result, formats, files)
     written: list[Path] = []
     temps: list[tuple[str, Path]] = []
     try:
@@ -65,6 +73,7 @@ def write_reports(
             handle, tmp = tempfile.mkstemp(dir=out, prefix=".auditor-", suffix=".tmp")
             with os.fdopen(handle, "wb") as stream:
                 stream.write(content)
+            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; reports are meant to be shared
             temps.append((tmp, out / files[fmt]))
         for tmp, target in temps:
             os.replace(tmp, target)

@@ -1,0 +1,34 @@
+# The two commands of the README: `make sample` and `make test`. Both set everything up first.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+OUT ?= audit-report
+
+.PHONY: sample test test-all lint bench screenshot setup clean
+
+setup:
+	@./scripts/setup.sh
+
+# Builds the healthy sample (if needed), audits it and writes every report into $(OUT)/.
+sample: setup
+	@$(PY) samples/build.py healthy
+	@$(VENV)/bin/auditor audit samples/build/healthy/model.keras \
+		--train samples/build/healthy/train.csv \
+		--val samples/build/healthy/val.csv \
+		--test samples/build/healthy/test.csv \
+		--out $(OUT)
+
+# The whole test suite, slow tests included, on two workers.
+test:
+	@./scripts/setup.sh --test
+	@$(PY) -m pytest -n 2 -q
+
+# Quick loop while developing: no Keras training, no PDF, no browser.
+test-fast:
+	@$(PY) -m pytest -q -m "not slow and not browser"
+
+lint:
+	@$(VENV)/bin/ruff check auditor tests samples benchmarks
+	@$(VENV)/bin/mypy auditor
+
+clean:
+	rm -rf $(OUT) samples/build .pytest_cache

@@ -1,0 +1,966 @@
+"""Rule kinds judged on hand-built evaluations: one table of cases, common tests, the engine."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import sys
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import numpy as np
+import pytest
+from helpers import architecture, evaluation, split_from_predictions, split_with_metrics
+
+from auditor.evaluate import Evaluation, SplitEvaluation
+from auditor.rules.engine import blocking, run_rules
+from auditor.rules.kinds import KINDS
+from auditor.rules.types import Rule, RuleResult, RuleSet
+
+VERDICTS = ("passed", "failed", "not_applicable")
+BINARY = ("0", "1")
+ANIMALS = ("cat", "dog", "fox")
+# Values of the required parameters (those without a default) used when a case does not set them.
+REQUIRED = {"min_recall": 0.5, "min_precision": 0.5}
+
+
+# ---- builders ------------------------------------------------------------------------------------
+
+
+def params_for(kind: str, **overrides: Any) -> dict[str, Any]:
+    """The kind's defaults (and REQUIRED values), then the case's overrides."""
+    params = {key: p.default for key, p in KINDS[kind].params.items()}
+    params.update({k: v for k, v in REQUIRED.items() if k in params and params[k] is None})
+    unknown = set(overrides) - set(params)
+    assert not unknown, f"{kind} has no parameter(s) {unknown}"
+    params.update(overrides)
+    return params
+
+
+def confusion_split(
+    name: str,
+    matrix: list[list[int]],
+    classes: tuple[str, ...] = BINARY,
+    *,
+    confidence: float = 0.8,
+    loss: float | None = None,
+) -> SplitEvaluation:
+    """A split whose confusion matrix (rows: true class, columns: predicted) is MATRIX.
+
+    Every row gets probability CONFIDENCE on its predicted class, the rest spread evenly, so
+    accuracy, recall, precision and the calibration error (|accuracy - confidence|) are known.
+    """
+    k = len(classes)
+    ys, rows = [], []
+    for true, counts in enumerate(matrix):
+        for predicted, n in enumerate(counts):
+            row = np.full(k, (1 - confidence) / (k - 1))
+            row[predicted] = confidence
+            ys += [true] * n
+            rows += [row] * n
+    return split_from_predictions(name, np.array(ys), np.array(rows), classes, loss=loss)
+
+
+def fitted(
+    name: str,
+    log_loss: float | None,
+    baseline_log_loss: float,
+    roc_auc: float | None = 0.6,
+    loss: float | None = None,
+) -> SplitEvaluation:
+    """A split with chosen log loss, baseline log loss and ROC AUC (for the fit kinds)."""
+    split = split_with_metrics(name, log_loss=log_loss, roc_auc=roc_auc, loss=loss)
+    baseline = {**split.baseline, "log_loss": baseline_log_loss}
+    return dataclasses.replace(split, baseline=baseline)
+
+
+def losses(train: float | None, val: float | None) -> Evaluation:
+    return evaluation({"train": split_with_metrics("train", loss=train), "val": split_with_metrics("val", loss=val)})
+
+
+def accuracies(train: float, val: float, **more: float) -> Evaluation:
+    return evaluation(
+        {"train": split_with_metrics("train", accuracy=train, **more), "val": split_with_metrics("val", accuracy=val)}
+    )
+
+
+def val_only(matrix: list[list[int]], classes: tuple[str, ...] = BINARY, **kw: Any) -> Evaluation:
+    return evaluation({"val": confusion_split("val", matrix, classes, **kw)}, classes)
+
+
+def train_only(matrix: list[list[int]], classes: tuple[str, ...] = BINARY) -> Evaluation:
+    return evaluation({"train": confusion_split("train", matrix, classes)}, classes)
+
+
+def regularized(
+    l2: float = 0.0,
+    l1: float = 0.0,
+    penalty: float | None = None,
+    train: tuple[float | None, float] = (0.66, 0.69),
+    val: tuple[float | None, float] | None = (0.67, 0.69),
+    readable: bool = True,
+) -> Evaluation:
+    """An evaluation for over_regularization: (log loss, baseline log loss) per split."""
+    splits = {"train": fitted("train", *train, loss=train[0])}
+    if val is not None:
+        splits["val"] = fitted("val", *val, loss=val[0])
+    return evaluation(splits, arch=architecture(l2=l2, l1=l1, readable=readable), penalty=penalty)
+
+
+def weighted_train(negative: float, positive: float) -> Evaluation:
+    """90 negatives and 10 positives, every row scored NEGATIVE or POSITIVE: ranks perfectly."""
+    y = np.array([0] * 90 + [1] * 10)
+    proba = np.where(y == 1, positive, negative)
+    return evaluation({"train": split_from_predictions("train", y, proba, BINARY)})
+
+
+# ---- the table -----------------------------------------------------------------------------------
+
+
+class Case(NamedTuple):
+    kind: str
+    params: dict[str, Any]
+    evaluation: Evaluation
+    status: str
+    message: str
+    observed: dict[str, Any] | None = None
+    threshold: dict[str, Any] | None = None
+
+
+def case(
+    id: str,
+    kind: str,
+    params: dict[str, Any],
+    ev: Evaluation,
+    status: str,
+    message: str,
+    observed: dict[str, Any] | None = None,
+    threshold: dict[str, Any] | None = None,
+) -> Any:
+    return pytest.param(Case(kind, params, ev, status, message, observed, threshold), id=id)
+
+
+MEMORIZES = "the model memorizes the training set and will do worse on new data."
+HIDES = "the accuracy hides a model that misses most of the minority class."
+OVER_REGULARIZED = "holds the weights down: the model is over-regularized; lower the L1/L2 strength."
+NOT_LEARNED = "the model has not learned the training data."
+IMBALANCED = "accuracy will flatter the model; judge it on recall, precision and balanced accuracy."
+
+CASES = [
+    # ---- loss_gap: fails only when both the absolute and the relative gap are over the limits.
+    case(
+        "loss_gap-fails",
+        "loss_gap",
+        {},
+        losses(0.27, 0.61),
+        "failed",
+        f"Validation loss 0.61 is 0.34 above training loss 0.27 (125.9% higher; limits 0.15 and 25%): {MEMORIZES}",
+        observed={"train_loss": 0.27, "val_loss": 0.61, "gap": 0.34, "relative_gap": 0.34 / 0.27},
+        threshold={"max_gap": 0.15, "max_relative_gap": 0.25},
+    ),
+    case(
+        "loss_gap-passes",
+        "loss_gap",
+        {},
+        losses(0.30, 0.35),
+        "passed",
+        "Validation loss 0.35 is within 0.15 (or 25%) of training loss 0.3 (gap 0.05).",
+        observed={"gap": 0.05},
+    ),
+    case(
+        "loss_gap-passes-absolute-over-relative-under",
+        "loss_gap",
+        {},
+        losses(1.0, 1.2),
+        "passed",
+        "Validation loss 1.2 is within 0.15 (or 25%) of training loss 1 (gap 0.2).",
+    ),
+    case(
+        "loss_gap-passes-val-below-train",
+        "loss_gap",
+        {},
+        losses(0.40, 0.35),
+        "passed",
+        "Validation loss 0.35 is within 0.15 (or 25%) of training loss 0.4 (gap -0.05).",
+    ),
+    case(
+        "loss_gap-fails-many-times-as-high",
+        "loss_gap",
+        {},
+        losses(0.02, 0.5),
+        "failed",
+        f"Validation loss 0.5 is 0.48 above training loss 0.02 (25 times as high; limits 0.15 and 25%): {MEMORIZES}",
+    ),
+    case(
+        "loss_gap-fails-zero-train-loss",
+        "loss_gap",
+        {},
+        losses(0.0, 0.2),
+        "failed",
+        "Validation loss 0.2 is 0.2 above training loss 0 (more than 10 times as high; limits 0.15 and "
+        f"25%): {MEMORIZES}",
+        observed={"relative_gap": None},
+    ),
+    case(
+        "loss_gap-test-split-with-own-limits",
+        "loss_gap",
+        {"split": "test", "max_gap": 0.05, "max_relative_gap": 0.1},
+        evaluation({"train": split_with_metrics("train", loss=0.2), "test": split_with_metrics("test", loss=0.3)}),
+        "failed",
+        f"Test loss 0.3 is 0.1 above training loss 0.2 (50% higher; limits 0.05 and 10%): {MEMORIZES}",
+        observed={"test_loss": 0.3},
+        threshold={"max_gap": 0.05, "max_relative_gap": 0.1},
+    ),
+    case(
+        "loss_gap-n/a-no-val",
+        "loss_gap",
+        {},
+        evaluation({"train": split_with_metrics("train", loss=0.2)}),
+        "not_applicable",
+        "Not applicable: needs the loss on the train and val splits.",
+    ),
+    case(
+        "loss_gap-n/a-loss-unknown",
+        "loss_gap",
+        {},
+        losses(None, 0.5),
+        "not_applicable",
+        "Not applicable: needs the loss on the train and val splits.",
+    ),
+    # ---- metric_gap
+    case(
+        "metric_gap-fails",
+        "metric_gap",
+        {},
+        accuracies(0.99, 0.90),
+        "failed",
+        "accuracy drops from 0.99 on train to 0.9 on val (0.09, limit 0.05): what the model learned "
+        "does not carry over to unseen rows.",
+        observed={"train_accuracy": 0.99, "val_accuracy": 0.90, "gap": 0.09},
+        threshold={"max_gap": 0.05, "metric": "accuracy"},
+    ),
+    case(
+        "metric_gap-passes",
+        "metric_gap",
+        {},
+        accuracies(0.92, 0.90),
+        "passed",
+        "accuracy is 0.92 on train and 0.9 on val (gap 0.02, limit 0.05).",
+    ),
+    case(
+        "metric_gap-roc_auc-own-limit",
+        "metric_gap",
+        {"metric": "roc_auc", "max_gap": 0.1},
+        evaluation(
+            {"train": split_with_metrics("train", roc_auc=0.95), "val": split_with_metrics("val", roc_auc=0.8)}
+        ),
+        "failed",
+        "roc_auc drops from 0.95 on train to 0.8 on val (0.15, limit 0.1): what the model learned "
+        "does not carry over to unseen rows.",
+    ),
+    case(
+        "metric_gap-n/a-no-val",
+        "metric_gap",
+        {},
+        evaluation({"train": split_with_metrics("train")}),
+        "not_applicable",
+        "Not applicable: needs accuracy on the train and val splits.",
+    ),
+    case(
+        "metric_gap-n/a-binary-metric-on-multiclass",
+        "metric_gap",
+        {"metric": "recall"},
+        evaluation(
+            {
+                "train": confusion_split("train", [[8, 1, 1], [1, 8, 1], [1, 1, 8]], ANIMALS),
+                "val": confusion_split("val", [[8, 1, 1], [1, 8, 1], [1, 1, 8]], ANIMALS),
+            },
+            ANIMALS,
+        ),
+        "not_applicable",
+        "Not applicable: needs recall on the train and val splits.",
+    ),
+    # ---- recall_floor
+    case(
+        "recall_floor-fails",
+        "recall_floor",
+        {"min_recall": 0.5},
+        val_only([[6, 2], [3, 1]]),
+        "failed",
+        "Recall of class '1' on val is 0.25, below the floor 0.5: the model misses 75% of that class "
+        "(3 of 4 rows).",
+        observed={"recall": {"0": 0.75, "1": 0.25}, "below_floor": ["1"]},
+        threshold={"min_recall": 0.5},
+    ),
+    case(
+        "recall_floor-passes",
+        "recall_floor",
+        {"min_recall": 0.5},
+        val_only([[7, 1], [1, 3]]),
+        "passed",
+        "Every selected class has recall of at least 0.5 on val (lowest: class '1' at 0.75).",
+        observed={"recall": {"0": 0.875, "1": 0.75}, "below_floor": []},
+    ),
+    case(
+        "recall_floor-only-selected-class",
+        "recall_floor",
+        {"min_recall": 0.5, "classes": ["0"]},
+        val_only([[6, 2], [3, 1]]),
+        "passed",
+        "Every selected class has recall of at least 0.5 on val (lowest: class '0' at 0.75).",
+        observed={"recall": {"0": 0.75}},
+    ),
+    case(
+        "recall_floor-positive-class",
+        "recall_floor",
+        {"min_recall": 0.2, "classes": "positive"},
+        val_only([[6, 2], [3, 1]]),
+        "passed",
+        "Every selected class has recall of at least 0.2 on val (lowest: class '1' at 0.25).",
+    ),
+    case(
+        "recall_floor-fails-several-classes",
+        "recall_floor",
+        {"min_recall": 0.5},
+        val_only([[8, 1, 1], [6, 2, 2], [4, 3, 3]], ANIMALS),
+        "failed",
+        "Recall of class 'dog' on val is 0.2, below the floor 0.5: the model misses 80% of that class "
+        "(8 of 10 rows) (1 more class(es) below the floor).",
+        observed={"below_floor": ["dog", "fox"]},
+    ),
+    case(
+        "recall_floor-skips-class-without-rows",
+        "recall_floor",
+        {"min_recall": 0.5},
+        val_only([[5, 1], [0, 0]]),
+        "passed",
+        "Every selected class has recall of at least 0.5 on val (lowest: class '0' at 0.833).",
+        observed={"recall": {"0": 5 / 6}},
+    ),
+    case(
+        "recall_floor-n/a-selected-class-without-rows",
+        "recall_floor",
+        {"min_recall": 0.5, "classes": ["1"]},
+        val_only([[5, 1], [0, 0]]),
+        "not_applicable",
+        "Not applicable: none of the selected classes has rows in the val split.",
+    ),
+    case(
+        "recall_floor-n/a-unknown-class",
+        "recall_floor",
+        {"min_recall": 0.5, "classes": ["fraud"]},
+        val_only([[6, 2], [3, 1]]),
+        "not_applicable",
+        "Not applicable: class(es) fraud are not among the model's 0, 1.",
+    ),
+    case(
+        "recall_floor-n/a-positive-on-multiclass",
+        "recall_floor",
+        {"min_recall": 0.5, "classes": "positive"},
+        val_only([[8, 1, 1], [1, 8, 1], [1, 1, 8]], ANIMALS),
+        "not_applicable",
+        "Not applicable: 'positive' selects the positive class of a binary model; this one is multiclass.",
+    ),
+    case(
+        "recall_floor-n/a-no-val",
+        "recall_floor",
+        {"min_recall": 0.5},
+        train_only([[6, 2], [3, 1]]),
+        "not_applicable",
+        "Not applicable: no val split was given.",
+    ),
+    # ---- precision_floor
+    case(
+        "precision_floor-fails",
+        "precision_floor",
+        {"min_precision": 0.5},
+        val_only([[6, 3], [1, 2]]),
+        "failed",
+        "Precision of class '1' on val is 0.4, below the floor 0.5: 60% of the rows it labels '1' are "
+        "something else.",
+        observed={"precision": {"0": 6 / 7, "1": 0.4}, "below_floor": ["1"]},
+        threshold={"min_precision": 0.5},
+    ),
+    case(
+        "precision_floor-passes",
+        "precision_floor",
+        {"min_precision": 0.5},
+        val_only([[7, 1], [1, 3]]),
+        "passed",
+        "Every selected class has precision of at least 0.5 on val (lowest: class '1' at 0.75).",
+    ),
+    case(
+        "precision_floor-fails-multiclass",
+        "precision_floor",
+        {"min_precision": 0.7, "classes": ["dog", "fox"]},
+        val_only([[8, 1, 1], [1, 5, 4], [1, 1, 8]], ANIMALS),
+        "failed",
+        "Precision of class 'fox' on val is 0.615, below the floor 0.7: 38.5% of the rows it labels "
+        "'fox' are something else.",
+        observed={"precision": {"dog": 5 / 7, "fox": 8 / 13}, "below_floor": ["fox"]},
+    ),
+    case(
+        "precision_floor-n/a-test-missing",
+        "precision_floor",
+        {"min_precision": 0.5, "split": "test"},
+        val_only([[7, 1], [1, 3]]),
+        "not_applicable",
+        "Not applicable: no test split was given.",
+    ),
+    # ---- class_imbalance
+    case(
+        "class_imbalance-fails",
+        "class_imbalance",
+        {},
+        train_only([[97, 0], [3, 0]]),
+        "failed",
+        f"Class '0' outnumbers class '1' 32.3 to 1 in the train split (limit 10; '1' is 3% of rows): {IMBALANCED}",
+        observed={"class_counts": {"0": 97, "1": 3}, "majority_class": "0", "minority_class": "1", "ratio": 97 / 3},
+        threshold={"max_ratio": 10.0},
+    ),
+    case(
+        "class_imbalance-passes",
+        "class_imbalance",
+        {},
+        train_only([[30, 30], [10, 30]]),
+        "passed",
+        "The largest class outnumbers the smallest 1.5 to 1 in the train split (limit 10).",
+    ),
+    case(
+        "class_imbalance-passes-at-the-limit-multiclass",
+        "class_imbalance",
+        {},
+        train_only([[50, 0, 0], [0, 30, 0], [0, 0, 5]], ANIMALS),
+        "passed",
+        "The largest class outnumbers the smallest 10 to 1 in the train split (limit 10).",
+        observed={"majority_class": "cat", "minority_class": "fox", "ratio": 10.0},
+    ),
+    case(
+        "class_imbalance-fails-own-limit",
+        "class_imbalance",
+        {"max_ratio": 1.2},
+        train_only([[30, 30], [10, 30]]),
+        "failed",
+        f"Class '0' outnumbers class '1' 1.5 to 1 in the train split (limit 1.2; '1' is 40% of rows): {IMBALANCED}",
+    ),
+    case(
+        "class_imbalance-fails-class-without-rows",
+        "class_imbalance",
+        {},
+        train_only([[10, 0], [0, 0]]),
+        "failed",
+        "Class '1' has no rows in the train split: the model cannot learn or be judged on it.",
+        observed={"ratio": None},
+    ),
+    case(
+        "class_imbalance-n/a-no-train",
+        "class_imbalance",
+        {},
+        val_only([[6, 2], [3, 1]]),
+        "not_applicable",
+        "Not applicable: no train split was given.",
+    ),
+    # ---- accuracy_paradox: near the baseline, or high accuracy with a low balanced accuracy.
+    case(
+        "accuracy_paradox-fails-at-baseline",
+        "accuracy_paradox",
+        {},
+        val_only([[97, 0], [3, 0]]),
+        "failed",
+        f"Accuracy on val is 97%, no better than the 97% of always predicting '0', and recall of class '1' is 0%: {HIDES}",
+        observed={
+            "accuracy": 0.97,
+            "majority_baseline_accuracy": 0.97,
+            "lift_over_baseline": 0.0,
+            "balanced_accuracy": 0.5,
+            "minority_class": "1",
+            "minority_recall": 0.0,
+        },
+        threshold={"max_lift": 0.02, "min_minority_recall": 0.5, "high_accuracy": 0.9, "min_balanced_accuracy": 0.7},
+    ),
+    case(
+        "accuracy_paradox-fails-just-above-baseline",
+        "accuracy_paradox",
+        {},
+        val_only([[95, 0], [4, 1]]),
+        "failed",
+        f"Accuracy on val is 96%, only 1% above the 95% of always predicting '0', and recall of class '1' is 20%: {HIDES}",
+    ),
+    case(
+        "accuracy_paradox-fails-high-accuracy-low-balanced-accuracy",
+        "accuracy_paradox",
+        {},
+        val_only([[90, 0], [7, 3]]),
+        "failed",
+        f"Accuracy on val is 93%, while balanced accuracy is only 65%, and recall of class '1' is 30%: {HIDES}",
+        observed={"lift_over_baseline": 0.03, "balanced_accuracy": 0.65},
+    ),
+    case(
+        "accuracy_paradox-passes-balanced",
+        "accuracy_paradox",
+        {},
+        val_only([[45, 5], [5, 45]]),
+        "passed",
+        "Accuracy 90% on val is backed by balanced accuracy 90% and minority recall 90%.",
+    ),
+    case(
+        "accuracy_paradox-passes-near-baseline-minority-found",
+        "accuracy_paradox",
+        {},
+        val_only([[84, 6], [3, 7]]),
+        "passed",
+        "Accuracy 91% on val is backed by balanced accuracy 81.7% and minority recall 70%.",
+    ),
+    case(
+        "accuracy_paradox-n/a-single-class",
+        "accuracy_paradox",
+        {},
+        val_only([[9, 1], [0, 0]]),
+        "not_applicable",
+        "Not applicable: the val split holds a single class.",
+    ),
+    case(
+        "accuracy_paradox-n/a-no-val",
+        "accuracy_paradox",
+        {},
+        train_only([[45, 5], [5, 45]]),
+        "not_applicable",
+        "Not applicable: no val split was given.",
+    ),
+    # ---- underfitting
+    case(
+        "underfitting-fails",
+        "underfitting",
+        {},
+        evaluation({"train": fitted("train", 0.66, 0.69, roc_auc=0.55)}),
+        "failed",
+        "Training log loss 0.66 is only 4.3% better than the 0.69 of predicting class frequencies, and "
+        f"training ROC AUC is 0.55 (floor 0.65): {NOT_LEARNED}",
+        observed={
+            "train_log_loss": 0.66,
+            "baseline_log_loss": 0.69,
+            "loss_improvement": 1 - 0.66 / 0.69,
+            "train_roc_auc": 0.55,
+        },
+        threshold={"min_loss_improvement": 0.1, "min_roc_auc": 0.65},
+    ),
+    case(
+        "underfitting-fails-worse-than-baseline",
+        "underfitting",
+        {},
+        evaluation({"train": fitted("train", 0.75, 0.69, roc_auc=0.5)}),
+        "failed",
+        "Training log loss 0.75 is 8.7% worse than the 0.69 of predicting class frequencies, and "
+        f"training ROC AUC is 0.5 (floor 0.65): {NOT_LEARNED}",
+    ),
+    case(
+        "underfitting-passes-learned",
+        "underfitting",
+        {},
+        evaluation({"train": fitted("train", 0.3, 0.69, roc_auc=0.9)}),
+        "passed",
+        "Training log loss 0.3 is 56.5% below the 0.69 of predicting class frequencies: the model "
+        "learned from its data.",
+    ),
+    case(
+        # Class weights push the minority's scores up: log loss above the baseline's, ranking perfect.
+        "underfitting-passes-class-weighted",
+        "underfitting",
+        {},
+        weighted_train(negative=0.3, positive=0.6),
+        "passed",
+        "Training log loss 0.372 is close to the baseline's 0.325, but training ROC AUC 1 shows the "
+        "model ranks rows well (as a class-weighted model does).",
+        observed={"train_roc_auc": 1.0},
+    ),
+    case(
+        "underfitting-n/a-no-train",
+        "underfitting",
+        {},
+        val_only([[6, 2], [3, 1]]),
+        "not_applicable",
+        "Not applicable: no train split was given.",
+    ),
+    case(
+        "underfitting-n/a-single-class-train",
+        "underfitting",
+        {},
+        train_only([[9, 1], [0, 0]]),
+        "not_applicable",
+        "Not applicable: needs log loss and ROC AUC on a train split with several classes.",
+    ),
+    # ---- over_regularization
+    case(
+        "over_regularization-passes-no-penalty",
+        "over_regularization",
+        {},
+        regularized(),
+        "passed",
+        "The model has no L1/L2 weight penalty, so it cannot be over-regularized by one.",
+    ),
+    case(
+        "over_regularization-fails-strong-l2",
+        "over_regularization",
+        {},
+        regularized(l2=5.0, penalty=0.5),
+        "failed",
+        "Train and val log loss are only 4.3% better than and only 2.9% better than the baseline's "
+        f"while the penalty (coefficient up to 5, 43.1% of the training objective) {OVER_REGULARIZED}",
+        observed={
+            "train_loss_improvement": 1 - 0.66 / 0.69,
+            "val_loss_improvement": 1 - 0.67 / 0.69,
+            "penalty": 0.5,
+            "penalty_share": 0.5 / 1.16,
+            "strongest_coefficient": 5.0,
+        },
+        threshold={"min_loss_improvement": 0.3, "min_penalty_share": 0.2, "strong_coefficient": 0.1},
+    ),
+    case(
+        "over_regularization-fails-large-penalty-share",
+        "over_regularization",
+        {},
+        regularized(l2=0.05, penalty=0.5),
+        "failed",
+        "Train and val log loss are only 4.3% better than and only 2.9% better than the baseline's "
+        f"while the penalty (coefficient up to 0.05, 43.1% of the training objective) {OVER_REGULARIZED}",
+    ),
+    case(
+        "over_regularization-fails-strong-l1-unknown-penalty",
+        "over_regularization",
+        {},
+        regularized(l1=0.2, train=(0.75, 0.69)),
+        "failed",
+        "Train and val log loss are 8.7% worse than and only 2.9% better than the baseline's while the "
+        f"penalty (coefficient up to 0.2, 0% of the training objective) {OVER_REGULARIZED}",
+    ),
+    case(
+        "over_regularization-passes-fits-despite-penalty",
+        "over_regularization",
+        {},
+        regularized(l2=0.5, penalty=0.5, train=(0.3, 0.69), val=(0.35, 0.69)),
+        "passed",
+        "The model fits the data (train log loss 56.5% below the baseline's) with its penalty of up to 0.5.",
+    ),
+    case(
+        "over_regularization-n/a-savedmodel",
+        "over_regularization",
+        {},
+        regularized(l2=5.0, penalty=0.5, readable=False),
+        "not_applicable",
+        "Not applicable: the model format keeps no regularizer configuration.",
+    ),
+    case(
+        "over_regularization-n/a-no-val",
+        "over_regularization",
+        {},
+        regularized(l2=5.0, penalty=0.5, val=None),
+        "not_applicable",
+        "Not applicable: needs the train and val splits.",
+    ),
+    case(
+        "over_regularization-n/a-no-log-loss",
+        "over_regularization",
+        {},
+        regularized(l2=5.0, penalty=0.5, train=(None, 0.69)),
+        "not_applicable",
+        "Not applicable: needs log loss on splits with several classes.",
+    ),
+    # ---- calibration_error: every row scored with one confidence, so ECE = |accuracy - confidence|.
+    case(
+        "calibration_error-fails",
+        "calibration_error",
+        {},
+        val_only([[30, 20], [20, 30]], confidence=0.9),
+        "failed",
+        "Predicted probabilities on val are off by 30% on average (expected calibration error, limit "
+        "10%): scores cannot be read as probabilities.",
+        observed={"expected_calibration_error": 0.3, "n_rows": 100},
+        threshold={"max_ece": 0.1},
+    ),
+    case(
+        "calibration_error-passes",
+        "calibration_error",
+        {},
+        val_only([[40, 10], [10, 40]], confidence=0.85),
+        "passed",
+        "Expected calibration error on val is 5% (limit 10%).",
+    ),
+    case(
+        "calibration_error-fails-own-limit",
+        "calibration_error",
+        {"max_ece": 0.02},
+        val_only([[40, 10], [10, 40]], confidence=0.85),
+        "failed",
+        "Predicted probabilities on val are off by 5% on average (expected calibration error, limit "
+        "2%): scores cannot be read as probabilities.",
+    ),
+    case(
+        "calibration_error-n/a-no-val",
+        "calibration_error",
+        {},
+        train_only([[40, 10], [10, 40]]),
+        "not_applicable",
+        "Not applicable: no val split was given.",
+    ),
+]
+
+
+def _approx(expected: Any) -> Any:
+    if isinstance(expected, float):
+        return pytest.approx(expected)
+    if isinstance(expected, dict):
+        return {k: _approx(v) for k, v in expected.items()}
+    return expected
+
+
+@pytest.mark.parametrize("c", CASES)
+def test_rule_case(c: Case) -> None:
+    outcome = KINDS[c.kind].fn(c.evaluation, params_for(c.kind, **c.params))
+    assert (outcome.status, outcome.message) == (c.status, c.message)
+    for key, value in (c.observed or {}).items():
+        assert outcome.observed[key] == _approx(value), key
+    if c.threshold is not None:
+        assert dict(outcome.threshold) == _approx(c.threshold)
+
+
+def test_table_covers_every_kind_and_verdict() -> None:
+    seen = {(p.values[0].kind, p.values[0].status) for p in CASES}
+    missing = {(kind, status) for kind in KINDS for status in VERDICTS} - seen
+    assert not missing
+
+
+# ---- known library bugs --------------------------------------------------------------------------
+
+
+@pytest.mark.xfail(
+    reason="over_regularization says 'The model fits the data' whenever it passes, also when train "
+    "log loss is barely better (or worse) than the baseline and only the penalty is weak",
+    strict=True,
+)
+@pytest.mark.parametrize("train", [(0.66, 0.69), (0.75, 0.69)], ids=["4%-better", "9%-worse"])
+def test_over_regularization_does_not_call_a_weak_fit_a_fit(train: tuple[float, float]) -> None:
+    ev = regularized(l2=0.001, penalty=0.001, train=train)
+    outcome = KINDS["over_regularization"].fn(ev, params_for("over_regularization"))
+    assert outcome.status == "passed"  # a weak penalty is not over-regularization...
+    assert "fits the data" not in outcome.message  # ...but the model does not fit the data either
+
+
+@pytest.mark.xfail(
+    reason="precision_floor reads the precision of a class the model never predicts as 0 "
+    "(zero_division=0) and says that 100% of the rows it labels with that class are wrong",
+    strict=True,
+)
+def test_precision_floor_does_not_describe_predictions_never_made() -> None:
+    ev = val_only([[8, 0], [4, 0]])  # class '1' is never predicted: its precision is undefined
+    outcome = KINDS["precision_floor"].fn(ev, params_for("precision_floor"))
+    assert "of the rows it labels '1' are something else" not in outcome.message
+
+
+@pytest.mark.xfail(
+    reason="underfitting calls a training log loss 'close to the baseline's' whenever the loss "
+    "improvement is under the limit, even when the loss is far above the baseline",
+    strict=True,
+)
+def test_underfitting_does_not_call_a_far_higher_loss_close() -> None:
+    ev = weighted_train(negative=0.45, positive=0.55)  # log loss 0.598 vs baseline 0.325
+    outcome = KINDS["underfitting"].fn(ev, params_for("underfitting"))
+    assert outcome.status == "passed"
+    assert "close to the baseline" not in outcome.message
+
+
+def test_underfitting_passes_strongly_class_weighted_model() -> None:
+    # Log loss 84% above the baseline's, yet every positive outranks every negative.
+    outcome = KINDS["underfitting"].fn(weighted_train(0.45, 0.55), params_for("underfitting"))
+    assert outcome.status == "passed"
+    assert outcome.observed["loss_improvement"] == pytest.approx(1 - 0.5978370 / 0.3250830, abs=1e-6)
+    assert outcome.observed["train_roc_auc"] == 1.0
+
+
+# ---- common tests over every kind ----------------------------------------------------------------
+
+THREE = [[8, 1, 1], [1, 8, 1], [1, 1, 8]]
+COMMON_EVALUATIONS: dict[str, Callable[[], Evaluation]] = {
+    "no-splits": lambda: evaluation({}),
+    "train-only": lambda: train_only([[50, 10], [10, 30]]),
+    "single-class-val": lambda: evaluation(
+        {"train": confusion_split("train", [[50, 10], [10, 30]]), "val": confusion_split("val", [[15, 5], [0, 0]])}
+    ),
+    "single-class-train-and-val": lambda: evaluation(
+        {"train": confusion_split("train", [[0, 0], [5, 15]]), "val": confusion_split("val", [[0, 0], [2, 8]])}
+    ),
+    "multiclass": lambda: evaluation(
+        {name: confusion_split(name, THREE, ANIMALS, loss=0.4) for name in ("train", "val", "test")}, ANIMALS
+    ),
+    "multiclass-class-missing-from-val": lambda: evaluation(
+        {
+            "train": confusion_split("train", THREE, ANIMALS),
+            "val": confusion_split("val", [[8, 1, 1], [1, 8, 1], [0, 0, 0]], ANIMALS),
+        },
+        ANIMALS,
+    ),
+}
+ARCHITECTURES = {
+    "no-penalty": (architecture(), None),
+    "strong-l2": (architecture(l2=5.0), 0.5),
+    "savedmodel": (architecture(l2=5.0, readable=False), None),
+}
+
+
+@functools.cache
+def common_evaluation(name: str) -> Evaluation:
+    """Built once: kinds are pure functions, and the multiclass metrics take a while to compute."""
+    return COMMON_EVALUATIONS[name]()
+
+
+def with_architecture(ev: Evaluation, arch: str) -> Evaluation:
+    found, penalty = ARCHITECTURES[arch]
+    return dataclasses.replace(ev, architecture=found, regularization_penalty=penalty)
+
+
+def param_variants(kind: str) -> list[dict[str, Any]]:
+    """Defaults, then each choice of each parameter with choices, and a few `classes` values."""
+    variants: list[dict[str, Any]] = [params_for(kind)]
+    for key, param in KINDS[kind].params.items():
+        values: list[Any] = list(param.choices or ())
+        if param.type == "classes":
+            values = ["all", "positive", ["1"], ["cat", "fox"]]
+        variants += [params_for(kind, **{key: value}) for value in values]
+    return variants
+
+
+def assert_valid(outcome: Any) -> None:
+    assert outcome.status in VERDICTS
+    assert isinstance(outcome.message, str) and outcome.message.endswith(".")
+    assert (outcome.status == "not_applicable") == outcome.message.startswith("Not applicable: ")
+    assert "nan" not in outcome.message.split() and "None" not in outcome.message
+    # Observed values and thresholds go to report.json as they are.
+    json.dumps({"observed": outcome.observed, "threshold": outcome.threshold}, allow_nan=False)
+
+
+@pytest.mark.parametrize("ev_name", COMMON_EVALUATIONS)
+@pytest.mark.parametrize("kind", KINDS)
+def test_kind_gives_a_verdict_on_partial_input(kind: str, ev_name: str) -> None:
+    base = common_evaluation(ev_name)
+    for arch in ARCHITECTURES:
+        ev = with_architecture(base, arch)
+        for params in param_variants(kind):
+            assert_valid(KINDS[kind].fn(ev, params))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_kind_is_not_applicable_without_splits(kind: str) -> None:
+    ev = with_architecture(evaluation({}), "strong-l2")
+    assert KINDS[kind].fn(ev, params_for(kind)).status == "not_applicable"
+
+
+@pytest.mark.parametrize("kind", [k for k, spec in KINDS.items() if "split" in spec.params])
+def test_kind_is_not_applicable_on_an_absent_split(kind: str) -> None:
+    ev = with_architecture(common_evaluation("single-class-val"), "strong-l2")
+    outcome = KINDS[kind].fn(ev, params_for(kind, split="test"))
+    assert outcome.status == "not_applicable"
+    assert "test" in outcome.message
+
+
+def rule(rule_id: str, kind: str, severity: str = "error", enabled: bool = True, **params: Any) -> Rule:
+    return Rule(
+        id=rule_id,
+        kind=kind,
+        severity=severity,
+        params=params_for(kind, **params),
+        summary=f"{kind} summary",
+        why=f"{kind} why",
+        what_to_do=f"{kind} what to do",
+        category=KINDS[kind].category,
+        enabled=enabled,
+    )
+
+
+def rule_set(*rules: Rule) -> RuleSet:
+    return RuleSet(name="test", version="0", source="<test>", rules=rules)
+
+
+@pytest.mark.parametrize("ev_name", COMMON_EVALUATIONS)
+def test_run_rules_never_errors_on_partial_input(ev_name: str) -> None:
+    rules = rule_set(*(rule(f"R{i}", kind) for i, kind in enumerate(KINDS)))
+    for arch in ARCHITECTURES:
+        results = run_rules(with_architecture(common_evaluation(ev_name), arch), rules)
+        assert [r.rule.id for r in results] == [r.id for r in rules.rules]
+        for result in results:
+            assert result.status in VERDICTS, (result.rule.kind, result.message)
+
+
+def test_rule_kinds_do_not_import_keras() -> None:
+    assert "tensorflow" not in sys.modules
+    assert "keras" not in sys.modules
+
+
+# ---- the engine ----------------------------------------------------------------------------------
+
+
+def test_kind_that_raises_becomes_an_error_and_the_others_still_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(ev: Evaluation, params: Any) -> Any:
+        raise ZeroDivisionError("boom")
+
+    monkeypatch.setitem(KINDS, "loss_gap", dataclasses.replace(KINDS["loss_gap"], fn=broken))
+    rules = rule_set(
+        rule("CA01", "calibration_error"),
+        rule("OF01", "loss_gap"),
+        rule("OF02", "loss_gap", enabled=False),
+        rule("CI01", "class_imbalance", split="val"),
+    )
+    results = run_rules(val_only([[30, 20], [20, 30]], confidence=0.9), rules)
+    assert [(r.rule.id, r.status) for r in results] == [
+        ("CA01", "failed"),
+        ("OF01", "error"),
+        ("CI01", "passed"),
+    ]
+    error = results[1]
+    assert error.message == "The check raised ZeroDivisionError: boom"
+    assert (dict(error.observed), dict(error.threshold)) == ({}, {})
+    assert results[0].message.startswith("Predicted probabilities on val are off by 30% on average")
+
+
+def test_run_rules_copies_the_outcome() -> None:
+    rules = rule_set(rule("OF01", "loss_gap", severity="warning"))
+    (result,) = run_rules(losses(0.27, 0.61), rules)
+    outcome = KINDS["loss_gap"].fn(losses(0.27, 0.61), rules.rules[0].params)
+    assert result.rule is rules.rules[0]
+    assert (result.status, result.message, result.observed, result.threshold) == (
+        outcome.status,
+        outcome.message,
+        outcome.observed,
+        outcome.threshold,
+    )
+    assert result.failed
+    assert result.to_dict()["severity"] == "warning"
+
+
+def verdict(rule_id: str, severity: str, status: str) -> RuleResult:
+    return RuleResult(rule=rule(rule_id, "loss_gap", severity=severity), status=status, message="m")
+
+
+BLOCKING_RESULTS = [
+    verdict("I-failed", "info", "failed"),
+    verdict("W-failed", "warning", "failed"),
+    verdict("E-failed", "error", "failed"),
+    verdict("I-error", "info", "error"),
+    verdict("W-error", "warning", "error"),
+    verdict("E-passed", "error", "passed"),
+    verdict("E-n/a", "error", "not_applicable"),
+    verdict("E-waived", "error", "waived"),
+]
+
+
+@pytest.mark.parametrize(
+    ("fail_on", "expected"),
+    [
+        ("info", ["I-failed", "W-failed", "E-failed", "I-error", "W-error"]),
+        ("warning", ["W-failed", "E-failed", "W-error"]),
+        ("error", ["E-failed"]),
+        ("never", []),
+    ],
+)
+def test_blocking(fail_on: str, expected: list[str]) -> None:
+    assert [r.rule.id for r in blocking(BLOCKING_RESULTS, fail_on)] == expected
+    assert blocking([], fail_on) == []
