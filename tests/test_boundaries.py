@@ -1,0 +1,26 @@
+"""Architecture rules: the judging and advising steps never import TensorFlow or Keras."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+
+def test_rules_and_advice_do_not_import_tensorflow():
+    code = (
+        "import sys, auditor.rules, auditor.rules.kinds, auditor.regularization, auditor.metrics;"
+        "bad = [m for m in ('tensorflow', 'keras') if m in sys.modules];"
+        "print(','.join(bad))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+def test_cli_help_does_not_import_tensorflow():
+    code = (
+        "import sys; from click.testing import CliRunner; from auditor.cli import main;"
+        "CliRunner().invoke(main, ['rules', 'list']);"
+        "print('tensorflow' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

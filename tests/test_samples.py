@@ -1,0 +1,66 @@
+"""The bundled samples give the verdicts the README promises."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from auditor.api import audit
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _build(name: str) -> Path:
+    spec = importlib.util.spec_from_file_location("sample_build", ROOT / "samples" / "build.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.main([name])  # cached by a stamp: rebuilt only when build.py changes
+    return ROOT / "samples" / "build" / name
+
+
+def _audit(name: str):
+    folder = _build(name)
+    return audit(folder / "model.keras", train=folder / "train.csv", val=folder / "val.csv")
+
+
+def _failed(result) -> dict[str, set[str]]:
+    failed: dict[str, set[str]] = {}
+    for r in result.results:
+        if r.status == "failed":
+            failed.setdefault(r.rule.category, set()).add(r.rule.severity)
+    return failed
+
+
+def test_healthy_passes_without_failed_errors():
+    result = _audit("healthy")
+    assert result.passed
+    assert not [r for r in result.results if r.status == "failed" and r.rule.severity == "error"]
+
+
+def test_fraud_is_the_accuracy_paradox():
+    result = _audit("fraud")
+    failed = _failed(result)
+    assert "error" in failed["accuracy_paradox"] and "error" in failed["recall_floor"]
+    assert not result.passed
+    val = result.evaluation.splits["val"].metrics
+    assert val["accuracy"] > 0.97 and val["recall"] < 0.5
+
+
+def test_overfit_fails_overfitting():
+    result = _audit("overfit")
+    assert "error" in _failed(result)["overfitting"]
+    assert not result.passed
+
+
+def test_multiclass_passes():
+    result = _audit("multiclass")
+    assert result.evaluation.task == "multiclass" and len(result.evaluation.classes) == 10
+    assert result.passed
+
+
+def test_overregularized_is_flagged_as_underfitting():
+    result = _audit("overregularized")
+    assert "underfitting" in _failed(result)
