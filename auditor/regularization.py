@@ -1,13 +1,36 @@
-"""Advice: reads the model's regularization and weights and recommends concrete L1/L2 changes."""
+"""Advice: reads the model's regularization and weights and recommends concrete L1/L2 changes.
+
+The logic (documented in the README):
+- overfitting (a failed `overfitting` rule) -> more regularization: L1 on the first layer when many
+  input features carry little weight (feature selection), otherwise L2 on the dense layers; the new
+  strength is scaled from the current one (x10 for an error-level gap, x3 for a warning), and is at
+  least the strength whose penalty, at the current weights, equals half the train/val loss gap;
+- under-fitting with an active L1/L2 penalty -> decrease it (divide by 10, at most 0.01) or remove
+  it when the penalty is most of the training objective; under-fitting without one -> regularization
+  is not the lever;
+- no overfitting or under-fitting -> no regularization change, said explicitly;
+- a failed recall/precision floor or accuracy paradox -> first the decision threshold (the one that
+  meets the recall floor on the validation PR curve) and class weights, then L1 vs L2.
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from auditor.evaluate import Evaluation
+from auditor.loading.architecture import Architecture, LayerFacts
 from auditor.rules.types import RuleResult
+
+NEAR_ZERO = 0.01  # a weight below 1% of its layer's largest |weight| counts as (near) zero
+LOW_MASS = 0.5  # a feature with less than half the equal share of first-layer mass is "ignored"
+MANY_IGNORED = 0.3  # L1 is preferred when at least this share of input features is ignored
+MAX_DECREASED = 1e-2  # top of the usual L1/L2 range for dense layers
+DENSE_CLASSES = ("Dense", "EinsumDense", "Conv1D", "Conv2D", "Conv3D", "unknown")
 
 
 @dataclass(frozen=True)
@@ -38,6 +61,418 @@ class Recommendation:
         }
 
 
+@dataclass(frozen=True)
+class LayerWeights:
+    """Norms and sparsity of one layer's kernel."""
+
+    name: str
+    n_weights: int
+    l1_norm: float
+    l2_norm: float
+    sum_squares: float
+    near_zero_share: float
+    max_abs: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "n_weights": self.n_weights,
+            "l1_norm": self.l1_norm,
+            "l2_norm": self.l2_norm,
+            "near_zero_share": self.near_zero_share,
+            "max_abs": self.max_abs,
+        }
+
+
+@dataclass(frozen=True)
+class WeightAnalysis:
+    """Per-layer weight statistics and the first layer's weight mass per input feature."""
+
+    layers: tuple[LayerWeights, ...]
+    feature_mass: dict[str, float]
+    ignored_features: tuple[str, ...]
+    leaned_on_features: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "near_zero_definition": f"|w| < {NEAR_ZERO:g} x the layer's largest |w|",
+            "layers": [layer.to_dict() for layer in self.layers],
+            "feature_mass": self.feature_mass,
+            "ignored_features": list(self.ignored_features),
+            "leaned_on_features": list(self.leaned_on_features),
+        }
+
+
+def analyse_weights(arch: Architecture, features: Sequence[str]) -> WeightAnalysis:
+    """Compute norms and sparsity of every kernel and the first layer's per-feature weight mass."""
+    stats = []
+    for layer in arch.weighted_layers:
+        w = np.abs(np.asarray(layer.kernel, dtype=np.float64))
+        largest = float(w.max()) if w.size else 0.0
+        stats.append(
+            LayerWeights(
+                name=layer.name,
+                n_weights=int(w.size),
+                l1_norm=float(w.sum()),
+                l2_norm=float(np.sqrt((w**2).sum())),
+                sum_squares=float((w**2).sum()),
+                near_zero_share=float((w < NEAR_ZERO * largest).mean()) if w.size else 0.0,
+                max_abs=largest,
+            )
+        )
+    mass: dict[str, float] = {}
+    ignored: list[str] = []
+    leaned: list[str] = []
+    first = arch.weighted_layers[0] if arch.weighted_layers else None
+    if first is not None and first.kernel is not None and first.kernel.ndim == 2:
+        kernel = np.abs(first.kernel.astype(np.float64))
+        if kernel.shape[0] == len(features) and kernel.sum() > 0:
+            share = kernel.sum(axis=1) / kernel.sum()
+            equal = 1.0 / len(features)
+            mass = {f: float(s) for f, s in zip(features, share, strict=True)}
+            ignored = [f for f, s in mass.items() if s < LOW_MASS * equal]
+            leaned = [f for f, s in mass.items() if s > 2 * equal]
+    return WeightAnalysis(tuple(stats), mass, tuple(ignored), tuple(leaned))
+
+
+def nice(value: float) -> float:
+    """Round a strength to one significant digit on the 1-2-5 grid (1e-4, 2e-4, 5e-4, 1e-3...)."""
+    if value <= 0 or not math.isfinite(value):
+        return 0.0
+    exponent = math.floor(math.log10(value))
+    mantissa = value / 10**exponent
+    step = min((1, 2, 5, 10), key=lambda m: abs(math.log(mantissa / m)))
+    return float(f"{step * 10**exponent:.0e}")
+
+
+def _strength(value: float) -> str:
+    """Write a strength as people do: 0, 1e-4, 5e-3, 0.1, 5."""
+    if value == 0:
+        return "0"
+    if value >= 0.1:
+        return f"{value:g}"
+    return f"{value:.0e}".replace("e-0", "e-")
+
+
+def _dense_layers(arch: Architecture) -> list[LayerFacts]:
+    return [layer for layer in arch.weighted_layers if layer.class_name in DENSE_CLASSES]
+
+
+def _failed(results: Sequence[RuleResult], *categories: str) -> list[RuleResult]:
+    return [r for r in results if r.status == "failed" and r.rule.category in categories]
+
+
+def _snippet(layers: Sequence[LayerFacts], values: dict[str, tuple[float, float]]) -> str:
+    lines = ["import keras", ""]
+    for layer in layers:
+        l1, l2 = values[layer.name]
+        units = f"{layer.units}, " if layer.units else ""
+        act = f'activation="{layer.activation}", ' if layer.activation and layer.activation != "linear" else ""
+        lines.append(
+            f"keras.layers.Dense({units}{act}name=\"{layer.name}\",\n"
+            f"    kernel_regularizer=keras.regularizers.L1L2(l1={_strength(l1)}, l2={_strength(l2)}))"
+        )
+    return "\n".join(lines)
+
+
+def _current(layer: LayerFacts) -> tuple[float, float]:
+    reg = layer.kernel_regularizer
+    return (reg.l1, reg.l2) if reg is not None else (0.0, 0.0)
+
+
+def _gap(ev: Evaluation) -> float | None:
+    train, val = ev.metric("train", "loss"), ev.metric("val", "loss")
+    return None if train is None or val is None else val - train
+
+
+def _more_regularization(
+    ev: Evaluation, weights: WeightAnalysis, overfit: list[RuleResult]
+) -> Recommendation:
+    arch = ev.architecture
+    dense = _dense_layers(arch)
+    gap = max(_gap(ev) or 0.0, 0.0)
+    severe = any(r.rule.severity == "error" for r in overfit)
+    factor = 10.0 if severe else 3.0
+    ids = tuple(sorted({r.rule.id for r in overfit}))
+    evidence = [f"{r.rule.id}: {r.message}" for r in overfit]
+    by_name = {w.name: w for w in weights.layers}
+    n_features = len(weights.feature_mass)
+    ignored_share = len(weights.ignored_features) / n_features if n_features else 0.0
+    use_l1 = n_features >= 5 and ignored_share >= MANY_IGNORED and bool(dense)
+
+    if use_l1:
+        first = dense[0]
+        l1, l2 = _current(first)
+        from_gap = 0.5 * gap / max(by_name[first.name].l1_norm, 1e-12)
+        new_l1 = nice(max(l1 * factor, from_gap)) if l1 > 0 else nice(from_gap)
+        action = "increase_l1" if l1 > 0 else "add_l1"
+        shown = ", ".join(weights.ignored_features[:8]) + (" ..." if len(weights.ignored_features) > 8 else "")
+        evidence.append(
+            f"{len(weights.ignored_features)} of {n_features} input features get less than half an "
+            f"equal share of the first layer's weight ({shown})"
+        )
+        return Recommendation(
+            action=action,
+            layers=(first.name,),
+            current={first.name: {"l1": l1, "l2": l2}},
+            suggested={first.name: {"l1": new_l1, "l2": l2}},
+            reason=(
+                f"The model overfits ({', '.join(ids)}: validation loss {gap:.3g} above training "
+                f"loss) and {len(weights.ignored_features)} of {n_features} input features carry "
+                f"little weight: L1 {_strength(l1)} → {_strength(new_l1)} on the first layer "
+                f"'{first.name}' drives the weights of uninformative features to zero, selecting "
+                "features and simplifying the model."
+            ),
+            evidence=tuple(evidence),
+            expected_effect=(
+                "Training loss rises a little and validation loss falls toward it; the model uses "
+                "fewer features. Precision tends to rise; recall can drop slightly — check the "
+                "recall floor after retraining."
+            ),
+            snippet=_snippet([first], {first.name: (new_l1, l2)}),
+            details={"factor": factor, "penalty_from_gap": from_gap, "ignored_share": ignored_share},
+        )
+
+    targets = dense[:-1] if len(dense) > 1 else dense  # hidden layers; the output layer too if alone
+    current, suggested, values = {}, {}, {}
+    total_squares = sum(by_name[layer.name].sum_squares for layer in targets) or 1e-12
+    from_gap = 0.5 * gap / total_squares
+    for layer in targets:
+        l1, l2 = _current(layer)
+        new_l2 = nice(max(l2 * factor, from_gap)) if l2 > 0 else nice(from_gap)
+        current[layer.name] = {"l1": l1, "l2": l2}
+        suggested[layer.name] = {"l1": l1, "l2": new_l2}
+        values[layer.name] = (l1, new_l2)
+    changes = "; ".join(
+        f"'{name}' L2 {_strength(current[name]['l2'])} → {_strength(suggested[name]['l2'])}"
+        for name in current
+    )
+    if weights.feature_mass:
+        evidence.append(
+            f"only {len(weights.ignored_features)} of {n_features} input features carry little "
+            "first-layer weight, so feature selection (L1) is not the main lever"
+        )
+    dropout = [layer for layer in arch.layers if (layer.dropout_rate or 0) > 0]
+    extra = "" if dropout else " The model has no dropout either; a Dropout(0.2-0.5) after the hidden layers is a complementary fix."
+    return Recommendation(
+        action="increase_l2",
+        layers=tuple(current),
+        current=current,
+        suggested=suggested,
+        reason=(
+            f"The model overfits ({', '.join(ids)}: validation loss {gap:.3g} above training loss). "
+            f"Weight decay shrinks every weight without zeroing any, giving a smoother function: "
+            f"{changes}.{extra}"
+        ),
+        evidence=tuple(evidence),
+        expected_effect=(
+            "Training loss rises a little and validation loss falls toward it; validation "
+            "accuracy holds or improves. L2 keeps all features, so recall tends to hold; "
+            "precision can dip slightly if noise features keep some weight."
+        ),
+        snippet=_snippet(targets, values),
+        details={"factor": factor, "penalty_from_gap": from_gap},
+    )
+
+
+def _less_regularization(ev: Evaluation, underfit: list[RuleResult]) -> Recommendation:
+    arch = ev.architecture
+    regularized = [
+        layer for layer in _dense_layers(arch) if layer.kernel_regularizer and layer.kernel_regularizer.active
+    ]
+    ids = ", ".join(sorted({r.rule.id for r in underfit}))
+    evidence = tuple(f"{r.rule.id}: {r.message}" for r in underfit)
+    if not regularized:
+        return Recommendation(
+            action="none",
+            layers=(),
+            current={},
+            suggested={},
+            reason=(
+                f"The model under-fits ({ids}) without any L1/L2 penalty: regularization is not the "
+                "lever. Check labels and features, train longer or with a better learning rate, or "
+                "give the model more capacity."
+            ),
+            evidence=evidence,
+            expected_effect="No change from regularization; capacity or training changes should lower training loss first.",
+        )
+    penalty = ev.regularization_penalty or 0.0
+    data_loss = ev.metric("train", "loss") or 0.0
+    share = penalty / (penalty + data_loss) if penalty + data_loss > 0 else 0.0
+    current, suggested, values = {}, {}, {}
+    remove = share >= 0.5
+    for layer in regularized:
+        l1, l2 = _current(layer)
+        new = (0.0, 0.0) if remove else (min(l1 / 10, MAX_DECREASED) if l1 else 0.0, min(l2 / 10, MAX_DECREASED) if l2 else 0.0)
+        current[layer.name] = {"l1": l1, "l2": l2}
+        suggested[layer.name] = {"l1": nice(new[0]), "l2": nice(new[1])}
+        values[layer.name] = (nice(new[0]), nice(new[1]))
+    changes = "; ".join(
+        f"'{n}' "
+        + ", ".join(
+            f"{k.upper()} {_strength(current[n][k])} → {_strength(suggested[n][k])}"
+            for k in ("l1", "l2")
+            if current[n][k] > 0
+        )
+        for n in current
+    )
+    return Recommendation(
+        action="remove_regularization" if remove else "decrease_regularization",
+        layers=tuple(current),
+        current=current,
+        suggested=suggested,
+        reason=(
+            f"The model under-fits ({ids}) while its L1/L2 penalty is {share:.0%} of the training "
+            f"objective: the penalty holds the weights near zero, so training and validation loss "
+            f"both stay high. More regularization would make it worse; {changes}."
+        ),
+        evidence=evidence,
+        expected_effect="Training and validation loss both fall; recall of the minority class should recover.",
+        snippet=_snippet([layer for layer in _dense_layers(arch) if layer.name in values], values),
+        details={"penalty_share": share},
+    )
+
+
+def threshold_for_recall(
+    y: np.ndarray, p1: np.ndarray, cls: int, floor: float
+) -> tuple[float, float, float] | None:
+    """Return (threshold on P(class 1), recall, precision) of CLS at the threshold closest to the
+    current decision that still gives CLS a recall of at least FLOOR; None if none does."""
+    from sklearn.metrics import precision_recall_curve
+
+    if len(np.unique(y)) < 2:
+        return None
+    # Class 1 is predicted when p1 >= t; class 0 when p1 < t, i.e. when 1 - p1 > 1 - t.
+    score = p1 if cls == 1 else 1.0 - p1
+    precision, recall, thresholds = precision_recall_curve((y == cls).astype(int), score)
+    # recall[i] and precision[i] hold for predicting CLS when score >= thresholds[i].
+    meets = np.nonzero(recall[:-1] >= floor)[0]
+    if len(meets) == 0:
+        return None
+    i = int(meets[-1])
+    t = float(thresholds[i]) if cls == 1 else float(np.nextafter(1.0 - thresholds[i], 1.0))
+    return t, float(recall[i]), float(precision[i])
+
+
+def _threshold_advice(ev: Evaluation, failed: list[RuleResult]) -> Recommendation:
+    ids = ", ".join(sorted({r.rule.id for r in failed}))
+    evidence = tuple(f"{r.rule.id}: {r.message}" for r in failed)
+    val = ev.splits.get("val") or next(iter(ev.splits.values()))
+    train = ev.splits.get("train") or val
+    counts = np.array([train.class_counts[c] for c in ev.classes], dtype=float)
+    weights = {
+        str(i): round(float(counts.sum() / (len(counts) * c)), 3) if c else None for i, c in enumerate(counts)
+    }
+    weight_text = ", ".join(f"{k}: {v}" for k, v in weights.items() if v is not None)
+    recall_failures = [r for r in failed if r.rule.category == "recall_floor"]
+    floor = max((float(r.threshold["min_recall"]) for r in recall_failures), default=0.5)
+    below = [c for r in recall_failures for c in r.observed.get("below_floor", [])]
+    if below:
+        target = ev.classes.index(min(below, key=lambda c: val.metrics["per_class"][c]["recall"]))
+    else:  # accuracy paradox: the smallest class is the one being missed
+        target = int(np.argmin(counts))
+    imbalanced = counts.min() > 0 and counts.max() / counts.min() >= 1.5
+    details: dict[str, Any] = {"recall_floor": floor}
+    suggested: dict[str, Any] = {}
+    parts: list[str] = []
+    snippets: list[str] = []
+    action = "none"
+    name = ev.classes[target]
+    if len(ev.classes) == 2:
+        found = threshold_for_recall(val.y, val.proba[:, 1], target, floor)
+        if found is not None:
+            t, r, p = found
+            action = "adjust_threshold"
+            suggested["threshold"] = round(t, 4)
+            details.update(threshold=t, recall_at_threshold=r, precision_at_threshold=p, target_class=name)
+            move = "Lower" if t < ev.threshold else "Raise"
+            parts.append(
+                f"{move} the decision threshold from {ev.threshold:g} to {t:.3g}: on {val.name} that "
+                f"gives class '{name}' the recall floor {floor:g} (recall {r:.2f}, precision {p:.2f})."
+            )
+            snippets.append(f"# decide with the new threshold\npredicted = model.predict(x)[:, 0] >= {t:.4g}")
+        else:
+            parts.append(
+                f"No threshold gives class '{name}' recall {floor:g} on {val.name}; the model needs "
+                "better separation."
+            )
+    if imbalanced:
+        action = "class_weight" if action == "none" else action
+        suggested["class_weight"] = weights
+        details["class_weight"] = weights
+        parts.append(
+            f"{'Then r' if parts else 'R'}etrain with class weights ({weight_text}) so the minority "
+            "class counts as much as the majority."
+        )
+        snippets.append(f"# retrain with class weights\nmodel.fit(x_train, y_train, class_weight={{{weight_text}}}, ...)")
+    parts.append(
+        f"({ids}) Regularization alone does not fix a missed class; if you regularize further, "
+        "prefer L2 (keeps features, helps recall) over L1 (sparser, favours precision)."
+    )
+    return Recommendation(
+        action=action,
+        layers=(),
+        current={"threshold": ev.threshold},
+        suggested=suggested,
+        reason=" ".join(parts),
+        evidence=evidence,
+        expected_effect=(
+            f"Recall of class '{name}' rises to the floor; its precision falls (more false alarms) "
+            "— read the trade-off on the PR curve."
+        ),
+        snippet="\n\n".join(snippets),
+        details=details,
+    )
+
+
 def recommend(evaluation: Evaluation, results: Sequence[RuleResult]) -> list[Recommendation]:
-    """Return the regularization recommendations for this evaluation and its rule results."""
-    return []
+    """Return the recommendations for this evaluation and its rule results, most important first."""
+    weights = analyse_weights(evaluation.architecture, evaluation.features)
+    overfit = _failed(results, "overfitting")
+    underfit = _failed(results, "underfitting")
+    imbalance = _failed(results, "recall_floor", "accuracy_paradox", "precision_floor")
+    recs: list[Recommendation] = []
+    if not evaluation.architecture.config_readable:
+        recs.append(
+            Recommendation(
+                action="none",
+                layers=(),
+                current={},
+                suggested={},
+                reason=evaluation.architecture.note,
+                evidence=(),
+                expected_effect="Audit the .keras or .h5 file of this model to get regularization advice.",
+            )
+        )
+    elif underfit:
+        recs.append(_less_regularization(evaluation, underfit))
+    elif overfit and _dense_layers(evaluation.architecture):
+        recs.append(_more_regularization(evaluation, weights, overfit))
+    else:
+        gap = _gap(evaluation)
+        gap_text = f" (validation loss {gap:.3g} from training loss)" if gap is not None else ""
+        recs.append(
+            Recommendation(
+                action="none",
+                layers=(),
+                current={},
+                suggested={},
+                reason=(
+                    f"No regularization change: no overfitting or under-fitting rule failed{gap_text}. "
+                    "Changing L1/L2 now would trade fit for nothing."
+                ),
+                evidence=tuple(r.message for r in results if r.rule.category == "overfitting" and r.status == "passed")[:2],
+                expected_effect="None.",
+            )
+        )
+    if imbalance:
+        advice = _threshold_advice(evaluation, imbalance)
+        # Imbalance without a generalization problem: the threshold is the first thing to change.
+        recs.insert(0 if recs[0].action == "none" else 1, advice)
+    return recs
+
+
+def weight_report(evaluation: Evaluation) -> dict[str, Any]:
+    """The regularization facts report.json shows: configuration and weight analysis."""
+    analysis = analyse_weights(evaluation.architecture, evaluation.features)
+    return {**evaluation.architecture.to_dict(), "weights": analysis.to_dict()}

@@ -7,6 +7,7 @@ import platform
 from typing import TYPE_CHECKING, Any
 
 from auditor import __version__
+from auditor.regularization import weight_report
 from auditor.rules.engine import sort_key
 from auditor.rules.types import SEVERITIES
 
@@ -79,6 +80,7 @@ def report_dict(result: AuditResult) -> dict[str, Any]:
         "baseline": baseline,
         "results": [r.to_dict() for r in sorted(result.results, key=sort_key)],
         "recommendations": [r.to_dict() for r in result.recommendations],
+        "regularization": weight_report(ev),
         "environment": environment(),
         "timings": {k: round(v, 4) for k, v in result.timings.items()},
     }

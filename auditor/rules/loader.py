@@ -76,7 +76,7 @@ def _load(path: Path, depth: int, seen: tuple[Path, ...]) -> RuleSet:
         raise RuleConfigError(f"{path}: 'extends' is nested more than {MAX_DEPTH} deep")
     data = _read_yaml(path)
     problems: list[str] = []
-    for key in sorted(set(data) - TOP_KEYS):
+    for key in sorted(set(data) - TOP_KEYS, key=str):
         problems.append(f"{path}: unknown top-level key '{key}' (allowed: {', '.join(sorted(TOP_KEYS))})")
 
     parent: RuleSet | None = None
@@ -84,7 +84,12 @@ def _load(path: Path, depth: int, seen: tuple[Path, ...]) -> RuleSet:
         if not isinstance(data["extends"], str):
             problems.append(f"{path}: extends must be a bundled set name or a path, got {data['extends']!r}")
         else:
-            parent = _load(resolve(data["extends"], path.parent), depth + 1, (*seen, resolved))
+            try:
+                parent_path = resolve(data["extends"], path.parent)
+            except RuleConfigError as exc:
+                problems.append(f"{path}: extends: {exc}")
+            else:
+                parent = _load(parent_path, depth + 1, (*seen, resolved))
 
     rules: dict[str, Rule] = {r.id: r for r in parent.rules} if parent else {}
     raw_rules = data.get("rules", [])
@@ -138,10 +143,13 @@ def _build_rule(
         problems.append(f"{where}: duplicate id (each rule id may appear once per file)")
         return None
     declared.add(rule_id)
-    for key in sorted(set(raw) - RULE_KEYS):
+    for key in sorted(set(raw) - RULE_KEYS, key=str):
         problems.append(f"{where}: unknown key '{key}' (allowed: {', '.join(sorted(RULE_KEYS))})")
 
     before = len(problems)
+    if raw.get("params") is not None and not isinstance(raw.get("params"), dict):
+        problems.append(f"{where}: params must be a mapping, got {raw['params']!r}")
+        return None
     base = inherited.get(rule_id)
     if base is not None and ("kind" not in raw or raw["kind"] == base.kind):
         fields = {**base.__dict__}
@@ -155,9 +163,6 @@ def _build_rule(
     for key in ("kind", "severity", *TEXT_KEYS, "example", "enabled"):
         if key in raw:
             fields[key] = raw[key]
-    if raw.get("params") is not None and not isinstance(raw.get("params"), dict):
-        problems.append(f"{where}: params must be a mapping, got {raw['params']!r}")
-        return None
     if len(problems) > before:
         return None
 
@@ -187,7 +192,7 @@ def _check_params(
     where: str, params: Mapping[str, Any], spec: Mapping[str, Param], problems: list[str]
 ) -> dict[str, Any]:
     checked: dict[str, Any] = {}
-    for key in sorted(set(params) - set(spec)):
+    for key in sorted(set(params) - set(spec), key=str):
         problems.append(f"{where}: unknown parameter params.{key} (known: {', '.join(sorted(spec))})")
     for key, param in spec.items():
         if key not in params:

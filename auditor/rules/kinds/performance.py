@@ -86,10 +86,13 @@ def _class_floor(ev: Evaluation, params: Mapping[str, Any], metric: str, floor_k
         return not_applicable(classes)
     values: dict[str, float] = {}
     low: list[str] = []
+    predicted = [sum(col) for col in zip(*split.confusion_matrix, strict=True)]
     for name in classes:
         stats = split.metrics["per_class"][name]
         if metric == "recall" and stats["support"] == 0:
             continue  # no rows of this class: recall is undefined, not zero
+        if metric == "precision" and predicted[ev.classes.index(name)] == 0:
+            continue  # never predicted: precision is undefined (the recall floor catches this)
         values[name] = stats[metric]
         if stats[metric] < floor:
             low.append(name)
@@ -231,9 +234,9 @@ def underfitting(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
         )
     else:
         message = (
-            f"Training log loss {fmt(model_loss)} is close to the baseline's {fmt(base_loss)}, but "
-            f"training ROC AUC {fmt(auc)} shows the model ranks rows well (as a class-weighted "
-            "model does)."
+            f"Training log loss {fmt(model_loss)} is {_versus(improvement)} the baseline's "
+            f"{fmt(base_loss)}, but training ROC AUC {fmt(auc)} shows the model ranks rows well "
+            "(as a class-weighted model does)."
         )
     return Outcome("passed", message, observed, threshold)
 
@@ -290,13 +293,17 @@ def over_regularization(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
             observed,
             threshold,
         )
-    return Outcome(
-        "passed",
-        f"The model fits the data (train log loss {pct(improvements['train'])} below the baseline's) "
-        f"with its penalty of up to {fmt(strongest)}.",
-        observed,
-        threshold,
-    )
+    if not weak_fit:
+        message = (
+            f"The model fits the data despite its penalty of up to {fmt(strongest)}: train log "
+            f"loss is {_versus(improvements['train']).replace('only ', '')} the baseline's."
+        )
+    else:
+        message = (
+            f"Train log loss is {_versus(improvements['train'])} the baseline's, but the penalty "
+            f"(up to {fmt(strongest)}, {pct(share)} of the objective) is too weak to be the cause."
+        )
+    return Outcome("passed", message, observed, threshold)
 
 
 def calibration_error(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
