@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from auditor.datafacts import RowFacts, SplitRows
 from auditor.errors import DataError
 from auditor.loading.architecture import Architecture
 from auditor.loading.data import ReadOptions, SplitReader
@@ -59,6 +60,7 @@ class Evaluation:
     architecture: Architecture
     regularization_penalty: float | None = None
     threshold: float = 0.5
+    rows: dict[str, SplitRows] = field(default_factory=dict, compare=False, repr=False)
     timings: dict[str, float] = field(default_factory=dict, compare=False)
 
     @property
@@ -123,9 +125,13 @@ def evaluate(
 
     timings: dict[str, float] = {"predict": 0.0, "metrics": 0.0}
     raw_results = {}
+    facts: dict[str, RowFacts] = {}
     for reader in readers:
         started = time.perf_counter()
-        raw_results[reader.name] = _predict_split(model, reader, progress)
+        first = next(iter(facts.values()), None)
+        # Every split shares the first split's near-duplicate grid, so their hashes compare.
+        facts[reader.name] = RowFacts(scale=first.scale if first is not None else None)
+        raw_results[reader.name] = _predict_split(model, reader, facts[reader.name], progress)
         timings["predict"] += time.perf_counter() - started
 
     started = time.perf_counter()
@@ -145,12 +151,13 @@ def evaluate(
         architecture=model.architecture,
         regularization_penalty=model.regularization_penalty,
         threshold=threshold,
+        rows={name: f.freeze(features) for name, f in facts.items()},
         timings=timings,
     )
 
 
 def _predict_split(
-    model: LoadedModel, reader: SplitReader, progress: Progress | None
+    model: LoadedModel, reader: SplitReader, facts: RowFacts, progress: Progress | None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     ys, probas, losses = [], [], []
     for batch in reader.batches():
@@ -167,6 +174,7 @@ def _predict_split(
                 f"{model.info.path}: the model's outputs are not probabilities (range "
                 f"{proba.min():.3g}..{proba.max():.3g}); auditor needs a sigmoid or softmax output"
             )
+        facts.update(batch.x, batch.y, batch.rows)
         ys.append(batch.y)
         probas.append(proba)
         losses.append(model.loss(batch.y, raw))
@@ -188,6 +196,8 @@ def _measure(
     proba.setflags(write=False)
     counts = np.bincount(y, minlength=len(names))
     metrics = classification_metrics(y, proba, names, threshold=threshold, loss=float(losses.mean()))
+    # The standard error of the mean loss tells the rules which loss differences are noise.
+    metrics["loss_standard_error"] = float(losses.std(ddof=1) / np.sqrt(len(losses))) if len(losses) > 1 else None
     baseline = baseline_metrics(y, priors)
     baseline["majority_class"] = names[int(np.argmax(priors))]
     return SplitEvaluation(

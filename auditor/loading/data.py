@@ -25,6 +25,13 @@ class Batch:
     x: np.ndarray
     y: np.ndarray
     start: int
+    kept: np.ndarray | None = None  # row offsets kept from the block, when invalid rows were dropped
+
+    @property
+    def rows(self) -> np.ndarray:
+        """The file row number (0-based, header excluded) of each row of the batch."""
+        offsets = self.kept if self.kept is not None else np.arange(len(self.x))
+        return self.start + offsets
 
 
 @dataclass(frozen=True)
@@ -168,7 +175,7 @@ class SplitReader:
                 if self.options.drop_invalid_rows:
                     keep = ~bad
                     if keep.any():
-                        yield Batch(x[keep], y[keep], start)
+                        yield Batch(x[keep], y[keep], start, np.nonzero(keep)[0])
                     start += len(x)
                     continue
             if not invalid:

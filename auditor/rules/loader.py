@@ -223,6 +223,8 @@ def _convert(value: Any, param: Param) -> tuple[bool, Any]:
         if param.maximum is not None and value > param.maximum:
             return False, None
         return True, int(value) if param.type == "integer" else float(value)
+    if param.type == "bool":
+        return (True, value) if isinstance(value, bool) else (False, None)
     if param.type == "classes":
         if value in ("all", "positive"):
             return True, value

@@ -23,6 +23,7 @@ CATEGORIES = (
     "leakage_identifier",
     "split_drift",
     "calibration",
+    "suspicious_validation",
 )
 
 
@@ -58,6 +59,8 @@ class Param:
             return "'all', 'positive' or a list of class names"
         if self.type == "list":
             return "a list of names"
+        if self.type == "bool":
+            return "true or false"
         return "a string"
 
 

@@ -3,6 +3,14 @@
 from __future__ import annotations
 
 from auditor.rules.kinds.balance import class_imbalance
+from auditor.rules.kinds.leakage import (
+    duplicate_rows,
+    leakage_duplicates,
+    leakage_identifier,
+    leakage_target_proxy,
+    split_drift,
+    suspicious_validation,
+)
 from auditor.rules.kinds.performance import (
     METRIC_CHOICES,
     accuracy_paradox,
@@ -21,6 +29,10 @@ SPLITS = ("train", "val", "test")
 
 def _split(default: str = "val") -> Param:
     return Param("split", "split to judge", default=default, choices=SPLITS)
+
+
+def _count(help_text: str, default: int) -> Param:
+    return Param("integer", help_text, default=default, minimum=1)
 
 
 def _fraction(help_text: str, default: float | None = None) -> Param:
@@ -118,5 +130,66 @@ KINDS: dict[str, Kind] = {
         "calibration",
         "Expected calibration error of the predicted probabilities.",
         {"split": _split(), "max_ece": _fraction("largest allowed expected calibration error", 0.1)},
+    ),
+    "leakage_duplicates": Kind(
+        leakage_duplicates,
+        "leakage_duplicates",
+        "Rows of the judged split that also appear in the training split, exactly or nearly.",
+        {
+            "split": _split(),
+            "max_shared_fraction": _fraction("largest allowed share of exact duplicates", 0.01),
+            "max_near_fraction": _fraction("largest allowed share of near duplicates", 0.05),
+            "min_rows": _count("fewest rows for the check to apply", 1),
+        },
+    ),
+    "duplicate_rows": Kind(
+        duplicate_rows,
+        "leakage_duplicates",
+        "Duplicate rows within one split, and identical rows with different labels.",
+        {"split": _split("train"), "max_fraction": _fraction("largest allowed share of duplicates", 0.05)},
+    ),
+    "leakage_target_proxy": Kind(
+        leakage_target_proxy,
+        "leakage_target_proxy",
+        "A single feature that predicts the label almost alone, far better than all the others.",
+        {
+            "split": _split(),
+            "min_score": _fraction("single-feature ROC AUC that counts as 'almost alone'", 0.95),
+            "min_margin": _fraction("how much better than the other features together", 0.05),
+            "min_rows": _count("fewest sampled rows for the check to apply", 50),
+            "max_candidates": _count("features compared against the rest (the strongest first)", 5),
+        },
+    ),
+    "leakage_identifier": Kind(
+        leakage_identifier,
+        "leakage_identifier",
+        "Model inputs that look like row identifiers (name, unique whole numbers, monotonic).",
+        {
+            "require_predictive": Param("bool", "fail only when the identifier also predicts the label", default=False),
+            "min_score": _fraction("single-feature ROC AUC that counts as predictive", 0.7),
+        },
+    ),
+    "split_drift": Kind(
+        split_drift,
+        "split_drift",
+        "Feature distributions (PSI, Kolmogorov-Smirnov) and class shares that differ between train and the split.",
+        {
+            "split": _split(),
+            "max_psi": Param("number", "largest allowed population stability index", default=0.25, minimum=0.0),
+            "alpha": _fraction("KS significance level, shared over the features", 0.01),
+            "max_prior_shift": _fraction("largest allowed total variation between class shares", 0.1),
+            "min_rows": _count("fewest sampled rows per split for the check to apply", 100),
+        },
+    ),
+    "suspicious_validation": Kind(
+        suspicious_validation,
+        "suspicious_validation",
+        "Validation loss well below training loss, or perfect validation accuracy.",
+        {
+            "split": _split(),
+            "max_relative_margin": _fraction("how far below training loss validation loss may be", 0.2),
+            "min_gap": Param("number", "smallest absolute loss difference that counts", default=0.02, minimum=0.0),
+            "min_rows": _count("fewest rows for the check to apply", 30),
+        },
     ),
 }

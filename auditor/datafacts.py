@@ -1,0 +1,190 @@
+"""Streaming facts about a split's rows: row hashes, per-feature statistics and a bounded sample.
+
+Everything here is accumulated batch by batch and can be merged, so memory does not grow with the
+number of feature values: 16 bytes of hashes per row, a few numbers per feature, and a sample of at
+most `SAMPLE_ROWS` rows chosen by seeded random keys (bottom-k sampling, deterministic and mergeable).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+SAMPLE_ROWS = 20_000
+NEAR_DUPLICATE_TOLERANCE = 0.01  # grid step, in units of each feature's standard deviation
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+_SEED = 20261128
+
+
+def _column_constants(n: int) -> np.ndarray:
+    rng = np.random.default_rng(_SEED)
+    return rng.integers(1, 2**63 - 1, size=n, dtype=np.int64).astype(np.uint64) | np.uint64(1)
+
+
+def _finalize(h: np.ndarray) -> np.ndarray:
+    # splitmix64's finalizer spreads the bits so that near-identical rows get unrelated hashes.
+    h = h ^ (h >> np.uint64(30))
+    h = h * np.uint64(0xBF58476D1CE4E5B9)
+    h = h ^ (h >> np.uint64(27))
+    h = h * np.uint64(0x94D049BB133111EB)
+    return h ^ (h >> np.uint64(31))
+
+
+def hash_rows(values: np.ndarray) -> np.ndarray:
+    """Return a 64-bit hash per row of a 2-D array (equal rows give equal hashes; -0.0 == 0.0)."""
+    if values.dtype.kind == "f":
+        clean = np.where(values == 0, 0, values).astype(np.float32)  # -0.0 -> 0.0
+        clean = np.where(np.isnan(clean), np.float32(np.nan), clean)
+        bits = clean.view(np.uint32).astype(np.uint64)
+    else:
+        bits = values.astype(np.int64).view(np.uint64)
+    constants = _column_constants(bits.shape[1])
+    h = np.zeros(bits.shape[0], dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for j in range(bits.shape[1]):
+            h = _finalize((h ^ (bits[:, j] * constants[j])) + _MIX)
+    return h
+
+
+@dataclass
+class FeatureStats:
+    """Mergeable per-feature moments and shape facts of one split."""
+
+    n: int = 0
+    total: np.ndarray | None = None
+    total_sq: np.ndarray | None = None
+    minimum: np.ndarray | None = None
+    maximum: np.ndarray | None = None
+    integral: np.ndarray | None = None  # every value so far is a whole number
+    increasing: np.ndarray | None = None  # values never decrease in file order
+    last: np.ndarray | None = None
+
+    def update(self, x: np.ndarray) -> None:
+        x64 = x.astype(np.float64)
+        whole = np.all(np.mod(x64, 1.0) == 0, axis=0)
+        rising = np.all(np.diff(x64, axis=0) >= 0, axis=0) if len(x64) > 1 else np.ones(x.shape[1], bool)
+        if self.total is None:
+            self.total, self.total_sq = x64.sum(axis=0), (x64**2).sum(axis=0)
+            self.minimum, self.maximum = x64.min(axis=0), x64.max(axis=0)
+            self.integral, self.increasing = whole, rising
+        else:
+            assert self.total_sq is not None and self.minimum is not None and self.maximum is not None
+            assert self.integral is not None and self.increasing is not None and self.last is not None
+            self.total = self.total + x64.sum(axis=0)
+            self.total_sq = self.total_sq + (x64**2).sum(axis=0)
+            self.minimum = np.minimum(self.minimum, x64.min(axis=0))
+            self.maximum = np.maximum(self.maximum, x64.max(axis=0))
+            self.integral = self.integral & whole
+            self.increasing = self.increasing & rising & (x64[0] >= self.last)
+        self.last = x64[-1]
+        self.n += len(x)
+
+    @property
+    def mean(self) -> np.ndarray:
+        assert self.total is not None
+        return self.total / max(self.n, 1)
+
+    @property
+    def std(self) -> np.ndarray:
+        assert self.total_sq is not None
+        var = self.total_sq / max(self.n, 1) - self.mean**2
+        return np.sqrt(np.maximum(var, 0.0))
+
+    def to_dict(self, names: tuple[str, ...]) -> dict[str, Any]:
+        if self.total is None:
+            return {}
+        assert self.minimum is not None and self.maximum is not None and self.integral is not None
+        return {
+            name: {
+                "mean": float(self.mean[i]),
+                "std": float(self.std[i]),
+                "min": float(self.minimum[i]),
+                "max": float(self.maximum[i]),
+                "integer_valued": bool(self.integral[i]),
+            }
+            for i, name in enumerate(names)
+        }
+
+
+@dataclass
+class RowFacts:
+    """What the leakage and drift checks need from one split, gathered in one streaming pass."""
+
+    scale: np.ndarray | None = None  # per-feature grid step for near-duplicates (set by the caller)
+    hashes: list[np.ndarray] = field(default_factory=list)
+    row_numbers: list[np.ndarray] = field(default_factory=list)
+    near_hashes: list[np.ndarray] = field(default_factory=list)
+    stats: FeatureStats = field(default_factory=FeatureStats)
+    sample_keys: np.ndarray = field(default_factory=lambda: np.empty(0))
+    sample_x: np.ndarray | None = None
+    sample_y: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    sample_rows: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    _rng: np.random.Generator = field(default_factory=lambda: np.random.default_rng(_SEED))
+
+    def update(self, x: np.ndarray, y: np.ndarray, rows: np.ndarray) -> None:
+        """Fold one batch of rows (with their file row numbers) into the facts."""
+        if self.scale is None:
+            # The first batch fixes the near-duplicate grid; later splits reuse the train grid.
+            std = x.astype(np.float64).std(axis=0)
+            self.scale = np.where(std > 0, std * NEAR_DUPLICATE_TOLERANCE, 1.0)
+        self.hashes.append(hash_rows(x))
+        cells = np.clip(np.floor(x / self.scale), -(2.0**62), 2.0**62)
+        self.near_hashes.append(hash_rows(cells.astype(np.int64)))
+        self.stats.update(x)
+        self.row_numbers.append(rows)
+        self._keep(self._rng.random(len(x)), x, y, rows)
+
+    def _keep(self, keys: np.ndarray, x: np.ndarray, y: np.ndarray, rows: np.ndarray) -> None:
+        if self.sample_x is None:
+            all_keys, all_x, all_y, all_rows = keys, x, y, rows
+        else:
+            all_keys = np.concatenate([self.sample_keys, keys])
+            all_x = np.concatenate([self.sample_x, x])
+            all_y = np.concatenate([self.sample_y, y])
+            all_rows = np.concatenate([self.sample_rows, rows])
+        if len(all_keys) > SAMPLE_ROWS:
+            keep = np.sort(np.argpartition(all_keys, SAMPLE_ROWS)[:SAMPLE_ROWS])
+            all_keys, all_x, all_y, all_rows = all_keys[keep], all_x[keep], all_y[keep], all_rows[keep]
+        self.sample_keys, self.sample_x, self.sample_y, self.sample_rows = all_keys, all_x, all_y, all_rows
+
+    def freeze(self, names: tuple[str, ...]) -> SplitRows:
+        """Return the immutable facts the rules read."""
+        hashes = np.concatenate(self.hashes) if self.hashes else np.empty(0, np.uint64)
+        near = np.concatenate(self.near_hashes) if self.near_hashes else np.empty(0, np.uint64)
+        numbers = np.concatenate(self.row_numbers) if self.row_numbers else np.empty(0, np.int64)
+        order = np.argsort(self.sample_rows)
+        sample_x = self.sample_x[order] if self.sample_x is not None else np.empty((0, len(names)), np.float32)
+        for array in (hashes, near, sample_x):
+            array.setflags(write=False)
+        return SplitRows(
+            features=names,
+            hashes=hashes,
+            near_hashes=near,
+            row_numbers=numbers,
+            near_scale=self.scale if self.scale is not None else np.ones(len(names)),
+            stats=self.stats,
+            sample_x=sample_x,
+            sample_y=self.sample_y[order],
+            sample_rows=self.sample_rows[order],
+        )
+
+
+@dataclass(frozen=True)
+class SplitRows:
+    """Row-level facts of one split: hashes of every row and a bounded sample of rows."""
+
+    features: tuple[str, ...]
+    hashes: np.ndarray
+    near_hashes: np.ndarray
+    row_numbers: np.ndarray
+    near_scale: np.ndarray
+    stats: FeatureStats
+    sample_x: np.ndarray
+    sample_y: np.ndarray
+    sample_rows: np.ndarray
+
+    @property
+    def n_rows(self) -> int:
+        return int(len(self.hashes))

@@ -1,0 +1,379 @@
+"""Rule kinds about the data itself: rows shared across splits, proxies of the label, identifiers,
+drift between splits, and validation results too good to be true."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from auditor.datafacts import NEAR_DUPLICATE_TOLERANCE, SAMPLE_ROWS, SplitRows
+from auditor.evaluate import Evaluation
+from auditor.rules.kinds.common import fmt, not_applicable, pct
+from auditor.rules.types import Outcome
+from auditor.univariate import feature_scores, rest_score
+
+EXAMPLES = 10  # rows of evidence shown per finding
+IDENTIFIER_NAME = re.compile(r"(^|[_\W])(id|ids|idx|index|row|rownum|row_?id|uuid|key|record)($|[_\W])", re.I)
+CAMEL_ID = re.compile(r"[a-z](Id|ID|Index|Key)$")
+
+
+def _rows(ev: Evaluation, name: str) -> SplitRows | None:
+    return ev.rows.get(name)
+
+
+def _match(train: np.ndarray, other: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each hash of OTHER: whether TRAIN holds it, and the index of the first such train row."""
+    order = np.argsort(train, kind="stable")
+    ordered = train[order]
+    pos = np.clip(np.searchsorted(ordered, other), 0, max(len(ordered) - 1, 0))
+    found = ordered[pos] == other if len(ordered) else np.zeros(len(other), bool)
+    return found, order[pos]
+
+
+def leakage_duplicates(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
+    """Fail when too many rows of the judged split also appear (exactly or nearly) in train."""
+    split = params["split"]
+    train, other = _rows(ev, "train"), _rows(ev, split)
+    if train is None or other is None or split == "train":
+        return not_applicable(f"needs the train and {split} splits")
+    if other.n_rows < params["min_rows"]:
+        return not_applicable(f"the {split} split has {other.n_rows} rows, fewer than {params['min_rows']}")
+    found, where = _match(train.hashes, other.hashes)
+    near_found, _ = _match(train.near_hashes, other.near_hashes)
+    near_only = near_found & ~found
+    y_train, y_other = ev.splits["train"].y, ev.splits[split].y
+    same_label = found & (y_train[where] == y_other)
+    n = other.n_rows
+    exact, near = int(found.sum()), int(near_only.sum())
+    observed = {
+        "shared_rows": exact,
+        "shared_fraction": exact / n,
+        "shared_rows_same_label": int(same_label.sum()),
+        "shared_rows_other_label": exact - int(same_label.sum()),
+        "near_duplicate_rows": near,
+        "near_duplicate_fraction": near / n,
+        "near_duplicate_method": (
+            f"features rounded to a grid of {NEAR_DUPLICATE_TOLERANCE:g} x each feature's standard "
+            "deviation (from the first training batch), then hashed; rows within the tolerance but "
+            "across a grid line are not counted"
+        ),
+        "rows_checked": n,
+    }
+    threshold = {"max_shared_fraction": params["max_shared_fraction"], "max_near_fraction": params["max_near_fraction"]}
+    index = np.nonzero(found | near_only)[0][:EXAMPLES]
+    evidence = {
+        "shared_rows": [
+            {
+                f"{split}_row": int(other.row_numbers[i]),
+                "train_row": int(train.row_numbers[where[i]]) if found[i] else None,
+                "match": "exact" if found[i] else "near",
+                f"{split}_label": ev.classes[int(y_other[i])],
+                "train_label": ev.classes[int(y_train[where[i]])] if found[i] else None,
+            }
+            for i in index
+        ]
+    }
+    too_many = exact / n > params["max_shared_fraction"] or near / n > params["max_near_fraction"]
+    if too_many:
+        message = (
+            f"{exact:,} of {n:,} {split} rows ({pct(exact / n)}) also appear in the training split"
+            f"{f', {near:,} more nearly ({pct(near / n)})' if near else ''}: the model is scored on "
+            "rows it was trained on, so its validation numbers overstate how it will do on new data."
+        )
+        return Outcome("failed", message, observed, threshold, evidence)
+    message = (
+        f"{exact:,} of {n:,} {split} rows appear in the training split and {near:,} nearly "
+        f"(limits {pct(params['max_shared_fraction'])} and {pct(params['max_near_fraction'])})."
+    )
+    return Outcome("passed", message, observed, threshold, evidence if exact or near else {})
+
+
+def duplicate_rows(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
+    """Report duplicate rows within one split, and identical rows that carry different labels."""
+    split = params["split"]
+    rows = _rows(ev, split)
+    if rows is None or split not in ev.splits:
+        return not_applicable(f"no {split} split was given")
+    y = ev.splits[split].y
+    n = rows.n_rows
+    if n < 2:
+        return not_applicable(f"the {split} split has fewer than 2 rows")
+    _, first, inverse, counts = np.unique(rows.hashes, return_index=True, return_inverse=True, return_counts=True)
+    duplicates = int(n - len(counts))
+    # Groups of identical feature rows whose labels disagree.
+    label_keys = np.unique(np.stack([inverse, y]), axis=1)
+    labels_per_group = np.bincount(label_keys[0], minlength=len(counts))
+    conflicting_groups = np.nonzero(labels_per_group > 1)[0]
+    conflicting_rows = int(counts[conflicting_groups].sum())
+    observed = {
+        "duplicate_rows": duplicates,
+        "duplicate_fraction": duplicates / n,
+        "conflicting_label_rows": conflicting_rows,
+        "conflicting_label_groups": int(len(conflicting_groups)),
+    }
+    threshold = {"max_fraction": params["max_fraction"]}
+    evidence = {
+        "conflicting_labels": [
+            {
+                "row": int(rows.row_numbers[first[g]]),
+                "copies": int(counts[g]),
+                "labels": ", ".join(ev.classes[int(c)] for c in np.unique(y[inverse == g])),
+            }
+            for g in conflicting_groups[:EXAMPLES]
+        ]
+    }
+    if duplicates / n > params["max_fraction"] or conflicting_rows:
+        conflict = (
+            f"; {conflicting_rows:,} rows in {len(conflicting_groups):,} groups of identical features "
+            "carry different labels (label noise the model cannot learn)"
+            if conflicting_rows
+            else ""
+        )
+        return Outcome(
+            "failed",
+            f"{duplicates:,} of {n:,} {split} rows ({pct(duplicates / n)}) duplicate another row"
+            f"{conflict}: duplicates weigh some examples more and inflate metrics when they "
+            "straddle a split.",
+            observed,
+            threshold,
+            evidence,
+        )
+    return Outcome(
+        "passed",
+        f"{duplicates:,} of {n:,} {split} rows duplicate another row (limit "
+        f"{pct(params['max_fraction'])}); no identical rows carry different labels.",
+        observed,
+        threshold,
+    )
+
+
+def leakage_target_proxy(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
+    """Fail when one feature alone predicts the label nearly perfectly, far better than the rest."""
+    split = params["split"]
+    rows = _rows(ev, split)
+    if rows is None:
+        return not_applicable(f"no {split} split was given")
+    x, y = rows.sample_x, rows.sample_y
+    if len(y) < params["min_rows"] or len(np.unique(y)) < 2:
+        return not_applicable(f"needs at least {params['min_rows']} {split} rows with several classes")
+    scores = feature_scores(x, y, len(ev.classes))
+    targets = [1] if len(ev.classes) == 2 else list(range(len(ev.classes)))
+    best = np.nanmax(np.where(np.isnan(scores), -1, scores), axis=1)
+    order = np.argsort(-best)
+    suspects = []
+    for j in order[: params["max_candidates"]]:
+        if best[j] < params["min_score"]:
+            break
+        t = int(np.nanargmax(scores[j]))
+        rest = rest_score(x, y, int(j), targets[t])
+        if rest is None or best[j] - rest >= params["min_margin"]:
+            suspects.append((ev.features[j], ev.classes[targets[t]], float(best[j]), rest))
+    top = [
+        {"feature": ev.features[j], "score": float(best[j])} for j in order[:EXAMPLES] if best[j] >= 0
+    ]
+    observed = {
+        "method": "cross-fitted ROC AUC of the feature alone (20 quantile bins), vs a cross-validated "
+        "logistic regression on all other features",
+        "sample_rows": int(len(y)),
+        "top_features": top,
+        "suspects": [
+            {"feature": f, "class": c, "score": s, "rest_score": r} for f, c, s, r in suspects
+        ],
+    }
+    threshold = {"min_score": params["min_score"], "min_margin": params["min_margin"]}
+    if suspects:
+        f, c, s, r = suspects[0]
+        others = f" ({len(suspects) - 1} more)" if len(suspects) > 1 else ""
+        rest_text = f"; all other features together reach {fmt(r)}" if r is not None else ""
+        return Outcome(
+            "failed",
+            f"Feature '{f}' alone predicts class '{c}' on {split} with ROC AUC {fmt(s)}{rest_text}"
+            f"{others}: a column that gives the answer away is usually derived from the label or "
+            "recorded after the outcome, and will not be there (or not be the same) in production.",
+            observed,
+            threshold,
+            {"single_feature_scores": top},
+        )
+    lead = top[0] if top else None
+    lead_text = f" (strongest: '{lead['feature']}' at {fmt(lead['score'])})" if lead else ""
+    return Outcome(
+        "passed",
+        f"No single feature predicts the label on {split} with ROC AUC of {fmt(params['min_score'])} "
+        f"or more while beating the other features by {fmt(params['min_margin'])}{lead_text}.",
+        observed,
+        threshold,
+    )
+
+
+def _identifier_reasons(name: str, rows: SplitRows, i: int) -> list[str]:
+    reasons = []
+    if IDENTIFIER_NAME.search(name) or CAMEL_ID.search(name):
+        reasons.append("named like an identifier")
+    stats = rows.stats
+    column = rows.sample_x[:, i]
+    if stats.integral is not None and stats.integral[i] and len(column) >= 50:
+        unique = len(np.unique(column)) / len(column)
+        if unique >= 0.95:
+            reasons.append(f"{pct(unique)} unique whole numbers")
+        if stats.increasing is not None and stats.increasing[i] and stats.maximum[i] > stats.minimum[i]:  # type: ignore[index]
+            reasons.append("never decreases in file order")
+    return reasons
+
+
+def leakage_identifier(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
+    """Fail when a model input looks like a row identifier (and, optionally, predicts the label)."""
+    rows = _rows(ev, "train")
+    if rows is None or len(rows.sample_y) < 2:
+        return not_applicable("no train split was given")
+    found = []
+    scores = None
+    for i, name in enumerate(ev.features):
+        reasons = _identifier_reasons(name, rows, i)
+        if not reasons:
+            continue
+        if scores is None:
+            scores = feature_scores(rows.sample_x, rows.sample_y, len(ev.classes))
+        score = float(np.nanmax(scores[i])) if not np.all(np.isnan(scores[i])) else None
+        predictive = score is not None and score >= params["min_score"]
+        if params["require_predictive"] and not predictive:
+            continue
+        found.append({"feature": name, "reasons": "; ".join(reasons), "score": score, "predictive": predictive})
+    observed = {"identifier_columns": found}
+    threshold = {"require_predictive": params["require_predictive"], "min_score": params["min_score"]}
+    if found:
+        first = found[0]
+        predicts = (
+            f" and predicts the label (ROC AUC {fmt(first['score'])})" if first["predictive"] else ""
+        )
+        more = f" ({len(found) - 1} more)" if len(found) > 1 else ""
+        return Outcome(
+            "failed",
+            f"Feature '{first['feature']}' looks like a row identifier ({first['reasons']}){predicts}"
+            f"{more}: an identifier carries no meaning the model can generalize from; when it "
+            "predicts the label, the rows were ordered or numbered by outcome.",
+            observed,
+            threshold,
+            {"identifier_columns": found},
+        )
+    what = "a predictive identifier" if params["require_predictive"] else "an identifier-like column"
+    return Outcome("passed", f"No model input is {what}.", observed, threshold)
+
+
+def _psi(reference: np.ndarray, other: np.ndarray, bins: int = 10) -> float:
+    edges = np.unique(np.quantile(reference, np.linspace(0, 1, bins + 1)[1:-1]))
+    a = np.bincount(np.searchsorted(edges, reference, side="right"), minlength=len(edges) + 1)
+    b = np.bincount(np.searchsorted(edges, other, side="right"), minlength=len(edges) + 1)
+    pa = (a + 0.5) / (a.sum() + 0.5 * len(a))
+    pb = (b + 0.5) / (b.sum() + 0.5 * len(b))
+    return float(np.sum((pa - pb) * np.log(pa / pb)))
+
+
+def split_drift(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
+    """Fail when feature distributions (PSI) or class priors differ between train and the split."""
+    from scipy.stats import ks_2samp
+
+    split = params["split"]
+    train, other = _rows(ev, "train"), _rows(ev, split)
+    if train is None or other is None or split == "train":
+        return not_applicable(f"needs the train and {split} splits")
+    if len(other.sample_y) < params["min_rows"] or len(train.sample_y) < params["min_rows"]:
+        return not_applicable(f"needs at least {params['min_rows']} rows in train and {split}")
+    drift = []
+    for i, name in enumerate(ev.features):
+        a, b = train.sample_x[:, i], other.sample_x[:, i]
+        if np.all(a == a[0]) and np.all(b == b[0]) and a[0] == b[0]:
+            continue
+        ks = ks_2samp(a, b)
+        drift.append({"feature": name, "psi": _psi(a, b), "ks_statistic": float(ks.statistic), "ks_pvalue": float(ks.pvalue)})
+    drift.sort(key=lambda d: -d["psi"])
+    p_train = np.bincount(ev.splits["train"].y, minlength=len(ev.classes)) / ev.splits["train"].n_rows
+    p_other = np.bincount(ev.splits[split].y, minlength=len(ev.classes)) / ev.splits[split].n_rows
+    prior_shift = float(0.5 * np.abs(p_train - p_other).sum())
+    # A feature drifts when its PSI is large *and* the KS test says it is not sampling noise
+    # (Bonferroni-corrected over the features), so small splits do not raise false alarms.
+    alpha = params["alpha"] / max(len(drift), 1)
+    drifted = [d for d in drift if d["psi"] > params["max_psi"] and d["ks_pvalue"] < alpha]
+    observed = {
+        "drifted_features": [d["feature"] for d in drifted],
+        "max_psi": drift[0]["psi"] if drift else 0.0,
+        "class_prior_shift": prior_shift,
+        "sample_rows": {"train": int(len(train.sample_y)), split: int(len(other.sample_y))},
+        "method": f"PSI over train deciles and Kolmogorov-Smirnov, on samples of at most {SAMPLE_ROWS:,} rows",
+    }
+    threshold = {"max_psi": params["max_psi"], "alpha": params["alpha"], "max_prior_shift": params["max_prior_shift"]}
+    evidence = {"most_drifted_features": drift[:EXAMPLES]}
+    if drifted or prior_shift > params["max_prior_shift"]:
+        parts = []
+        if drifted:
+            names = ", ".join(f"'{d['feature']}' (PSI {fmt(d['psi'])})" for d in drifted[:3])
+            more = f" and {len(drifted) - 3} more" if len(drifted) > 3 else ""
+            parts.append(f"{len(drifted)} feature(s) are distributed differently: {names}{more}")
+        if prior_shift > params["max_prior_shift"]:
+            parts.append(f"class shares differ by {pct(prior_shift)}")
+        return Outcome(
+            "failed",
+            f"Train and {split} differ: {'; '.join(parts)}. The {split} numbers do not describe the "
+            "population the model was trained on; split at random (stratified), or by time on purpose.",
+            observed,
+            threshold,
+            evidence,
+        )
+    return Outcome(
+        "passed",
+        f"Train and {split} have similar feature distributions (largest PSI "
+        f"{fmt(observed['max_psi'])}, limit {fmt(params['max_psi'])}) and class shares "
+        f"(shift {pct(prior_shift)}).",
+        observed,
+        threshold,
+        evidence,
+    )
+
+
+def suspicious_validation(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
+    """Warn when the judged split scores clearly better than training, or perfectly."""
+    split = params["split"]
+    train, other = ev.splits.get("train"), ev.splits.get(split)
+    if train is None or other is None or split == "train":
+        return not_applicable(f"needs the train and {split} splits")
+    if other.n_rows < params["min_rows"]:
+        return not_applicable(f"the {split} split has {other.n_rows} rows, fewer than {params['min_rows']}")
+    t_loss, o_loss = train.metrics["loss"], other.metrics["loss"]
+    accuracy = other.metrics["accuracy"]
+    margin = (t_loss - o_loss) / t_loss if t_loss else 0.0
+    observed = {"train_loss": t_loss, f"{split}_loss": o_loss, "relative_margin": margin, f"{split}_accuracy": accuracy}
+    threshold = {"max_relative_margin": params["max_relative_margin"]}
+    benign = (
+        "Dropout and weight penalties make Keras' own training loss look worse than validation loss, "
+        "but auditor measures both without dropout and without the penalty, so that benign cause is "
+        "ruled out here; a smaller or easier validation split is the other innocent explanation."
+    )
+    # The difference must also exceed sampling noise: z = 2.58 standard errors of the split's loss.
+    noise = 2.58 * (other.metrics.get("loss_standard_error") or 0.0)
+    observed["noise_margin"] = noise
+    if margin > params["max_relative_margin"] and t_loss - o_loss > max(params["min_gap"], noise):
+        return Outcome(
+            "failed",
+            f"{split} loss {fmt(o_loss)} is {pct(margin)} below training loss {fmt(t_loss)}: "
+            f"validation should not be easier than training. Check for validation rows copied into "
+            f"training and for columns derived from the label. {benign}",
+            observed,
+            threshold,
+        )
+    if accuracy == 1.0:
+        return Outcome(
+            "failed",
+            f"{split} accuracy is 100% on {other.n_rows:,} rows: perfect validation is rare without "
+            f"leakage. {benign}",
+            observed,
+            threshold,
+        )
+    return Outcome(
+        "passed",
+        f"{split} loss {fmt(o_loss)} is not suspiciously below training loss {fmt(t_loss)} "
+        f"(beyond sampling noise of {fmt(noise)}).",
+        observed,
+        threshold,
+    )
