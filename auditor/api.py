@@ -29,6 +29,7 @@ class AuditResult:
     recommendations: tuple[Recommendation, ...]
     fail_on: str = "error"
     created: str = ""
+    sweep: Any = None
     timings: dict[str, float] = field(default_factory=dict, compare=False)
 
     @property
@@ -88,7 +89,12 @@ def audit(
     unsafe: bool = False,
     drop_invalid_rows: bool = False,
     batch_rows: int = 65_536,
+    sweep: bool = False,
+    sweep_epochs: int = 20,
+    sweep_budget: float = 120.0,
+    seed: int = 0,
     progress: Progress | None = None,
+    sweep_progress: Any = None,
 ) -> AuditResult:
     """Audit MODEL (path or Keras model) on its train/val(/test) splits against a rule set."""
     if fail_on not in FAIL_ON:
@@ -123,12 +129,27 @@ def audit(
     started = time.perf_counter()
     recommendations = tuple(recommend(evaluation, results))
     timings["advice"] = time.perf_counter() - started
+    swept = None
+    if sweep:
+        from auditor.sweep import REGULARIZATION_ACTIONS, run_sweep
+
+        started = time.perf_counter()
+        target = next(
+            (r for r in recommendations if r.action in REGULARIZATION_ACTIONS and r.layers), None
+        )
+        if target is not None:
+            swept = run_sweep(
+                loaded, evaluation, target, epochs=sweep_epochs, budget_seconds=sweep_budget,
+                seed=seed, progress=sweep_progress,
+            )
+        timings["sweep"] = time.perf_counter() - started
     return AuditResult(
         evaluation=evaluation,
         rule_set=rule_set,
         results=results,
         recommendations=recommendations,
         fail_on=fail_on,
+        sweep=swept,
         created=datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
         timings=timings,
     )

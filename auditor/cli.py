@@ -92,6 +92,10 @@ def main() -> None:
 @click.option("--unsafe", is_flag=True, help="Allow loading models that contain Python code (Lambda layers). Only for files you trust.")
 @click.option("--drop-invalid-rows", is_flag=True, help="Drop rows with NaN/inf features (counted in the report) instead of failing.")
 @click.option("--batch-rows", type=click.IntRange(1), default=65_536, show_default=True, help="Rows per prediction batch.")
+@click.option("--sweep", is_flag=True, help="Verify the top L1/L2 recommendation by retraining clones at a few strengths (slow).")
+@click.option("--sweep-epochs", type=click.IntRange(1), default=20, show_default=True, help="Epochs per sweep run.")
+@click.option("--sweep-budget", type=click.FloatRange(1), default=120.0, show_default=True, help="Seconds for the whole sweep.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sweep's initialization and shuffling.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the verdict line.")
 @click.option("--debug", is_flag=True, hidden=True)
 @_handle_errors
@@ -111,6 +115,10 @@ def audit(
     unsafe: bool,
     drop_invalid_rows: bool,
     batch_rows: int,
+    sweep: bool,
+    sweep_epochs: int,
+    sweep_budget: float,
+    seed: int,
     quiet: bool,
     debug: bool,
 ) -> None:
@@ -133,10 +141,22 @@ def audit(
         unsafe=unsafe,
         drop_invalid_rows=drop_invalid_rows,
         batch_rows=batch_rows,
+        sweep=sweep,
+        sweep_epochs=sweep_epochs,
+        sweep_budget=sweep_budget,
+        seed=seed,
+        sweep_progress=_sweep_progress if not quiet else None,
     )
     written = write_reports(result, out, chosen)
     _print_result(result, written, quiet)
     sys.exit(EXIT_OK if result.passed else EXIT_FAILED)
+
+
+def _sweep_progress(index: int, total: int, label: str) -> None:
+    if label == "done":
+        click.echo(f"sweep: {total}/{total} runs done", err=True)
+    else:
+        click.echo(f"sweep: run {index + 1}/{total} ({label})", err=True)
 
 
 def _print_result(result: Any, written: list[Path], quiet: bool) -> None:
@@ -156,6 +176,8 @@ def _print_result(result: Any, written: list[Path], quiet: bool) -> None:
             click.echo(f"  {mark} {r.rule.id:<6} {r.rule.severity:<8} {r.message}")
     for rec in result.recommendations[:3]:
         click.echo(f"  > {rec.action}: {rec.reason}")
+    if result.sweep is not None:
+        click.echo(f"  sweep: {result.sweep.conclusion}")
     for path in written:
         click.echo(f"  wrote {path}")
 

@@ -16,7 +16,8 @@ CALIBRATION_BINS = 10
 def predict_classes(proba: np.ndarray, threshold: float = 0.5) -> np.ndarray:
     """Turn probabilities into class indices: threshold on class 1 for binary, argmax otherwise."""
     if proba.shape[1] == 2:
-        return (proba[:, 1] >= threshold).astype(np.int64)
+        # Compare in float64: NumPy 2 would round the threshold to float32 and move it.
+        return (proba[:, 1].astype(np.float64) >= threshold).astype(np.int64)
     return np.argmax(proba, axis=1).astype(np.int64)
 
 
@@ -43,7 +44,12 @@ def _safe(fn: Any, *args: Any, **kwargs: Any) -> float | None:
             value = float(fn(*args, **kwargs))
     except ValueError:
         return None
-    return None if np.isnan(value) else value
+    if np.isnan(value):
+        return None
+    if fn in (skm.roc_auc_score, skm.average_precision_score):
+        # scikit-learn's sums can overshoot by an ulp (average precision 1.0000000000000002).
+        return min(max(value, 0.0), 1.0)
+    return value
 
 
 def classification_metrics(

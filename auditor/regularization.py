@@ -25,11 +25,13 @@ import numpy as np
 from auditor.evaluate import Evaluation
 from auditor.loading.architecture import Architecture, LayerFacts
 from auditor.rules.types import RuleResult
+from auditor.univariate import feature_scores
 
 NEAR_ZERO = 0.01  # a weight below 1% of its layer's largest |weight| counts as (near) zero
 LOW_MASS = 0.5  # a feature with less than half the equal share of first-layer mass is "ignored"
 MANY_IGNORED = 0.3  # L1 is preferred when at least this share of input features is ignored
 MAX_DECREASED = 1e-2  # top of the usual L1/L2 range for dense layers
+WEAK_SIGNAL = 0.55  # single-feature ROC AUC below which a feature says little about the label
 DENSE_CLASSES = ("Dense", "EinsumDense", "Conv1D", "Conv2D", "Conv3D", "unknown")
 
 
@@ -135,6 +137,19 @@ def analyse_weights(arch: Architecture, features: Sequence[str]) -> WeightAnalys
     return WeightAnalysis(tuple(stats), mass, tuple(ignored), tuple(leaned))
 
 
+def feature_signal(ev: Evaluation) -> dict[str, float]:
+    """Best single-feature ROC AUC of each varying feature on the training sample (constants left out)."""
+    rows = ev.rows.get("train")
+    if rows is None or len(rows.sample_y) < 20:
+        return {}
+    scores = feature_scores(rows.sample_x, rows.sample_y, len(ev.classes))
+    return {
+        name: float(np.nanmax(scores[i]))
+        for i, name in enumerate(ev.features)
+        if not np.all(np.isnan(scores[i]))
+    }
+
+
 def nice(value: float) -> float:
     """Round a strength to one significant digit on the 1-2-5 grid (1e-4, 2e-4, 5e-4, 1e-3...)."""
     if value <= 0 or not math.isfinite(value):
@@ -198,7 +213,14 @@ def _more_regularization(
     by_name = {w.name: w for w in weights.layers}
     n_features = len(weights.feature_mass)
     ignored_share = len(weights.ignored_features) / n_features if n_features else 0.0
-    use_l1 = n_features >= 5 and ignored_share >= MANY_IGNORED and bool(dense)
+    signal = feature_signal(ev)
+    weak = [f for f, score in signal.items() if score < WEAK_SIGNAL]
+    weak_share = len(weak) / len(signal) if signal else 0.0
+    use_l1 = (
+        n_features >= 5
+        and (ignored_share >= MANY_IGNORED or weak_share >= MANY_IGNORED)
+        and bool(dense)
+    )
 
     if use_l1:
         first = dense[0]
@@ -206,11 +228,19 @@ def _more_regularization(
         from_gap = 0.5 * gap / max(by_name[first.name].l1_norm, 1e-12)
         new_l1 = nice(max(l1 * factor, from_gap)) if l1 > 0 else nice(from_gap)
         action = "increase_l1" if l1 > 0 else "add_l1"
-        shown = ", ".join(weights.ignored_features[:8]) + (" ..." if len(weights.ignored_features) > 8 else "")
-        evidence.append(
-            f"{len(weights.ignored_features)} of {n_features} input features get less than half an "
-            f"equal share of the first layer's weight ({shown})"
-        )
+        if weights.ignored_features:
+            shown = ", ".join(weights.ignored_features[:8]) + (" ..." if len(weights.ignored_features) > 8 else "")
+            evidence.append(
+                f"{len(weights.ignored_features)} of {n_features} input features get less than half "
+                f"an equal share of the first layer's weight ({shown})"
+            )
+        if weak:
+            shown = ", ".join(weak[:8]) + (" ..." if len(weak) > 8 else "")
+            evidence.append(
+                f"{len(weak)} of {len(signal)} varying features carry little signal on their own "
+                f"(single-feature ROC AUC below {WEAK_SIGNAL:g} on training rows: {shown})"
+            )
+        little = max(len(weights.ignored_features), len(weak))
         return Recommendation(
             action=action,
             layers=(first.name,),
@@ -218,8 +248,8 @@ def _more_regularization(
             suggested={first.name: {"l1": new_l1, "l2": l2}},
             reason=(
                 f"The model overfits ({', '.join(ids)}: validation loss {gap:.3g} above training "
-                f"loss) and {len(weights.ignored_features)} of {n_features} input features carry "
-                f"little weight: L1 {_strength(l1)} → {_strength(new_l1)} on the first layer "
+                f"loss) and {little} of {n_features} input features carry little weight or signal: "
+                f"L1 {_strength(l1)} → {_strength(new_l1)} on the first layer "
                 f"'{first.name}' drives the weights of uninformative features to zero, selecting "
                 "features and simplifying the model."
             ),
@@ -230,7 +260,12 @@ def _more_regularization(
                 "recall floor after retraining."
             ),
             snippet=_snippet([first], {first.name: (new_l1, l2)}),
-            details={"factor": factor, "penalty_from_gap": from_gap, "ignored_share": ignored_share},
+            details={
+                "factor": factor,
+                "penalty_from_gap": from_gap,
+                "ignored_share": ignored_share,
+                "weak_signal_share": weak_share,
+            },
         )
 
     targets = dense[:-1] if len(dense) > 1 else dense  # hidden layers; the output layer too if alone
@@ -250,7 +285,8 @@ def _more_regularization(
     if weights.feature_mass:
         evidence.append(
             f"only {len(weights.ignored_features)} of {n_features} input features carry little "
-            "first-layer weight, so feature selection (L1) is not the main lever"
+            f"first-layer weight and {len(weak)} little signal, so feature selection (L1) is not "
+            "the main lever"
         )
     dropout = [layer for layer in arch.layers if (layer.dropout_rate or 0) > 0]
     extra = "" if dropout else " The model has no dropout either; a Dropout(0.2-0.5) after the hidden layers is a complementary fix."

@@ -141,7 +141,9 @@ def assert_same(got: Any, want: Any, where: str = "metrics") -> None:
     else:
         assert got is not None, f"{where}: None, expected {want!r}"
         assert isinstance(got, (int, float)), f"{where}: {type(got).__name__} is not a plain number"
-        assert math.isclose(got, float(want), rel_tol=0, abs_tol=TOL), f"{where}: {got!r} != {want!r}"
+        assert math.isclose(got, float(want), rel_tol=0, abs_tol=TOL), (
+            f"{where}: {got!r} != {want!r}"
+        )
 
 
 def check(y: np.ndarray, proba: np.ndarray, threshold: float = 0.5) -> dict[str, Any]:
@@ -158,10 +160,12 @@ def check(y: np.ndarray, proba: np.ndarray, threshold: float = 0.5) -> dict[str,
     return got
 
 
-# ---- data --------------------------------------------------------------------------------------
+# ---- data ---------------------------------------------------------------------------------------
 
 
-def informative(n: int, k: int, seed: int, dtype: Any = np.float64) -> tuple[np.ndarray, np.ndarray]:
+def informative(
+    n: int, k: int, seed: int, dtype: Any = np.float64
+) -> tuple[np.ndarray, np.ndarray]:
     """Labels and softmax probabilities that carry some signal about the labels."""
     rng = np.random.default_rng(seed)
     y = rng.integers(0, k, n)
@@ -172,7 +176,7 @@ def informative(n: int, k: int, seed: int, dtype: Any = np.float64) -> tuple[np.
     return y, proba
 
 
-# ---- fixed cases -------------------------------------------------------------------------------
+# ---- fixed cases --------------------------------------------------------------------------------
 
 
 def test_binary() -> None:
@@ -210,6 +214,16 @@ def test_binary_threshold_includes_equal_scores() -> None:
     assert got["precision"] == pytest.approx(2 / 3, abs=TOL)
 
 
+def test_binary_threshold_is_compared_at_full_precision() -> None:
+    p1 = np.array([0.7, 0.2, 0.9], dtype=np.float32)  # 0.7 is stored as 0.699999988
+    proba = np.column_stack([1 - p1, p1])
+    y = np.array([0, 0, 1])
+    got = classification_metrics(y, proba, ["0", "1"], threshold=0.7)
+    want = (p1.astype(np.float64) >= 0.7).astype(int)
+    assert got["precision"] == skm.precision_score(y, want, zero_division=0)
+    assert confusion(y, proba, 2, 0.7) == skm.confusion_matrix(y, want).tolist()
+
+
 def test_three_classes() -> None:
     y, proba = informative(240, 3, seed=4)
     got = check(y, proba)
@@ -225,9 +239,9 @@ def test_ten_classes_float32_softmax() -> None:
 
 def test_multiclass_ignores_threshold() -> None:
     y, proba = informative(90, 3, seed=6)
-    assert classification_metrics(y, proba, ["a", "b", "c"], threshold=0.9) == classification_metrics(
-        y, proba, ["a", "b", "c"]
-    )
+    assert classification_metrics(
+        y, proba, ["a", "b", "c"], threshold=0.9
+    ) == classification_metrics(y, proba, ["a", "b", "c"])
 
 
 def test_per_class_keys_are_class_names() -> None:
@@ -278,7 +292,7 @@ def test_single_row() -> None:
     check(np.array([2]), np.array([[0.2, 0.3, 0.5]]))
 
 
-# ---- calibration ---------------------------------------------------------------------------------
+# ---- calibration --------------------------------------------------------------------------------
 
 
 def test_ece_known_value() -> None:
@@ -320,7 +334,7 @@ def test_ece_float32_confidences() -> None:
     assert expected_calibration_error(y, proba) == pytest.approx(reference_ece(y, proba), abs=TOL)
 
 
-# ---- baseline ----------------------------------------------------------------------------------
+# ---- baseline -----------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -352,7 +366,7 @@ def test_baseline_with_a_class_unseen_in_training_stays_finite() -> None:
     assert got["log_loss"] > -math.log(0.4)
 
 
-# ---- properties --------------------------------------------------------------------------------
+# ---- properties ---------------------------------------------------------------------------------
 
 PROPERTY = settings(max_examples=50, deadline=None)
 

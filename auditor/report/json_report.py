@@ -81,6 +81,7 @@ def report_dict(result: AuditResult) -> dict[str, Any]:
         "results": [r.to_dict() for r in sorted(result.results, key=sort_key)],
         "recommendations": [r.to_dict() for r in result.recommendations],
         "regularization": weight_report(ev),
+        "sweep": result.sweep.to_dict() if result.sweep is not None else None,
         "environment": environment(),
         "timings": {k: round(v, 4) for k, v in result.timings.items()},
     }

@@ -27,7 +27,7 @@ def render_markdown(result: AuditResult, report_path: str = "report.html") -> st
     lines = [
         f"## {icon} auditor: {result.verdict.upper()} — {md_escape(ev.model.name)}",
         "",
-        f"Model `{md_escape(ev.model.path)}` ({ev.model.format}, {ev.model.task}, "
+        f"Model {md_escape(ev.model.path)} ({ev.model.format}, {ev.model.task}, "
         f"{len(ev.classes)} classes) · rule set {md_escape(result.rule_set.name)} "
         f"{md_escape(result.rule_set.version)} · gate fails on: {result.fail_on}",
         "",
@@ -60,7 +60,7 @@ def render_markdown(result: AuditResult, report_path: str = "report.html") -> st
         lines += ["", f"**Top recommendation** ({md_escape(top.action)}): {md_escape(top.reason)}"]
         if top.snippet:
             lines += ["", "```python", top.snippet, "```"]
-    lines += ["", f"Full report: `{md_escape(report_path)}` (and report.pdf, report.json)."]
+    lines += ["", f"Full report: {md_escape(report_path)} (and report.pdf, report.json)."]
     return "\n".join(lines) + "\n"
 
 

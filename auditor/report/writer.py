@@ -79,7 +79,10 @@ def write_reports(
             os.replace(tmp, target)
             written.append(target)
     except OSError as exc:
+        # All or nothing: take back the files already moved into place, and every temporary file.
+        for path in written:
+            path.unlink(missing_ok=True)
         for tmp, _ in temps:
             Path(tmp).unlink(missing_ok=True)
-        raise OutputError(f"{out}: cannot write the report ({exc.strerror})") from None
+        raise OutputError(f"{out}: cannot write the report ({exc.strerror or exc})") from None
     return written

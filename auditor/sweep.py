@@ -1,0 +1,242 @@
+"""The verification sweep: retrains clones of the model at a few L1/L2 strengths around the
+recommendation (and at the current setting, as control) and compares their validation loss.
+
+Opt-in (`--sweep`): it trains models, so it is the one step besides loading and evaluation that runs
+Keras. Runs train on the bounded row samples the evaluation kept, re-initialized, with the model's
+compiled optimizer and loss, for a bounded number of epochs and seconds, seeded for determinism.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from auditor.evaluate import Evaluation
+from auditor.loading.keras_env import import_keras
+from auditor.loading.model import LoadedModel, from_keras_model
+from auditor.regularization import Recommendation
+
+SweepProgress = Callable[[int, int, str], None]  # (run index, runs, label)
+REGULARIZATION_ACTIONS = ("add_l1", "increase_l1", "increase_l2", "decrease_regularization", "remove_regularization", "none")
+
+
+@dataclass(frozen=True)
+class SweepRun:
+    """One retrained clone and how it did."""
+
+    label: str
+    penalty: str
+    strength: float
+    control: bool
+    epochs: int
+    seconds: float
+    train_loss: float
+    val_loss: float
+    val_accuracy: float
+    val_balanced_accuracy: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """The sweep's table, its best setting, and whether it confirms the recommendation."""
+
+    action: str
+    layers: tuple[str, ...]
+    runs: tuple[SweepRun, ...]
+    best: str
+    confirms: bool
+    conclusion: str
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "layers": list(self.layers),
+            "runs": [r.to_dict() for r in self.runs],
+            "best": self.best,
+            "confirms": self.confirms,
+            "conclusion": self.conclusion,
+            "settings": self.settings,
+        }
+
+
+def _grid(rec: Recommendation, layer: str) -> tuple[str, float, list[float]]:
+    """Return (penalty, current strength, strengths to try) for the recommendation's first layer."""
+    current = rec.current.get(layer, {"l1": 0.0, "l2": 0.0})
+    suggested = rec.suggested.get(layer, current)
+    if rec.action in ("add_l1", "increase_l1"):
+        penalty, now, target = "l1", current["l1"], suggested["l1"]
+    elif rec.action == "increase_l2":
+        penalty, now, target = "l2", current["l2"], suggested["l2"]
+    else:  # decrease / remove: sweep the strongest active penalty downwards
+        penalty = "l2" if current["l2"] >= current["l1"] else "l1"
+        now, target = current[penalty], suggested[penalty]
+    if rec.action in ("decrease_regularization", "remove_regularization"):
+        values = [now / 100, target, 0.0] if target > 0 else [now / 10, now / 100, 0.0]
+    else:
+        values = [target / 10, target, target * 10]
+    grid = sorted({float(f"{v:.3g}") for v in values if v != now and v >= 0})
+    return penalty, now, grid
+
+
+def _clone(keras: Any, model: Any, layers: tuple[str, ...], penalty: str, strength: float) -> Any:
+    def rebuild(layer: Any) -> Any:
+        config = layer.get_config()
+        if layer.name in layers:
+            reg = layer.kernel_regularizer
+            l1 = float(getattr(reg, "l1", 0.0) or 0.0) if reg is not None else 0.0
+            l2 = float(getattr(reg, "l2", 0.0) or 0.0) if reg is not None else 0.0
+            l1, l2 = (strength, l2) if penalty == "l1" else (l1, strength)
+            config["kernel_regularizer"] = keras.regularizers.L1L2(l1=l1, l2=l2) if (l1 or l2) else None
+        return layer.__class__.from_config(config)
+
+    clone = keras.models.clone_model(model, clone_function=rebuild)
+    # Layers without trainable weights hold fitted state (a Normalization's mean and variance):
+    # copy it; everything trainable starts from a fresh initialization.
+    for old, new in zip(model.layers, clone.layers, strict=True):
+        if not old.trainable_weights and old.weights:
+            new.set_weights(old.get_weights())
+    return clone
+
+
+def _compile(keras: Any, model: Any, clone: Any) -> None:
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is not None and hasattr(optimizer, "get_config"):
+        fresh = optimizer.__class__.from_config(optimizer.get_config())
+    else:
+        fresh = keras.optimizers.Adam()
+    loss = getattr(model, "loss", None)
+    if loss is None:
+        loss = "binary_crossentropy" if model.outputs[0].shape[-1] == 1 else "sparse_categorical_crossentropy"
+    clone.compile(optimizer=fresh, loss=loss)
+
+
+def run_sweep(
+    loaded: LoadedModel,
+    evaluation: Evaluation,
+    rec: Recommendation,
+    *,
+    epochs: int = 20,
+    budget_seconds: float = 120.0,
+    seed: int = 0,
+    progress: SweepProgress | None = None,
+) -> SweepResult | None:
+    """Retrain the control and the grid; None when the model or the recommendation cannot be swept."""
+    if loaded.keras_model is None or rec.action not in REGULARIZATION_ACTIONS or not rec.layers:
+        return None
+    train, val = evaluation.rows.get("train"), evaluation.rows.get("val")
+    if train is None or val is None:
+        return None
+    tf, keras = import_keras()
+    model = loaded.keras_model
+    penalty, now, grid = _grid(rec, rec.layers[0])
+    settings = [("current", now, True)] + [(f"{penalty.upper()} {v:g}", v, False) for v in grid]
+    per_run = budget_seconds / len(settings)
+    batch_size = 32 if len(train.sample_y) <= 5_000 else 256
+    y_fit = train.sample_y if loaded.info.n_classes > 2 or "sparse" in loaded.info.loss else train.sample_y.astype(np.float32)
+    runs = []
+    for index, (label, strength, control) in enumerate(settings):
+        if progress is not None:
+            progress(index, len(settings), label)
+        keras.utils.set_random_seed(seed)
+        clone = _clone(keras, model, rec.layers, penalty, strength)
+        _compile(keras, model, clone)
+        stopper = _Budget(keras, per_run)
+        started = time.perf_counter()
+        history = clone.fit(
+            train.sample_x, y_fit, epochs=epochs, batch_size=batch_size, verbose=0, shuffle=True,
+            callbacks=[stopper.callback],
+        )
+        seconds = time.perf_counter() - started
+        wrapped = from_keras_model(clone)
+        runs.append(
+            _measure(
+                wrapped, label, penalty, strength, control, len(history.epoch), seconds,
+                (train.sample_x, train.sample_y), (val.sample_x, val.sample_y),
+            )
+        )
+    if progress is not None:
+        progress(len(settings), len(settings), "done")
+    return _conclude(rec, penalty, now, runs, {
+        "epochs": epochs,
+        "budget_seconds": budget_seconds,
+        "seed": seed,
+        "batch_size": batch_size,
+        "train_rows": int(len(train.sample_y)),
+        "val_rows": int(len(val.sample_y)),
+        "penalty": penalty,
+        "layers_changed": list(rec.layers),
+    })
+
+
+class _Budget:
+    """Stops a run when its share of the time budget is spent (after at least one epoch)."""
+
+    def __init__(self, keras: Any, seconds: float):
+        budget = self
+
+        class Callback(keras.callbacks.Callback):  # type: ignore[misc, name-defined]
+            def on_train_begin(self, logs: Any = None) -> None:
+                budget.started = time.perf_counter()
+
+            def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+                if time.perf_counter() - budget.started > seconds:
+                    self.model.stop_training = True
+
+        self.started = time.perf_counter()
+        self.callback = Callback()
+
+
+def _measure(
+    model: LoadedModel, label: str, penalty: str, strength: float, control: bool, epochs: int,
+    seconds: float, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.ndarray],
+) -> SweepRun:
+    from sklearn.metrics import accuracy_score, balanced_accuracy_score
+
+    from auditor.metrics import predict_classes
+
+    losses = {}
+    proba = None
+    for name, (x, y) in (("train", train), ("val", val)):
+        raw = model.predict_raw(x)
+        losses[name] = float(model.loss(y, raw).mean())
+        proba = model.to_proba(raw)
+    assert proba is not None
+    pred = predict_classes(proba)
+    return SweepRun(
+        label=label, penalty=penalty, strength=strength, control=control, epochs=epochs,
+        seconds=round(seconds, 2), train_loss=losses["train"], val_loss=losses["val"],
+        val_accuracy=float(accuracy_score(val[1], pred)),
+        val_balanced_accuracy=float(balanced_accuracy_score(val[1], pred)),
+    )
+
+
+def _conclude(rec: Recommendation, penalty: str, now: float, runs: list[SweepRun], settings: dict[str, Any]) -> SweepResult:
+    finite = [r for r in runs if math.isfinite(r.val_loss)]
+    best = min(finite, key=lambda r: r.val_loss) if finite else runs[0]
+    control = runs[0]
+    stronger = best.strength > now
+    wanted_stronger = rec.action in ("add_l1", "increase_l1", "increase_l2")
+    improved = best.val_loss < control.val_loss
+    if rec.action == "none":
+        confirms = best.control or (best.val_loss >= control.val_loss - 0.01)
+        verdict = "confirms: no setting beats the current one by more than 0.01" if confirms else "does not confirm: another strength lowers validation loss"
+    else:
+        confirms = improved and not best.control and stronger == wanted_stronger
+        verdict = "confirms the recommendation" if confirms else "does not confirm the recommendation"
+    conclusion = (
+        f"Best validation loss {best.val_loss:.4g} at {best.label} vs {control.val_loss:.4g} for the "
+        f"current setting ({penalty.upper()} {now:g}), retrained the same way: the sweep {verdict}."
+    )
+    return SweepResult(
+        action=rec.action, layers=rec.layers, runs=tuple(runs), best=best.label, confirms=confirms,
+        conclusion=conclusion, settings=settings,
+    )
