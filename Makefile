@@ -15,6 +15,7 @@ sample: setup
 		--train samples/build/healthy/train.csv \
 		--val samples/build/healthy/val.csv \
 		--test samples/build/healthy/test.csv \
+		--history samples/build/healthy/history.csv \
 		--out $(OUT)
 
 # The whole test suite, slow tests included, on two workers.

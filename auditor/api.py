@@ -30,6 +30,7 @@ class AuditResult:
     fail_on: str = "error"
     created: str = ""
     sweep: Any = None
+    history: dict[str, list[float]] | None = None
     timings: dict[str, float] = field(default_factory=dict, compare=False)
 
     @property
@@ -89,6 +90,7 @@ def audit(
     unsafe: bool = False,
     drop_invalid_rows: bool = False,
     batch_rows: int = 65_536,
+    history: str | Path | dict[str, list[float]] | None = None,
     sweep: bool = False,
     sweep_epochs: int = 20,
     sweep_budget: float = 120.0,
@@ -104,6 +106,10 @@ def audit(
     timings: dict[str, float] = {}
     started = time.perf_counter()
     rule_set = rules if isinstance(rules, RuleSet) else load_rule_set(rules)
+    if history is not None and not isinstance(history, dict):
+        from auditor.loading.history import load_history
+
+        history = load_history(history)
     loaded = _model(model, unsafe)
     timings["load"] = time.perf_counter() - started
 
@@ -150,6 +156,7 @@ def audit(
         recommendations=recommendations,
         fail_on=fail_on,
         sweep=swept,
+        history=history,
         created=datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
         timings=timings,
     )

@@ -92,6 +92,7 @@ def main() -> None:
 @click.option("--unsafe", is_flag=True, help="Allow loading models that contain Python code (Lambda layers). Only for files you trust.")
 @click.option("--drop-invalid-rows", is_flag=True, help="Drop rows with NaN/inf features (counted in the report) instead of failing.")
 @click.option("--batch-rows", type=click.IntRange(1), default=65_536, show_default=True, help="Rows per prediction batch.")
+@click.option("--history", type=click.Path(path_type=Path), help="Training history: a Keras CSVLogger file or JSON of History.history (learning curves).")
 @click.option("--sweep", is_flag=True, help="Verify the top L1/L2 recommendation by retraining clones at a few strengths (slow).")
 @click.option("--sweep-epochs", type=click.IntRange(1), default=20, show_default=True, help="Epochs per sweep run.")
 @click.option("--sweep-budget", type=click.FloatRange(1), default=120.0, show_default=True, help="Seconds for the whole sweep.")
@@ -115,6 +116,7 @@ def audit(
     unsafe: bool,
     drop_invalid_rows: bool,
     batch_rows: int,
+    history: Path | None,
     sweep: bool,
     sweep_epochs: int,
     sweep_budget: float,
@@ -141,6 +143,7 @@ def audit(
         unsafe=unsafe,
         drop_invalid_rows=drop_invalid_rows,
         batch_rows=batch_rows,
+        history=history,
         sweep=sweep,
         sweep_epochs=sweep_epochs,
         sweep_budget=sweep_budget,

@@ -23,6 +23,13 @@ DEFAULT_IDS = [
     "CI01",
     "AP01",
     "CA01",
+    "LK01",
+    "LK02",
+    "LK03",
+    "LK04",
+    "LK05",
+    "DR01",
+    "SV01",
 ]
 KNOWN_KINDS = ", ".join(sorted(KINDS))
 BUNDLED = ", ".join(bundled_sets())

@@ -7,6 +7,7 @@ import platform
 from typing import TYPE_CHECKING, Any
 
 from auditor import __version__
+from auditor.loading.history import summarize
 from auditor.regularization import weight_report
 from auditor.rules.engine import sort_key
 from auditor.rules.types import SEVERITIES
@@ -82,6 +83,7 @@ def report_dict(result: AuditResult) -> dict[str, Any]:
         "recommendations": [r.to_dict() for r in result.recommendations],
         "regularization": weight_report(ev),
         "sweep": result.sweep.to_dict() if result.sweep is not None else None,
+        "history": summarize(result.history) if result.history else None,
         "environment": environment(),
         "timings": {k: round(v, 4) for k, v in result.timings.items()},
     }

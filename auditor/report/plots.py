@@ -197,6 +197,102 @@ def score_distributions(result: AuditResult) -> str:
     return _svg(fig)
 
 
+def learning_curves(history: dict[str, list[float]]) -> str:
+    """Training and validation curves per epoch from the training history."""
+    plt = _pyplot()
+    metrics = [m for m in ("loss", "accuracy", "auc", "recall", "precision") if m in history]
+    fig, axes = plt.subplots(1, len(metrics), figsize=(3.6 * len(metrics), 3), squeeze=False)
+    for ax, name in zip(axes[0], metrics, strict=True):
+        epochs = np.arange(1, len(history[name]) + 1)
+        ax.plot(epochs, history[name], color=SPLIT_COLOURS["train"], label="train")
+        if f"val_{name}" in history:
+            val = np.array(history[f"val_{name}"], dtype=float)
+            ax.plot(epochs, val, color=SPLIT_COLOURS["val"], label="val")
+            if name == "loss" and np.isfinite(val).any():
+                best = int(np.nanargmin(val))
+                ax.axvline(best + 1, color="grey", linestyle=":", linewidth=0.8)
+                ax.annotate(f"lowest val loss\nepoch {best + 1}", (best + 1, val[best]), fontsize=6, xytext=(4, 10), textcoords="offset points")
+        ax.set(xlabel="epoch", title=name)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return _svg(fig)
+
+
+def weight_histograms(result: AuditResult) -> str | None:
+    """Distribution of each layer's kernel weights (at most 8 layers)."""
+    layers = [layer for layer in result.evaluation.architecture.weighted_layers][:8]
+    if not layers:
+        return None
+    plt = _pyplot()
+    cols = min(len(layers), 4)
+    rows = (len(layers) + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(2.6 * cols, 2.1 * rows), squeeze=False)
+    for ax in axes.ravel()[len(layers):]:
+        ax.axis("off")
+    for ax, layer in zip(axes.ravel(), layers, strict=False):
+        w = np.asarray(layer.kernel, dtype=np.float64).ravel()
+        ax.hist(w, bins=60, color=SPLIT_COLOURS["train"])
+        reg = layer.kernel_regularizer
+        tag = f" L1 {reg.l1:g} L2 {reg.l2:g}" if reg is not None and reg.active else ""
+        ax.set_title(f"{_label(layer.name, 20)}{tag}", fontsize=7)
+        ax.set_yticks([])
+    fig.suptitle("Weights per layer", fontsize=8)
+    fig.tight_layout()
+    return _svg(fig)
+
+
+def feature_mass(result: AuditResult) -> str | None:
+    """Share of the first layer's absolute weight each input feature receives (top and bottom 15)."""
+    from auditor.regularization import LOW_MASS, analyse_weights
+
+    ev = result.evaluation
+    analysis = analyse_weights(ev.architecture, ev.features)
+    if not analysis.feature_mass:
+        return None
+    plt = _pyplot()
+    items = sorted(analysis.feature_mass.items(), key=lambda kv: -kv[1])
+    if len(items) > 30:
+        items = items[:15] + items[-15:]
+    names = [_label(k, 22) for k, _ in items]
+    values = [v for _, v in items]
+    fig, ax = plt.subplots(figsize=(6.5, 0.5 + 0.17 * len(items)))
+    equal = 1 / len(analysis.feature_mass)
+    colours = ["#c44e52" if v < LOW_MASS * equal else SPLIT_COLOURS["train"] for v in values]
+    ax.barh(range(len(items)), values, color=colours)
+    ax.axvline(equal, color="grey", linestyle=":", linewidth=0.8)
+    ax.set_yticks(range(len(items)), names, fontsize=6)
+    ax.invert_yaxis()
+    shown = "" if len(analysis.feature_mass) <= 30 else f" (15 strongest and 15 weakest of {len(analysis.feature_mass)})"
+    ax.set(xlabel="share of first-layer |weight|", title=f"Weight mass per input feature{shown}")
+    fig.tight_layout()
+    return _svg(fig)
+
+
+def sweep_curve(result: AuditResult) -> str | None:
+    """Validation (and training) loss against the swept strength, best setting marked."""
+    sweep = result.sweep
+    if sweep is None:
+        return None
+    plt = _pyplot()
+    runs = sorted(sweep.runs, key=lambda r: r.strength)
+    smallest = min((r.strength for r in runs if r.strength > 0), default=1e-4)
+    xs = [r.strength if r.strength > 0 else smallest / 10 for r in runs]
+    fig, ax = plt.subplots(figsize=(4.6, 3))
+    ax.plot(xs, [r.val_loss for r in runs], "o-", color=SPLIT_COLOURS["val"], label="val loss")
+    ax.plot(xs, [r.train_loss for r in runs], "o--", color=SPLIT_COLOURS["train"], label="train loss")
+    for x, r in zip(xs, runs, strict=True):
+        if r.control:
+            ax.annotate("current", (x, r.val_loss), fontsize=6, xytext=(3, 6), textcoords="offset points")
+        if r.label == sweep.best:
+            ax.plot([x], [r.val_loss], "*", color="black", markersize=10)
+    ax.set_xscale("log")
+    penalty = runs[0].penalty.upper()
+    ax.set(xlabel=f"{penalty} strength (0 drawn at the left)", ylabel="loss", title="Verification sweep")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return _svg(fig)
+
+
 def build_plots(result: AuditResult) -> dict[str, str]:
     """Return every figure the report shows, by name."""
     plots = {
@@ -205,7 +301,12 @@ def build_plots(result: AuditResult) -> dict[str, str]:
         "classes": class_distribution(result),
         "scores": score_distributions(result),
     }
-    curves = roc_pr_curves(result)
-    if curves:
-        plots["curves"] = curves
+    optional = {
+        "curves": roc_pr_curves(result),
+        "history": learning_curves(result.history) if result.history else None,
+        "weights": weight_histograms(result),
+        "feature_mass": feature_mass(result),
+        "sweep": sweep_curve(result),
+    }
+    plots.update({k: v for k, v in optional.items() if v})
     return plots
