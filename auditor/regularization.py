@@ -503,8 +503,10 @@ def recommend(evaluation: Evaluation, results: Sequence[RuleResult]) -> list[Rec
         )
     if imbalance:
         advice = _threshold_advice(evaluation, imbalance)
-        # Imbalance without a generalization problem: the threshold is the first thing to change.
-        recs.insert(0 if recs[0].action == "none" else 1, advice)
+        # A model that generalizes but misses a class: the threshold is the first thing to change.
+        # One that over- or under-fits: fix that first; the threshold comes after.
+        generalizes = not underfit and not overfit and evaluation.architecture.config_readable
+        recs.insert(0 if generalizes else 1, advice)
     return recs
 
 
