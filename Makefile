@@ -33,3 +33,11 @@ lint:
 
 clean:
 	rm -rf $(OUT) samples/build .pytest_cache
+
+# Regenerates docs/report.png, the README's screenshot, from the overfit sample's report.
+screenshot: setup
+	@$(PY) samples/build.py overfit
+	-@$(VENV)/bin/auditor audit samples/build/overfit/model.keras \
+		--train samples/build/overfit/train.csv --val samples/build/overfit/val.csv \
+		--sweep --sweep-budget 60 --format html --out build/screenshot -q
+	@$(PY) scripts/screenshot.py build/screenshot/report.html docs/report.png
