@@ -118,9 +118,19 @@ def evaluate(
     features = tuple(readers[0].features)
     for reader in readers[1:]:
         if tuple(reader.features) != features:
+            missing = [f for f in features if f not in reader.features]
+            extra = [f for f in reader.features if f not in features]
+            detail = "; ".join(
+                part
+                for part in (
+                    f"missing {', '.join(missing[:5])}" if missing else "",
+                    f"unexpected {', '.join(extra[:5])}" if extra else "",
+                )
+                if part
+            ) or "same names in another order"
             raise DataError(
                 f"{reader.path}: feature columns differ from the {readers[0].name} split "
-                f"({readers[0].path}); every split needs the same columns"
+                f"({readers[0].path}): {detail}; every split needs the same columns"
             )
 
     timings: dict[str, float] = {"predict": 0.0, "metrics": 0.0}
@@ -133,6 +143,15 @@ def evaluate(
         facts[reader.name] = RowFacts(scale=first.scale if first is not None else None)
         raw_results[reader.name] = _predict_split(model, reader, facts[reader.name], progress)
         timings["predict"] += time.perf_counter() - started
+
+    for reader in readers:
+        present = np.unique(raw_results[reader.name][0])
+        if len(present) < 2:
+            raise DataError(
+                f"{reader.path}: the {reader.name} split holds only class '{names[int(present[0])]}'; "
+                "every split needs rows of at least two classes to be judged (split stratified by "
+                "the label)"
+            )
 
     started = time.perf_counter()
     train_y = raw_results["train"][0] if "train" in raw_results else next(iter(raw_results.values()))[0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -241,7 +242,7 @@ class SplitReader:
                 for chunk in _split(batch, rows):
                     yield self._to_arrays(chunk)
         except pa.ArrowInvalid as exc:
-            raise DataError(_csv_problem(self.path, str(exc))) from None
+            raise DataError(_csv_problem(self.path, str(exc), self.columns)) from None
 
     def _to_arrays(self, batch: pa.RecordBatch) -> tuple[np.ndarray, np.ndarray]:
         x = np.empty((batch.num_rows, len(self.features)), dtype=np.float32)
@@ -293,12 +294,21 @@ def _split(batch: pa.RecordBatch, rows: int) -> Iterator[pa.RecordBatch]:
         yield batch.slice(offset, rows)
 
 
-def _csv_problem(path: Path, text: str) -> str:
+def _csv_problem(path: Path, text: str, columns: Sequence[str]) -> str:
     first = text.strip().splitlines()[0]
     if "Expected" in first and "columns" in first:
-        return f"{path}: ragged CSV row ({first}); every row needs one value per header column"
+        detail = first.split("parse error:")[-1].strip()
+        return f"{path}: ragged CSV row ({detail}); every row needs one value per header column"
     if "conversion error" in first.lower() or "invalid value" in first.lower():
-        return f"{path}: non-numeric feature value ({first}); encode the column or pass --ignore"
+        found = re.search(r"column #(\d+)", first)
+        value = re.search(r"invalid value '([^']*)'", first)
+        index = int(found.group(1)) if found else -1
+        name = columns[index] if 0 <= index < len(columns) else "?"
+        shown = f" '{value.group(1)[:40]}'" if value else ""
+        return (
+            f"{path}: column '{name}' holds the non-numeric value{shown}; features must be numbers "
+            f"(encode it, or pass --ignore {name})"
+        )
     return f"{path}: could not parse the CSV ({first})"
 
 

@@ -4,6 +4,7 @@ drift between splits, and validation results too good to be true."""
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,6 +17,7 @@ from auditor.rules.types import Outcome
 from auditor.univariate import feature_scores, rest_score
 
 EXAMPLES = 10  # rows of evidence shown per finding
+MIN_CLASS_ROWS = 10  # fewer rows of a class give no stable single-feature score
 IDENTIFIER_NAME = re.compile(r"(^|[_\W])(id|ids|idx|index|row|rownum|row_?id|uuid|key|record)($|[_\W])", re.I)
 CAMEL_ID = re.compile(r"[a-z](Id|ID|Index|Key)$")
 
@@ -33,32 +35,66 @@ def _match(train: np.ndarray, other: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return found, order[pos]
 
 
+def _chance_rate(train: np.ndarray, other: np.ndarray, n_train: int) -> float:
+    """Expected share of OTHER rows that match some train row by chance, if features were
+    independent: per row, 1 - (1 - prod_j freq_j(value))^n_train, with each feature's value
+    frequencies taken from the train sample. Discrete data (booleans, small integers) matches a lot
+    by chance; rows of several continuous features almost never do."""
+    if len(train) == 0 or len(other) == 0:
+        return 0.0
+    log_p = np.zeros(len(other))
+    for j in range(train.shape[1]):
+        values, counts = np.unique(train[:, j], return_counts=True)
+        pos = np.clip(np.searchsorted(values, other[:, j]), 0, len(values) - 1)
+        freq = np.where(values[pos] == other[:, j], counts[pos] / len(train), 0.0)
+        with np.errstate(divide="ignore"):
+            log_p += np.log(freq)
+    p = np.exp(log_p)
+    return float(np.mean(-np.expm1(n_train * np.log1p(-np.minimum(p, 1 - 1e-12)))))
+
+
+def _cells(rows: SplitRows, scale: np.ndarray) -> np.ndarray:
+    return np.clip(np.floor(rows.sample_x / scale), -(2.0**62), 2.0**62)
+
+
 def leakage_duplicates(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
-    """Fail when too many rows of the judged split also appear (exactly or nearly) in train."""
+    """Fail when more rows of the judged split appear (exactly or nearly) in train than chance explains."""
     split = params["split"]
     train, other = _rows(ev, "train"), _rows(ev, split)
     if train is None or other is None or split == "train":
         return not_applicable(f"needs the train and {split} splits")
     if other.n_rows < params["min_rows"]:
-        return not_applicable(f"the {split} split has {other.n_rows} rows, fewer than {params['min_rows']}")
+        return not_applicable(f"the {split} split has {other.n_rows} row(s), fewer than {params['min_rows']}")
     found, where = _match(train.hashes, other.hashes)
-    near_found, _ = _match(train.near_hashes, other.near_hashes)
+    near_found, near_where = _match(train.near_hashes, other.near_hashes)
     near_only = near_found & ~found
     y_train, y_other = ev.splits["train"].y, ev.splits[split].y
     same_label = found & (y_train[where] == y_other)
     n = other.n_rows
     exact, near = int(found.sum()), int(near_only.sum())
+    # What independent rows would share by chance (booleans and small integers collide honestly).
+    chance_exact = _chance_rate(train.sample_x, other.sample_x, train.n_rows)
+    chance_near = max(
+        _chance_rate(_cells(train, train.near_scale), _cells(other, train.near_scale), train.n_rows)
+        - chance_exact,
+        0.0,
+    )
+    excess_exact = exact / n - chance_exact
+    excess_near = near / n - chance_near
     observed = {
         "shared_rows": exact,
         "shared_fraction": exact / n,
+        "shared_fraction_by_chance": chance_exact,
         "shared_rows_same_label": int(same_label.sum()),
         "shared_rows_other_label": exact - int(same_label.sum()),
         "near_duplicate_rows": near,
         "near_duplicate_fraction": near / n,
+        "near_duplicate_fraction_by_chance": chance_near,
         "near_duplicate_method": (
             f"features rounded to a grid of {NEAR_DUPLICATE_TOLERANCE:g} x each feature's standard "
             "deviation (from the first training batch), then hashed; rows within the tolerance but "
-            "across a grid line are not counted"
+            "across a grid line are not counted. Chance: the share independent rows with the same "
+            "per-feature value frequencies would match"
         ),
         "rows_checked": n,
     }
@@ -68,25 +104,31 @@ def leakage_duplicates(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
         "shared_rows": [
             {
                 f"{split}_row": int(other.row_numbers[i]),
-                "train_row": int(train.row_numbers[where[i]]) if found[i] else None,
+                "train_row": int(train.row_numbers[where[i] if found[i] else near_where[i]]),
                 "match": "exact" if found[i] else "near",
                 f"{split}_label": ev.classes[int(y_other[i])],
-                "train_label": ev.classes[int(y_train[where[i]])] if found[i] else None,
+                "train_label": ev.classes[int(y_train[where[i] if found[i] else near_where[i]])],
             }
             for i in index
         ]
     }
-    too_many = exact / n > params["max_shared_fraction"] or near / n > params["max_near_fraction"]
-    if too_many:
+    chance_text = (
+        f" (chance alone explains {pct(chance_exact + chance_near)})"
+        if chance_exact + chance_near >= 0.001
+        else ""
+    )
+    if excess_exact > params["max_shared_fraction"] or excess_near > params["max_near_fraction"]:
         message = (
             f"{exact:,} of {n:,} {split} rows ({pct(exact / n)}) also appear in the training split"
-            f"{f', {near:,} more nearly ({pct(near / n)})' if near else ''}: the model is scored on "
-            "rows it was trained on, so its validation numbers overstate how it will do on new data."
+            f"{f', {near:,} more nearly ({pct(near / n)})' if near else ''}{chance_text}: the model "
+            "is scored on rows it was trained on, so its validation numbers overstate how it will "
+            "do on new data."
         )
         return Outcome("failed", message, observed, threshold, evidence)
     message = (
-        f"{exact:,} of {n:,} {split} rows appear in the training split and {near:,} nearly "
-        f"(limits {pct(params['max_shared_fraction'])} and {pct(params['max_near_fraction'])})."
+        f"{exact:,} of {n:,} {split} rows appear in the training split and {near:,} nearly"
+        f"{chance_text}; limits {pct(params['max_shared_fraction'])} and "
+        f"{pct(params['max_near_fraction'])} above chance."
     )
     return Outcome("passed", message, observed, threshold, evidence if exact or near else {})
 
@@ -127,7 +169,7 @@ def duplicate_rows(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     }
     if duplicates / n > params["max_fraction"] or conflicting_rows:
         conflict = (
-            f"; {conflicting_rows:,} rows in {len(conflicting_groups):,} groups of identical features "
+            f"; {conflicting_rows:,} rows in {len(conflicting_groups):,} group(s) of identical features "
             "carry different labels (label noise the model cannot learn)"
             if conflicting_rows
             else ""
@@ -159,6 +201,11 @@ def leakage_target_proxy(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     x, y = rows.sample_x, rows.sample_y
     if len(y) < params["min_rows"] or len(np.unique(y)) < 2:
         return not_applicable(f"needs at least {params['min_rows']} {split} rows with several classes")
+    smallest = int(np.bincount(y, minlength=len(ev.classes))[np.unique(y)].min())
+    if smallest < MIN_CLASS_ROWS:
+        return not_applicable(
+            f"a class has {smallest} row(s) in the {split} sample; scores need at least {MIN_CLASS_ROWS}"
+        )
     scores = feature_scores(x, y, len(ev.classes))
     targets = [1] if len(ev.classes) == 2 else list(range(len(ev.classes)))
     best = np.nanmax(np.where(np.isnan(scores), -1, scores), axis=1)
@@ -169,7 +216,7 @@ def leakage_target_proxy(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
             break
         t = int(np.nanargmax(scores[j]))
         rest = rest_score(x, y, int(j), targets[t])
-        if rest is None or best[j] - rest >= params["min_margin"]:
+        if rest is not None and best[j] - rest >= params["min_margin"]:
             suspects.append((ev.features[j], ev.classes[targets[t]], float(best[j]), rest))
     top = [
         {"feature": ev.features[j], "score": float(best[j])} for j in order[:EXAMPLES] if best[j] >= 0
@@ -187,7 +234,7 @@ def leakage_target_proxy(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     if suspects:
         f, c, s, r = suspects[0]
         others = f" ({len(suspects) - 1} more)" if len(suspects) > 1 else ""
-        rest_text = f"; all other features together reach {fmt(r)}" if r is not None else ""
+        rest_text = f"; all other features together reach {fmt(r)}"
         return Outcome(
             "failed",
             f"Feature '{f}' alone predicts class '{c}' on {split} with ROC AUC {fmt(s)}{rest_text}"
@@ -216,8 +263,11 @@ def _identifier_reasons(name: str, rows: SplitRows, i: int) -> list[str]:
     column = rows.sample_x[:, i]
     if stats.integral is not None and stats.integral[i] and len(column) >= 50:
         unique = len(np.unique(column)) / len(column)
-        if unique >= 0.95:
-            reasons.append(f"{pct(unique)} unique whole numbers")
+        span = float(stats.maximum[i] - stats.minimum[i] + 1)  # type: ignore[index]
+        # Row numbers fill their range; money or counts with many distinct values do not.
+        dense = stats.n / span >= 0.5 if span > 0 else False
+        if unique >= 0.95 and dense:
+            reasons.append(f"{pct(unique)} unique, nearly consecutive whole numbers")
         if stats.increasing is not None and stats.increasing[i] and stats.maximum[i] > stats.minimum[i]:  # type: ignore[index]
             reasons.append("never decreases in file order")
     return reasons
@@ -226,8 +276,10 @@ def _identifier_reasons(name: str, rows: SplitRows, i: int) -> list[str]:
 def leakage_identifier(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     """Fail when a model input looks like a row identifier (and, optionally, predicts the label)."""
     rows = _rows(ev, "train")
-    if rows is None or len(rows.sample_y) < 2:
+    if rows is None:
         return not_applicable("no train split was given")
+    if len(rows.sample_y) < 2:
+        return not_applicable(f"the train split has {len(rows.sample_y)} row(s); the check needs 2 or more")
     found = []
     scores = None
     for i, name in enumerate(ev.features):
@@ -273,7 +325,7 @@ def _psi(reference: np.ndarray, other: np.ndarray, bins: int = 10) -> float:
 
 def split_drift(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     """Fail when feature distributions (PSI) or class priors differ between train and the split."""
-    from scipy.stats import ks_2samp
+    from scipy.stats import chi2_contingency, ks_2samp
 
     split = params["split"]
     train, other = _rows(ev, "train"), _rows(ev, split)
@@ -286,12 +338,20 @@ def split_drift(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
         a, b = train.sample_x[:, i], other.sample_x[:, i]
         if np.all(a == a[0]) and np.all(b == b[0]) and a[0] == b[0]:
             continue
-        ks = ks_2samp(a, b)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "exact calculation unsuccessful" on discrete columns
+            ks = ks_2samp(a, b)
         drift.append({"feature": name, "psi": _psi(a, b), "ks_statistic": float(ks.statistic), "ks_pvalue": float(ks.pvalue)})
     drift.sort(key=lambda d: -d["psi"])
     p_train = np.bincount(ev.splits["train"].y, minlength=len(ev.classes)) / ev.splits["train"].n_rows
     p_other = np.bincount(ev.splits[split].y, minlength=len(ev.classes)) / ev.splits[split].n_rows
     prior_shift = float(0.5 * np.abs(p_train - p_other).sum())
+    table = np.array(
+        [np.bincount(ev.splits[s].y, minlength=len(ev.classes)) for s in ("train", split)]
+    )
+    table = table[:, table.sum(axis=0) > 0]
+    prior_pvalue = float(chi2_contingency(table)[1]) if table.shape[1] > 1 else 1.0
+    prior_drift = prior_shift > params["max_prior_shift"] and prior_pvalue < params["alpha"]
     # A feature drifts when its PSI is large *and* the KS test says it is not sampling noise
     # (Bonferroni-corrected over the features), so small splits do not raise false alarms.
     alpha = params["alpha"] / max(len(drift), 1)
@@ -300,19 +360,20 @@ def split_drift(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
         "drifted_features": [d["feature"] for d in drifted],
         "max_psi": drift[0]["psi"] if drift else 0.0,
         "class_prior_shift": prior_shift,
+        "class_prior_pvalue": prior_pvalue,
         "sample_rows": {"train": int(len(train.sample_y)), split: int(len(other.sample_y))},
         "method": f"PSI over train deciles and Kolmogorov-Smirnov, on samples of at most {SAMPLE_ROWS:,} rows",
     }
     threshold = {"max_psi": params["max_psi"], "alpha": params["alpha"], "max_prior_shift": params["max_prior_shift"]}
     evidence = {"most_drifted_features": drift[:EXAMPLES]}
-    if drifted or prior_shift > params["max_prior_shift"]:
+    if drifted or prior_drift:
         parts = []
         if drifted:
             names = ", ".join(f"'{d['feature']}' (PSI {fmt(d['psi'])})" for d in drifted[:3])
             more = f" and {len(drifted) - 3} more" if len(drifted) > 3 else ""
             parts.append(f"{len(drifted)} feature(s) are distributed differently: {names}{more}")
-        if prior_shift > params["max_prior_shift"]:
-            parts.append(f"class shares differ by {pct(prior_shift)}")
+        if prior_drift:
+            parts.append(f"class shares differ by {pct(prior_shift)} (chi-square p {prior_pvalue:.2g})")
         return Outcome(
             "failed",
             f"Train and {split} differ: {'; '.join(parts)}. The {split} numbers do not describe the "
@@ -339,8 +400,11 @@ def suspicious_validation(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     if train is None or other is None or split == "train":
         return not_applicable(f"needs the train and {split} splits")
     if other.n_rows < params["min_rows"]:
-        return not_applicable(f"the {split} split has {other.n_rows} rows, fewer than {params['min_rows']}")
+        return not_applicable(f"the {split} split has {other.n_rows} row(s), fewer than {params['min_rows']}")
     t_loss, o_loss = train.metrics["loss"], other.metrics["loss"]
+    if t_loss is None or o_loss is None:
+        return not_applicable(f"needs the loss on the train and {split} splits")
+    label = {"val": "Validation", "test": "Test"}.get(split, split)
     accuracy = other.metrics["accuracy"]
     margin = (t_loss - o_loss) / t_loss if t_loss else 0.0
     observed = {"train_loss": t_loss, f"{split}_loss": o_loss, "relative_margin": margin, f"{split}_accuracy": accuracy}
@@ -356,7 +420,7 @@ def suspicious_validation(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     if margin > params["max_relative_margin"] and t_loss - o_loss > max(params["min_gap"], noise):
         return Outcome(
             "failed",
-            f"{split} loss {fmt(o_loss)} is {pct(margin)} below training loss {fmt(t_loss)}: "
+            f"{label} loss {fmt(o_loss)} is {pct(margin)} below training loss {fmt(t_loss)}: "
             f"validation should not be easier than training. Check for validation rows copied into "
             f"training and for columns derived from the label. {benign}",
             observed,
@@ -365,14 +429,14 @@ def suspicious_validation(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     if accuracy == 1.0:
         return Outcome(
             "failed",
-            f"{split} accuracy is 100% on {other.n_rows:,} rows: perfect validation is rare without "
+            f"{label} accuracy is 100% on {other.n_rows:,} rows: perfect validation is rare without "
             f"leakage. {benign}",
             observed,
             threshold,
         )
     return Outcome(
         "passed",
-        f"{split} loss {fmt(o_loss)} is not suspiciously below training loss {fmt(t_loss)} "
+        f"{label} loss {fmt(o_loss)} is not suspiciously below training loss {fmt(t_loss)} "
         f"(beyond sampling noise of {fmt(noise)}).",
         observed,
         threshold,
