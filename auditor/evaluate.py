@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -133,16 +134,14 @@ def evaluate(
                 f"({readers[0].path}): {detail}; every split needs the same columns"
             )
 
-    timings: dict[str, float] = {"predict": 0.0, "metrics": 0.0}
+    timings: dict[str, float] = {"read": 0.0, "predict": 0.0, "row_facts": 0.0, "metrics": 0.0}
     raw_results = {}
     facts: dict[str, RowFacts] = {}
     for reader in readers:
-        started = time.perf_counter()
         first = next(iter(facts.values()), None)
         # Every split shares the first split's near-duplicate grid, so their hashes compare.
         facts[reader.name] = RowFacts(scale=first.scale if first is not None else None)
-        raw_results[reader.name] = _predict_split(model, reader, facts[reader.name], progress)
-        timings["predict"] += time.perf_counter() - started
+        raw_results[reader.name] = _predict_split(model, reader, facts[reader.name], progress, timings)
 
     for reader in readers:
         present = np.unique(raw_results[reader.name][0])
@@ -176,30 +175,74 @@ def evaluate(
 
 
 def _predict_split(
-    model: LoadedModel, reader: SplitReader, facts: RowFacts, progress: Progress | None
+    model: LoadedModel,
+    reader: SplitReader,
+    facts: RowFacts,
+    progress: Progress | None,
+    timings: dict[str, float],
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     ys, probas, losses = [], [], []
-    for batch in reader.batches():
+    clock = time.perf_counter
+    batches = reader.batches()
+    with ThreadPoolExecutor(max_workers=1) as worker:
+        pending: list[Future[None]] = []
+        try:
+            _predict_batches(model, reader, batches, worker, pending, facts, ys, probas, losses, progress, timings)
+        finally:
+            for future in pending:
+                future.result()  # re-raises a failure of the facts thread
+    return np.concatenate(ys), np.concatenate(probas), np.concatenate(losses)
+
+
+def _timed(fn: Callable[..., None], timings: dict[str, float], *args: Any) -> None:
+    started = time.perf_counter()
+    fn(*args)
+    timings["row_facts"] += time.perf_counter() - started
+
+
+def _predict_batches(
+    model: LoadedModel,
+    reader: SplitReader,
+    batches: Any,
+    worker: ThreadPoolExecutor,
+    pending: list[Future[None]],
+    facts: RowFacts,
+    ys: list[np.ndarray],
+    probas: list[np.ndarray],
+    losses: list[np.ndarray],
+    progress: Progress | None,
+    timings: dict[str, float],
+) -> None:
+    clock = time.perf_counter
+    while True:
+        started = clock()
+        batch = next(batches, None)
+        timings["read"] += clock() - started
+        if batch is None:
+            break
+        started = clock()
         raw = model.predict_raw(batch.x)
         proba = model.to_proba(raw)
+        losses.append(model.loss(batch.y, raw))
+        timings["predict"] += clock() - started
         bad = ~np.isfinite(proba).all(axis=1)
         if bad.any():
             raise DataError(
                 f"{reader.path}: the model predicted NaN or infinity for {int(bad.sum())} row(s) "
-                f"(first: row {batch.start + int(np.argmax(bad))}); check the inputs' scale"
+                f"(first: row {int(batch.rows[int(np.argmax(bad))])}); check the inputs' scale"
             )
         if model.info.output == "probability" and (proba.min() < -1e-6 or proba.max() > 1 + 1e-6):
             raise DataError(
                 f"{model.info.path}: the model's outputs are not probabilities (range "
                 f"{proba.min():.3g}..{proba.max():.3g}); auditor needs a sigmoid or softmax output"
             )
-        facts.update(batch.x, batch.y, batch.rows)
+        # Hashing and statistics run on a second thread while the next batch is read and
+        # predicted (NumPy and TensorFlow both release the GIL); one worker keeps them in order.
+        pending.append(worker.submit(_timed, facts.update, timings, batch.x, batch.y, batch.rows))
         ys.append(batch.y)
         probas.append(proba)
-        losses.append(model.loss(batch.y, raw))
         if progress is not None:
             progress(reader.name, len(batch.y))
-    return np.concatenate(ys), np.concatenate(probas), np.concatenate(losses)
 
 
 def _measure(

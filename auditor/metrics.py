@@ -77,12 +77,13 @@ def classification_metrics(
     for i, name in enumerate(classes):
         one_vs_rest = (y == i).astype(np.int64)
         has_both = 0 < one_vs_rest.sum() < len(y)
+        roc = _safe(skm.roc_auc_score, one_vs_rest, p64[:, i]) if has_both else None
         per_class[name] = {
             "precision": float(precision[i]),
             "recall": float(recall[i]),
             "f1": float(f1[i]),
             "support": int(support[i]),
-            "roc_auc": _safe(skm.roc_auc_score, one_vs_rest, p64[:, i]) if has_both else None,
+            "roc_auc": roc,
             "pr_auc": _safe(skm.average_precision_score, one_vs_rest, p64[:, i])
             if has_both
             else None,

@@ -145,9 +145,10 @@ def duplicate_rows(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
         return not_applicable(f"the {split} split has fewer than 2 rows")
     _, first, inverse, counts = np.unique(rows.hashes, return_index=True, return_inverse=True, return_counts=True)
     duplicates = int(n - len(counts))
-    # Groups of identical feature rows whose labels disagree.
-    label_keys = np.unique(np.stack([inverse, y]), axis=1)
-    labels_per_group = np.bincount(label_keys[0], minlength=len(counts))
+    # Groups of identical feature rows whose labels disagree: count distinct (group, label) pairs
+    # per group, with one sort of a combined 64-bit key instead of a 2-D unique.
+    pairs = np.unique(inverse.astype(np.int64) * len(ev.classes) + y)
+    labels_per_group = np.bincount(pairs // len(ev.classes), minlength=len(counts))
     conflicting_groups = np.nonzero(labels_per_group > 1)[0]
     conflicting_rows = int(counts[conflicting_groups].sum())
     observed = {

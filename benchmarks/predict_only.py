@@ -1,0 +1,23 @@
+"""The reference a user would write by hand: load the model, read the file, predict every row.
+
+Usage: python benchmarks/predict_only.py MODEL PARQUET [PARQUET ...]
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import pyarrow.parquet as pq  # noqa: E402
+
+model = keras.saving.load_model(sys.argv[1])
+total = 0
+for path in sys.argv[2:]:
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=65_536):
+        x = np.column_stack([batch.column(i).to_numpy() for i in range(batch.num_columns - 1)])
+        total += len(model.predict(x, batch_size=8192, verbose=0))
+print(total)

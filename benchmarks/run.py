@@ -1,0 +1,115 @@
+"""auditor's benchmarks: wall time vs predicting alone, peak memory, time per stage, leakage cost.
+
+Usage: python benchmarks/run.py [--quick]    (or: make bench)
+--quick uses 100k/200k rows instead of 1M/5M, for a smoke run.
+Prints one table per benchmark; benchmarks/README.md records the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+import data  # noqa: E402
+
+PY = sys.executable
+
+
+def _child(args: list[str]) -> tuple[float, float, subprocess.CompletedProcess]:
+    """Run a child process; return (wall seconds, peak RSS in MB of that child, result)."""
+    code = (
+        "import resource, subprocess, sys, time, json;"
+        "t = time.perf_counter();"
+        "p = subprocess.run(sys.argv[1:], capture_output=True, text=True);"
+        "w = time.perf_counter() - t;"
+        "r = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024;"
+        "print(json.dumps({'wall': w, 'rss': r, 'rc': p.returncode, 'err': p.stderr[-800:]}))"
+    )
+    done = subprocess.run([PY, "-c", code, *args], capture_output=True, text=True, check=True)
+    info = json.loads(done.stdout.strip().splitlines()[-1])
+    if info["rc"] not in (0, 1):
+        raise SystemExit(f"{args[0]} failed: {info['err']}")
+    return info["wall"], info["rss"], done
+
+
+def _audit_args(model: Path, train: Path, val: Path, out: Path, formats: str = "all") -> list[str]:
+    return [PY, "-m", "auditor", "audit", str(model), "--train", str(train), "--val", str(val),
+            "--out", str(out), "--format", formats, "--quiet"]
+
+
+def ratio(model: Path, sizes: list[int]) -> None:
+    print("\n1. Audit wall time vs predicting every row (same model, same files, fresh processes)")
+    print(f"{'rows (train+val)':>18} {'predict only s':>15} {'audit s':>9} {'ratio':>6}")
+    for n in sizes:
+        train, val = data.split(n // 2), data.split(n - n // 2 + 1)
+        with tempfile.TemporaryDirectory() as out:
+            base, _, _ = _child([PY, str(HERE / "predict_only.py"), str(model), str(train), str(val)])
+            wall, _, _ = _child(_audit_args(model, train, val, Path(out)))
+        print(f"{n:>18,} {base:>15.1f} {wall:>9.1f} {wall / base:>6.2f}")
+
+
+def memory(model: Path, sizes: list[int]) -> None:
+    print("\n2. Peak resident memory of an audit (train = val = one N-row x 50-feature Parquet file)")
+    print(f"{'rows':>12} {'file MB':>8} {'in memory MB':>13} {'peak RSS MB':>12}")
+    for n in sizes:
+        path = data.split(n)
+        with tempfile.TemporaryDirectory() as out:
+            _, rss, _ = _child(_audit_args(model, path, path, Path(out)))
+        print(f"{n:>12,} {path.stat().st_size / 1e6:>8.0f} {n * 51 * 4 / 1e6:>13.0f} {rss:>12.0f}")
+
+
+def stages(model: Path, n: int) -> None:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from auditor.api import audit
+    from auditor.report.writer import write_reports
+
+    train, val = data.split(n // 2), data.split(n - n // 2 + 1)
+    started = time.perf_counter()
+    result = audit(model, train=train, val=val)
+    total = time.perf_counter() - started
+    timings = dict(result.timings)
+    with tempfile.TemporaryDirectory() as out:
+        for fmt in ("json", "html", "pdf", "junit", "md"):
+            t = time.perf_counter()
+            write_reports(result, out, (fmt,))
+            timings[f"report_{fmt}"] = time.perf_counter() - t
+        sizes = {p.name: p.stat().st_size for p in Path(out).iterdir()}
+    print(f"\n3. Time per stage, {n:,} rows (train + val), in one process")
+    for key, value in timings.items():
+        print(f"{key:>16} {value:8.2f} s")
+    print(f"{'audit total':>16} {total:8.2f} s (reports not included)")
+    print("   report sizes: " + ", ".join(f"{k} {v / 1e3:,.0f} KB" for k, v in sorted(sizes.items())))
+    leakage = timings.get("row_facts", 0) + timings.get("leakage_rules", 0)
+    print(f"\n4. Leakage checks vs prediction, {n:,} rows: hashing and statistics {timings.get('row_facts', 0):.2f} s "
+          f"+ leakage rules {timings.get('leakage_rules', 0):.2f} s = {leakage:.2f} s, "
+          f"predicting {timings['predict']:.2f} s: ratio {leakage / timings['predict']:.2f}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    small, large, huge = (100_000, 200_000, 200_000) if args.quick else (100_000, 1_000_000, 5_000_000)
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"Python {platform.python_version()}, {time.strftime('%Y-%m-%d')}")
+    model = data.model()
+    ratio(model, [small, large])
+    memory(model, [large, huge])
+    stages(model, large)
+    return 0
+
+
+if __name__ == "__main__":
+    resource.setrlimit  # noqa: B018  (resource is used by the child processes' code)
+    sys.exit(main())
