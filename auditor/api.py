@@ -78,9 +78,9 @@ def _model(model: Any, unsafe: bool) -> LoadedModel:
 def audit(
     model: Any,
     *,
-    train: str | Path,
-    val: str | Path,
-    test: str | Path | None = None,
+    train: Any,
+    val: Any,
+    test: Any = None,
     label: str = "label",
     ignore: Sequence[str] = (),
     classes: Sequence[str] | None = None,
@@ -98,7 +98,12 @@ def audit(
     progress: Progress | None = None,
     sweep_progress: Any = None,
 ) -> AuditResult:
-    """Audit MODEL (path or Keras model) on its train/val(/test) splits against a rule set."""
+    """Audit MODEL on its train/val(/test) splits against a rule set, and return the result.
+
+    MODEL is a path (.keras, .h5, SavedModel folder) or an in-memory Keras model. Each split is a
+    path (.csv, .parquet, .npz), a DataFrame holding the `label` column, or an (x, y) pair of arrays.
+    Nothing is printed or written: call `.write_html(path)`, `.write_pdf(path)` or `.to_json()`.
+    """
     if fail_on not in FAIL_ON:
         raise AuditorError(f"fail_on must be one of {', '.join(FAIL_ON)}, got {fail_on!r}")
     if not 0.0 < threshold < 1.0:
@@ -113,9 +118,12 @@ def audit(
     loaded = _model(model, unsafe)
     timings["load"] = time.perf_counter() - started
 
-    paths = {"train": str(train), "val": str(val)}
+    def source(value: Any) -> Any:
+        return str(value) if isinstance(value, (str, Path)) else value
+
+    paths = {"train": source(train), "val": source(val)}
     if test is not None:
-        paths["test"] = str(test)
+        paths["test"] = source(test)
     started = time.perf_counter()
     evaluation = evaluate(
         loaded,

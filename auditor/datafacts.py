@@ -51,6 +51,13 @@ def hash_rows(values: np.ndarray) -> np.ndarray:
         return _finalize(h + np.uint64(bits.shape[1]))
 
 
+def near_cells(x: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """Round each feature down to its grid of width SCALE: rows in one cell are near duplicates."""
+    cells = np.floor(x / scale.astype(np.float32))
+    np.clip(cells, -(2.0**31), 2.0**31, out=cells)
+    return cells.astype(np.int64)
+
+
 @dataclass
 class FeatureStats:
     """Mergeable per-feature moments and shape facts of one split."""
@@ -135,9 +142,7 @@ class RowFacts:
             std = x.astype(np.float64).std(axis=0)
             self.scale = np.where(std > 0, std * NEAR_DUPLICATE_TOLERANCE, 1.0)
         self.hashes.append(hash_rows(x))
-        cells = np.floor(x / self.scale.astype(np.float32))
-        np.clip(cells, -(2.0**31), 2.0**31, out=cells)
-        self.near_hashes.append(hash_rows(cells.astype(np.int64)))
+        self.near_hashes.append(hash_rows(near_cells(x, self.scale)))
         self.stats.update(x)
         self.row_numbers.append(rows)
         self._keep(self._rng.random(len(x)), x, y, rows)

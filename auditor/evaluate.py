@@ -92,7 +92,7 @@ def class_names(n_classes: int, classes: Sequence[str] | None) -> tuple[str, ...
 
 def evaluate(
     model: LoadedModel,
-    paths: dict[str, str],
+    paths: dict[str, Any],
     *,
     label: str = "label",
     ignore: Sequence[str] = (),
@@ -115,7 +115,7 @@ def evaluate(
         drop_invalid_rows=drop_invalid_rows,
         batch_rows=batch_rows,
     )
-    readers = [SplitReader(name, paths[name], options) for name in SPLIT_ORDER if paths.get(name)]
+    readers = [SplitReader(name, paths[name], options) for name in SPLIT_ORDER if paths.get(name) is not None]
     features = tuple(readers[0].features)
     for reader in readers[1:]:
         if tuple(reader.features) != features:

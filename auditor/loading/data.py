@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -52,10 +53,19 @@ class ReadOptions:
 class SplitReader:
     """Streams one split file; `features` are the columns fed to the model, in model order."""
 
-    def __init__(self, name: str, path: str | Path, options: ReadOptions):
+    def __init__(self, name: str, path: Any, options: ReadOptions):
         self.name = name
-        self.path = Path(path)
         self.options = options
+        if not isinstance(path, (str, Path)):
+            # In-memory data (Python API): a DataFrame with the label column, or (x, y) arrays.
+            self.path = Path(f"<{name} data>")
+            self.format = "memory"
+            self._memory = path
+            self.columns = self._read_columns()
+            self.features = self._select_features()
+            self.dropped_rows = 0
+            return
+        self.path = Path(path)
         if not self.path.exists():
             raise DataError(f"{self.path}: {name} split not found")
         if self.path.is_dir():
@@ -72,6 +82,8 @@ class SplitReader:
 
     # -- schema -----------------------------------------------------------------------------
     def _read_columns(self) -> list[str]:
+        if self.format == "memory":
+            return self._memory_columns()
         if self.format == "csv":
             with open(self.path, newline="", encoding="utf-8", errors="replace") as handle:
                 header = next(csv.reader(handle), None)
@@ -123,13 +135,58 @@ class SplitReader:
             )
         return arrays
 
+    def _memory_columns(self) -> list[str]:
+        data = self._memory
+        if hasattr(data, "columns") and hasattr(data, "__getitem__"):
+            return [str(c) for c in data.columns]
+        if isinstance(data, (tuple, list)) and len(data) == 2:
+            x, y = data
+            if hasattr(x, "columns"):
+                self._memory = (x, np.asarray(y))
+                return [str(c) for c in x.columns]
+            x = np.asarray(x)
+            if x.ndim != 2:
+                raise DataError(f"{self.path}: x has shape {x.shape}; expected (rows, features)")
+            if len(np.asarray(y)) != len(x):
+                raise DataError(f"{self.path}: x has {len(x)} rows but y has {len(np.asarray(y))}")
+            self._memory = (x, np.asarray(y))
+            return [f"x{i}" for i in range(x.shape[1])]
+        raise DataError(
+            f"{self.path}: pass a path, a DataFrame with a '{self.options.label}' column, or (x, y) "
+            f"arrays; got {type(data).__name__}"
+        )
+
+    def _memory_batches(self, rows: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        data = self._memory
+        if isinstance(data, tuple):
+            x, y = data
+            frame = x if hasattr(x, "columns") else None
+        else:
+            frame, y = data, np.asarray(data[self.options.label])
+        if frame is not None:
+            for name in self.features:
+                kind = getattr(frame[name].dtype, "kind", "O")
+                if kind not in "biuf":
+                    raise DataError(
+                        f"{self.path}: feature column '{name}' has dtype {frame[name].dtype}; "
+                        "features must be numeric or boolean"
+                    )
+            x = np.asarray(frame[self.features], dtype=np.float32)
+        else:
+            index = [self.columns.index(f) for f in self.features]
+            x = np.asarray(x)[:, index]
+        for i in range(0, len(x), rows):
+            yield np.ascontiguousarray(x[i : i + rows], dtype=np.float32), np.asarray(y[i : i + rows])
+
     @property
     def label(self) -> str:
-        return "y" if self.format == "npz" else self.options.label
+        if self.format == "npz" or (self.format == "memory" and isinstance(self._memory, tuple)):
+            return "y"  # labels come as their own array
+        return self.options.label
 
     def _select_features(self) -> list[str]:
         opts = self.options
-        if self.format != "npz" and opts.label not in self.columns:
+        if self.label != "y" and opts.label not in self.columns:
             raise DataError(
                 f"{self.path}: label column '{opts.label}' not found; columns are "
                 f"{_preview(self.columns)}; pass --label NAME"
@@ -194,12 +251,16 @@ class SplitReader:
 
     def _raw_batches(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         rows = self.options.batch_rows
+        if self.format == "memory":
+            yield from self._memory_batches(rows)
+            return
         if self.format == "npz":
             x, y = self._npz["x"], self._npz["y"]
             if not np.issubdtype(x.dtype, np.number) and x.dtype != np.bool_:
                 raise DataError(f"{self.path}: array x has non-numeric dtype {x.dtype}")
+            index = [self.columns.index(f) for f in self.features]
             for i in range(0, len(x), rows):
-                yield np.ascontiguousarray(x[i : i + rows], dtype=np.float32), y[i : i + rows]
+                yield np.ascontiguousarray(x[i : i + rows][:, index], dtype=np.float32), y[i : i + rows]
             return
         if self.format == "parquet":
             yield from self._parquet_batches(rows)

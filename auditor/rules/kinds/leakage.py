@@ -10,13 +10,14 @@ from typing import Any
 
 import numpy as np
 
-from auditor.datafacts import NEAR_DUPLICATE_TOLERANCE, SAMPLE_ROWS, SplitRows
+from auditor.datafacts import NEAR_DUPLICATE_TOLERANCE, SAMPLE_ROWS, SplitRows, hash_rows, near_cells
 from auditor.evaluate import Evaluation
 from auditor.rules.kinds.common import fmt, not_applicable, pct
 from auditor.rules.types import Outcome
 from auditor.univariate import feature_scores, rest_score
 
 EXAMPLES = 10  # rows of evidence shown per finding
+DISCRETE_CHANCE = 0.01  # chance matches at or above this mean the features are discrete enough
 MIN_CLASS_ROWS = 10  # fewer rows of a class give no stable single-feature score
 IDENTIFIER_NAME = re.compile(r"(^|[_\W])(id|ids|idx|index|row|rownum|row_?id|uuid|key|record)($|[_\W])", re.I)
 CAMEL_ID = re.compile(r"[a-z](Id|ID|Index|Key)$")
@@ -53,8 +54,37 @@ def _chance_rate(train: np.ndarray, other: np.ndarray, n_train: int) -> float:
     return float(np.mean(-np.expm1(n_train * np.log1p(-np.minimum(p, 1 - 1e-12)))))
 
 
-def _cells(rows: SplitRows, scale: np.ndarray) -> np.ndarray:
-    return np.clip(np.floor(rows.sample_x / scale), -(2.0**62), 2.0**62)
+def _within_rate(full: np.ndarray, sample: np.ndarray) -> float:
+    """Share of sampled training rows whose hash occurs more than once in the whole training split."""
+    if len(sample) == 0:
+        return 0.0
+    values, counts = np.unique(full, return_counts=True)
+    pos = np.clip(np.searchsorted(values, sample), 0, len(values) - 1)
+    return float(np.mean((values[pos] == sample) & (counts[pos] > 1)))
+
+
+def _chance(train: SplitRows, other: SplitRows) -> tuple[float, float]:
+    """Chance levels of (exact, near) matches between OTHER and TRAIN rows for unrelated records.
+
+    Under independent features, per-feature value frequencies give the chance of a coincidence.
+    When that is already noticeable (>= 1%: discrete or low-resolution data), correlated features
+    (one-hot columns, say) can make coincidences far likelier than independence says, so the rate
+    at which training rows coincide with other training rows is taken when it is higher.
+    Continuous data keeps the independence figure, so duplicated records there still count as copies.
+    """
+    scale = train.near_scale
+    exact = _chance_rate(train.sample_x, other.sample_x, train.n_rows)
+    near = _chance_rate(near_cells(train.sample_x, scale), near_cells(other.sample_x, scale), train.n_rows)
+    if exact >= DISCRETE_CHANCE:
+        exact = max(exact, _within_rate(train.hashes, hash_rows(train.sample_x)))
+    if near >= DISCRETE_CHANCE:
+        near = max(near, _within_rate(train.near_hashes, hash_rows(near_cells(train.sample_x, scale))))
+    return exact, max(near - exact, 0.0)
+
+
+def _noise(rate: float, n: int) -> float:
+    """2.58 binomial standard errors of a share RATE measured on N rows (99%)."""
+    return 2.58 * float(np.sqrt(max(rate * (1 - rate), 1.0 / max(n, 1)) / max(n, 1)))
 
 
 def leakage_duplicates(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
@@ -72,15 +102,11 @@ def leakage_duplicates(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     same_label = found & (y_train[where] == y_other)
     n = other.n_rows
     exact, near = int(found.sum()), int(near_only.sum())
-    # What independent rows would share by chance (booleans and small integers collide honestly).
-    chance_exact = _chance_rate(train.sample_x, other.sample_x, train.n_rows)
-    chance_near = max(
-        _chance_rate(_cells(train, train.near_scale), _cells(other, train.near_scale), train.n_rows)
-        - chance_exact,
-        0.0,
-    )
-    excess_exact = exact / n - chance_exact
-    excess_near = near / n - chance_near
+    # What unrelated records would share by chance (booleans and small integers collide honestly),
+    # plus sampling noise around that level.
+    chance_exact, chance_near = _chance(train, other)
+    excess_exact = exact / n - chance_exact - _noise(chance_exact, n)
+    excess_near = near / n - chance_near - _noise(chance_near, n)
     observed = {
         "shared_rows": exact,
         "shared_fraction": exact / n,
@@ -113,7 +139,7 @@ def leakage_duplicates(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
         ]
     }
     chance_text = (
-        f" (chance alone explains {pct(chance_exact + chance_near)})"
+        f"; chance alone explains {pct(chance_exact + chance_near)}"
         if chance_exact + chance_near >= 0.001
         else ""
     )
@@ -202,13 +228,18 @@ def leakage_target_proxy(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     x, y = rows.sample_x, rows.sample_y
     if len(y) < params["min_rows"] or len(np.unique(y)) < 2:
         return not_applicable(f"needs at least {params['min_rows']} {split} rows with several classes")
-    smallest = int(np.bincount(y, minlength=len(ev.classes))[np.unique(y)].min())
-    if smallest < MIN_CLASS_ROWS:
+    counts = np.bincount(y, minlength=len(ev.classes))
+    targets = [1] if len(ev.classes) == 2 else list(range(len(ev.classes)))
+    # A class with few rows gives no stable score: leave it out (for binary, both must qualify).
+    usable = [t for t in targets if counts[t] >= MIN_CLASS_ROWS and len(y) - counts[t] >= MIN_CLASS_ROWS]
+    if not usable:
         return not_applicable(
-            f"a class has {smallest} row(s) in the {split} sample; scores need at least {MIN_CLASS_ROWS}"
+            f"no class has {MIN_CLASS_ROWS} or more rows (and as many others) in the {split} sample"
         )
     scores = feature_scores(x, y, len(ev.classes))
-    targets = [1] if len(ev.classes) == 2 else list(range(len(ev.classes)))
+    for t, cls in enumerate(targets):
+        if cls not in usable:
+            scores[:, t] = np.nan
     best = np.nanmax(np.where(np.isnan(scores), -1, scores), axis=1)
     order = np.argsort(-best)
     suspects = []
