@@ -174,8 +174,8 @@ def _print_result(result: Any, written: list[Path], quiet: bool) -> None:
     if quiet:
         return
     for r in result.results:
-        if r.status in ("failed", "error"):
-            mark = "x" if r in blocking else "!"
+        if r.status in ("failed", "error", "waived"):
+            mark = "x" if r in blocking else "~" if r.status == "waived" else "!"
             click.echo(f"  {mark} {r.rule.id:<6} {r.rule.severity:<8} {r.message}")
     for rec in result.recommendations[:3]:
         click.echo(f"  > {rec.action}: {rec.reason}")

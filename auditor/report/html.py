@@ -96,6 +96,7 @@ def context(result: AuditResult) -> dict[str, Any]:
         "version": __version__,
         "summary": summary(result),
         "failed": failed,
+        "waived": [r for r in ordered if r.status == "waived"],
         "top_findings": failed[:3],
         "ordered": ordered,
         "blocking_ids": {r.rule.id for r in result.blocking},

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from dataclasses import replace
+from datetime import date
 
 from auditor.evaluate import Evaluation
 from auditor.rules.kinds import KINDS
-from auditor.rules.types import SEVERITIES, RuleResult, RuleSet, severity_rank
+from auditor.rules.types import SEVERITIES, RuleResult, RuleSet, Waiver, severity_rank
 
 FAIL_ON = ("info", "warning", "error", "never")
 
@@ -17,8 +19,57 @@ DATA_CATEGORIES = frozenset(
 )
 
 
+def subjects(result: RuleResult) -> tuple[set[str], set[str]]:
+    """The classes and features a failed result is about, read from its observed values."""
+    observed = result.observed
+    classes = {str(c) for c in observed.get("below_floor", [])}
+    for key in ("minority_class",):
+        if key in observed and result.rule.category == "accuracy_paradox":
+            classes.add(str(observed[key]))
+    features = {str(f) for f in observed.get("drifted_features", [])}
+    features |= {str(s["feature"]) for s in observed.get("suspects", [])}
+    features |= {str(s["feature"]) for s in observed.get("identifier_columns", [])}
+    return classes, features
+
+
+def apply_waivers(results: list[RuleResult], rule_set: RuleSet, today: date) -> list[RuleResult]:
+    """Mark failed results that an active waiver covers as `waived`; say when a waiver expired."""
+    out = []
+    for result in results:
+        waiver = next((w for w in rule_set.waivers if _covers(w, result)), None)
+        if result.status != "failed" or waiver is None:
+            out.append(result)
+            continue
+        info = {**waiver.to_dict(), "expired": waiver.expired(today)}
+        if waiver.expired(today):
+            message = (
+                f"{result.message} (The waiver of {result.rule.id} expired on "
+                f"{waiver.expires}; renew or remove it in {waiver.source}.)"
+            )
+            out.append(replace(result, message=message, waiver=info))
+        else:
+            until = f" until {waiver.expires}" if waiver.expires else ""
+            message = f"Waived{until}: {waiver.reason} — {result.message}"
+            out.append(replace(result, status="waived", message=message, waiver=info))
+    return out
+
+
+def _covers(waiver: Waiver, result: RuleResult) -> bool:
+    if waiver.rule != result.rule.id:
+        return False
+    classes, features = subjects(result)
+    if waiver.classes and not (classes and classes <= set(waiver.classes)):
+        return False
+    if waiver.features and not (features and features <= set(waiver.features)):
+        return False
+    return True
+
+
 def run_rules(
-    evaluation: Evaluation, rule_set: RuleSet, timings: dict[str, float] | None = None
+    evaluation: Evaluation,
+    rule_set: RuleSet,
+    timings: dict[str, float] | None = None,
+    today: date | None = None,
 ) -> list[RuleResult]:
     """Judge the evaluation with every enabled rule, in rule-set order.
 
@@ -54,7 +105,7 @@ def run_rules(
                 evidence=outcome.evidence,
             )
         )
-    return results
+    return apply_waivers(results, rule_set, today or date.today())
 
 
 def blocking(results: Iterable[RuleResult], fail_on: str) -> list[RuleResult]:

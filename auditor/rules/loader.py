@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +13,10 @@ import yaml
 from auditor.errors import RuleConfigError
 from auditor.resources import rules_dir
 from auditor.rules.kinds import KINDS
-from auditor.rules.types import SEVERITIES, Param, Rule, RuleSet
+from auditor.rules.types import SEVERITIES, Param, Rule, RuleSet, Waiver
 
-TOP_KEYS = {"name", "version", "description", "extends", "rules", "disable"}
+TOP_KEYS = {"name", "version", "description", "extends", "rules", "disable", "waivers"}
+WAIVER_KEYS = {"rule", "reason", "expires", "classes", "features"}
 RULE_KEYS = {"id", "kind", "severity", "params", "summary", "why", "what_to_do", "example", "enabled"}
 TEXT_KEYS = ("summary", "why", "what_to_do")
 ID_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")
@@ -113,11 +115,62 @@ def _load(path: Path, depth: int, seen: tuple[Path, ...]) -> RuleSet:
             old = rules[str(rule_id)]
             rules[old.id] = Rule(**{**old.__dict__, "enabled": False})
 
+    waivers = list(parent.waivers) if parent else []
+    raw_waivers = data.get("waivers", [])
+    if not isinstance(raw_waivers, list):
+        problems.append(f"{path}: 'waivers' must be a list")
+        raw_waivers = []
+    for index, raw in enumerate(raw_waivers):
+        waiver = _build_waiver(path, index, raw, rules, problems)
+        if waiver is not None:
+            waivers.append(waiver)
+
     if problems:
         raise RuleConfigError("; ".join(problems))
     name = str(data.get("name") or path.stem)
     version = str(data.get("version") or (parent.version if parent else "0"))
-    return RuleSet(name=name, version=version, source=str(path), rules=tuple(rules.values()))
+    return RuleSet(
+        name=name, version=version, source=str(path), rules=tuple(rules.values()), waivers=tuple(waivers)
+    )
+
+
+def _build_waiver(
+    path: Path, index: int, raw: Any, rules: Mapping[str, Rule], problems: list[str]
+) -> Waiver | None:
+    if not isinstance(raw, dict):
+        problems.append(f"{path}: waivers[{index}] must be a mapping with 'rule' and 'reason'")
+        return None
+    rule_id = raw.get("rule")
+    where = f"{path}: waiver of {rule_id}" if isinstance(rule_id, str) else f"{path}: waivers[{index}]"
+    before = len(problems)
+    for key in sorted(set(raw) - WAIVER_KEYS, key=str):
+        problems.append(f"{where}: unknown key '{key}' (allowed: {', '.join(sorted(WAIVER_KEYS))})")
+    if not isinstance(rule_id, str) or rule_id not in rules:
+        problems.append(f"{where}: 'rule' must name a rule of the set, got {rule_id!r}")
+    reason = raw.get("reason")
+    if not isinstance(reason, str) or not reason.strip():
+        problems.append(f"{where}: 'reason' is required: say why the failure is accepted")
+    expires = raw.get("expires")
+    if isinstance(expires, str):
+        try:
+            expires = date.fromisoformat(expires)
+        except ValueError:
+            expires = "bad"
+    if expires is not None and not isinstance(expires, date):
+        problems.append(f"{where}: 'expires' must be a date like 2027-03-31, got {raw.get('expires')!r}")
+    lists = {}
+    for key in ("classes", "features"):
+        value = raw.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, (str, int)) for v in value):
+            problems.append(f"{where}: '{key}' must be a list of names")
+            value = []
+        lists[key] = tuple(str(v) for v in value)
+    if len(problems) > before:
+        return None
+    return Waiver(
+        rule=str(rule_id), reason=str(reason).strip(), expires=expires, classes=lists["classes"],
+        features=lists["features"], source=str(path),
+    )
 
 
 def _build_rule(

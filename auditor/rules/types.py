@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -121,6 +122,31 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class Waiver:
+    """An accepted failure: a rule (optionally only for some classes or features), why, until when."""
+
+    rule: str
+    reason: str
+    expires: date | None = None
+    classes: tuple[str, ...] = ()
+    features: tuple[str, ...] = ()
+    source: str = ""
+
+    def expired(self, today: date) -> bool:
+        return self.expires is not None and today > self.expires
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "reason": self.reason,
+            "expires": self.expires.isoformat() if self.expires else None,
+            "classes": list(self.classes),
+            "features": list(self.features),
+            "source": self.source,
+        }
+
+
+@dataclass(frozen=True)
 class RuleSet:
     """A named, versioned list of rules, after `extends` has been resolved."""
 
@@ -128,6 +154,7 @@ class RuleSet:
     version: str
     source: str
     rules: tuple[Rule, ...]
+    waivers: tuple[Waiver, ...] = ()
 
     def get(self, rule_id: str) -> Rule | None:
         return next((r for r in self.rules if r.id == rule_id), None)
@@ -147,6 +174,7 @@ class RuleResult:
     observed: Mapping[str, Any] = field(default_factory=dict)
     threshold: Mapping[str, Any] = field(default_factory=dict)
     evidence: Mapping[str, Any] = field(default_factory=dict)
+    waiver: Mapping[str, Any] | None = None
 
     @property
     def failed(self) -> bool:
@@ -163,6 +191,7 @@ class RuleResult:
             "observed": dict(self.observed),
             "threshold": dict(self.threshold),
             "evidence": dict(self.evidence),
+            "waiver": dict(self.waiver) if self.waiver else None,
             "summary": self.rule.summary,
             "why": self.rule.why,
             "what_to_do": self.rule.what_to_do,
