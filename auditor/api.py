@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -65,6 +65,27 @@ class AuditResult:
         return write_reports(self, Path(path).parent, ("pdf",), names={"pdf": Path(path).name})[0]
 
 
+def load_reference(source: str | Path | dict[str, Any]) -> dict[str, Any]:
+    """Read an earlier audit's report.json to compare against (`--baseline`)."""
+    if isinstance(source, dict):
+        data = source
+        where = str(source.get("source", "<baseline>"))
+    else:
+        where = str(source)
+        try:
+            data = json.loads(Path(source).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise AuditorError(f"{source}: baseline report not found") from None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise AuditorError(f"{source}: not a readable report.json ({exc})") from None
+    if not isinstance(data, dict) or "schema_version" not in data or not isinstance(data.get("splits"), dict):
+        raise AuditorError(
+            f"{where}: not an auditor report.json (no schema_version or splits); pass the report.json "
+            "of an earlier audit"
+        )
+    return {**data, "source": where}
+
+
 def _model(model: Any, unsafe: bool) -> LoadedModel:
     if isinstance(model, LoadedModel):
         return model
@@ -91,6 +112,8 @@ def audit(
     drop_invalid_rows: bool = False,
     batch_rows: int = 65_536,
     history: str | Path | dict[str, list[float]] | None = None,
+    baseline: str | Path | dict[str, Any] | None = None,
+    baseline_model: Any = None,
     sweep: bool = False,
     sweep_epochs: int = 20,
     sweep_budget: float = 120.0,
@@ -138,6 +161,21 @@ def audit(
     )
     timings.update(evaluation.timings)
     timings["evaluate"] = time.perf_counter() - started  # wall time; the parts above overlap
+
+    reference = None
+    if baseline is not None:
+        reference = load_reference(baseline)
+    elif baseline_model is not None:
+        started = time.perf_counter()
+        previous = audit(
+            baseline_model, train=train, val=val, test=test, label=label, ignore=ignore,
+            classes=classes, rules=rule_set, threshold=threshold, unsafe=unsafe,
+            drop_invalid_rows=drop_invalid_rows, batch_rows=batch_rows,
+        )
+        reference = {**previous.to_dict(), "source": f"{previous.evaluation.model.path} (audited now)"}
+        timings["baseline_model"] = time.perf_counter() - started
+    if reference is not None:
+        evaluation = replace(evaluation, reference=reference)
 
     started = time.perf_counter()
     results = tuple(run_rules(evaluation, rule_set, timings))

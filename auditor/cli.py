@@ -93,6 +93,8 @@ def main() -> None:
 @click.option("--drop-invalid-rows", is_flag=True, help="Drop rows with NaN/inf features (counted in the report) instead of failing.")
 @click.option("--batch-rows", type=click.IntRange(1), default=65_536, show_default=True, help="Rows per prediction batch.")
 @click.option("--history", type=click.Path(path_type=Path), help="Training history: a Keras CSVLogger file or JSON of History.history (learning curves).")
+@click.option("--baseline", "baseline", type=click.Path(path_type=Path), help="report.json of an earlier audit (e.g. the model in production) to compare with.")
+@click.option("--baseline-model", type=click.Path(path_type=Path), help="A model to audit on the same splits and compare with.")
 @click.option("--sweep", is_flag=True, help="Verify the top L1/L2 recommendation by retraining clones at a few strengths (slow).")
 @click.option("--sweep-epochs", type=click.IntRange(1), default=20, show_default=True, help="Epochs per sweep run.")
 @click.option("--sweep-budget", type=click.FloatRange(1), default=120.0, show_default=True, help="Seconds for the whole sweep.")
@@ -117,6 +119,8 @@ def audit(
     drop_invalid_rows: bool,
     batch_rows: int,
     history: Path | None,
+    baseline: Path | None,
+    baseline_model: Path | None,
     sweep: bool,
     sweep_epochs: int,
     sweep_budget: float,
@@ -129,6 +133,8 @@ def audit(
     from auditor.report.writer import write_reports
 
     chosen = _formats(formats)
+    if baseline is not None and baseline_model is not None:
+        raise click.UsageError("pass --baseline or --baseline-model, not both")
     result = run_audit(
         model,
         train=train,
@@ -144,6 +150,8 @@ def audit(
         drop_invalid_rows=drop_invalid_rows,
         batch_rows=batch_rows,
         history=history,
+        baseline=baseline,
+        baseline_model=baseline_model,
         sweep=sweep,
         sweep_epochs=sweep_epochs,
         sweep_budget=sweep_budget,

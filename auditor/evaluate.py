@@ -62,6 +62,7 @@ class Evaluation:
     regularization_penalty: float | None = None
     threshold: float = 0.5
     rows: dict[str, SplitRows] = field(default_factory=dict, compare=False, repr=False)
+    reference: dict[str, Any] | None = field(default=None, compare=False, repr=False)
     timings: dict[str, float] = field(default_factory=dict, compare=False)
 
     @property

@@ -30,11 +30,14 @@ DEFAULT_IDS = [
     "LK05",
     "DR01",
     "SV01",
+    "RG01",
+    "RG02",
+    "RG03",
 ]
 KNOWN_KINDS = ", ".join(sorted(KINDS))
 BUNDLED = ", ".join(bundled_sets())
 RULE_KEYS = "enabled, example, id, kind, params, severity, summary, what_to_do, why"
-TOP_KEYS = "description, disable, extends, name, rules, version"
+TOP_KEYS = "description, disable, extends, name, rules, version, waivers"
 
 
 def write(path: Path, text: str) -> Path:
@@ -62,7 +65,7 @@ def test_default_set_loads() -> None:
         assert rule.category == KINDS[rule.kind].category
         assert set(rule.params) == set(KINDS[rule.kind].params), rule.id  # defaults filled in
         assert rule.source == rules.source
-    assert rules.get("OF01").params == {"split": "val", "max_gap": 0.15, "max_relative_gap": 0.5}
+    assert rules.get("OF01").params == {"split": "val", "max_gap": 0.15, "max_relative_gap": 0.5, "judge": "point", "confidence": 0.95}
     assert rules.get("CI01").params == {"split": "train", "max_ratio": 10.0}
     assert rules.get("NOPE") is None
 
@@ -129,7 +132,7 @@ def test_extends_default(tmp_path: Path) -> None:
 
     of01 = rules.get("OF01")
     # params are merged key by key: the override changes max_gap and keeps the rest.
-    assert of01.params == {"split": "val", "max_gap": 0.1, "max_relative_gap": 0.5}
+    assert of01.params == {"split": "val", "max_gap": 0.1, "max_relative_gap": 0.5, "judge": "point", "confidence": 0.95}
     assert (of01.severity, of01.summary, of01.why, of01.what_to_do, of01.example) == (
         default.get("OF01").severity,
         default.get("OF01").summary,
@@ -226,7 +229,7 @@ def test_extends_a_relative_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     monkeypatch.chdir(write(tmp_path / "elsewhere" / "x", "").parent)
     rules = load_rule_set(team)
     assert (rules.name, rules.version) == ("team", "3.0")
-    assert rules.get("OF01").params == {"split": "val", "max_gap": 0.1, "max_relative_gap": 0.3}
+    assert rules.get("OF01").params == {"split": "val", "max_gap": 0.1, "max_relative_gap": 0.3, "judge": "point", "confidence": 0.95}
     assert rules.get("OF02") == load_rule_set().get("OF02")
 
 
@@ -356,7 +359,7 @@ BAD_FILES = [
     ),
     pytest.param(
         rule_text(params="{max_gapp: 0.1}"),
-        "rule TT01: unknown parameter params.max_gapp (known: max_gap, max_relative_gap, split)",
+        "rule TT01: unknown parameter params.max_gapp (known: confidence, judge, max_gap, max_relative_gap, split)",
         id="unknown-param",
     ),
     pytest.param(
@@ -441,7 +444,7 @@ BAD_FILES = [
     ),
     pytest.param(
         "extends: default\nrules:\n  - id: OF01\n    params: {max_ece: 0.1}\n",
-        "rule OF01: unknown parameter params.max_ece (known: max_gap, max_relative_gap, split)",
+        "rule OF01: unknown parameter params.max_ece (known: confidence, judge, max_gap, max_relative_gap, split)",
         id="override-param-of-another-kind",
     ),
 ]

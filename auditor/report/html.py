@@ -77,7 +77,12 @@ def _metric_table(result: AuditResult) -> list[dict[str, Any]]:
         if train is not None and val is not None:
             gap = val - train if key in LOWER_IS_BETTER else train - val
         worse = gap is not None and gap > (0.05 if key in HIGHER_IS_BETTER else 0.1)
-        rows.append({"key": key, "label": label, "values": values, "gap": gap, "worse": worse})
+        reference = None
+        if ev.reference is not None:
+            reference = (ev.reference.get("splits", {}).get("val", {}).get("metrics") or {}).get(key)
+        rows.append(
+            {"key": key, "label": label, "values": values, "gap": gap, "worse": worse, "reference": reference}
+        )
     return rows
 
 

@@ -84,10 +84,27 @@ def report_dict(result: AuditResult) -> dict[str, Any]:
         "regularization": weight_report(ev),
         "sweep": result.sweep.to_dict() if result.sweep is not None else None,
         "history": summarize(result.history) if result.history else None,
+        "reference": _reference(ev.reference),
         "environment": environment(),
         "timings": {k: round(v, 4) for k, v in result.timings.items()},
     }
     return clean(doc)
+
+
+def _reference(reference: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The compared baseline audit, in brief: where it came from and its metrics per split."""
+    if reference is None:
+        return None
+    return {
+        "source": reference.get("source"),
+        "model": (reference.get("model") or {}).get("path"),
+        "created": reference.get("created"),
+        "verdict": reference.get("verdict"),
+        "splits": {
+            name: {"n_rows": split.get("n_rows"), "metrics": split.get("metrics")}
+            for name, split in (reference.get("splits") or {}).items()
+        },
+    }
 
 
 def environment() -> dict[str, str]:

@@ -25,6 +25,7 @@ CATEGORIES = (
     "split_drift",
     "calibration",
     "suspicious_validation",
+    "regression",
 )
 
 

@@ -11,6 +11,7 @@ from auditor.rules.kinds.leakage import (
     split_drift,
     suspicious_validation,
 )
+from auditor.rules.kinds.regression import loss_gap_regression, metric_regression
 from auditor.rules.kinds.performance import (
     METRIC_CHOICES,
     accuracy_paradox,
@@ -29,6 +30,19 @@ SPLITS = ("train", "val", "test")
 
 def _split(default: str = "val") -> Param:
     return Param("split", "split to judge", default=default, choices=SPLITS)
+
+
+def _judge() -> Param:
+    return Param(
+        "string",
+        "judge the point estimate, or the lower/upper bound of its confidence interval",
+        default="point",
+        choices=("point", "lower_bound", "upper_bound"),
+    )
+
+
+def _confidence() -> Param:
+    return Param("number", "confidence level of the interval", default=0.95, minimum=0.5, maximum=0.999)
 
 
 def _count(help_text: str, default: int) -> Param:
@@ -52,6 +66,8 @@ KINDS: dict[str, Kind] = {
             "max_relative_gap": Param(
                 "number", "largest allowed gap relative to training loss", default=0.25, minimum=0.0
             ),
+            "judge": _judge(),
+            "confidence": _confidence(),
         },
     ),
     "metric_gap": Kind(
@@ -72,6 +88,8 @@ KINDS: dict[str, Kind] = {
             "split": _split(),
             "min_recall": _fraction("lowest acceptable recall"),
             "classes": Param("classes", "which classes to check", default="all"),
+            "judge": _judge(),
+            "confidence": _confidence(),
         },
     ),
     "precision_floor": Kind(
@@ -82,6 +100,8 @@ KINDS: dict[str, Kind] = {
             "split": _split(),
             "min_precision": _fraction("lowest acceptable precision"),
             "classes": Param("classes", "which classes to check", default="all"),
+            "judge": _judge(),
+            "confidence": _confidence(),
         },
     ),
     "class_imbalance": Kind(
@@ -191,5 +211,23 @@ KINDS: dict[str, Kind] = {
             "min_gap": Param("number", "smallest absolute loss difference that counts", default=0.02, minimum=0.0),
             "min_rows": _count("fewest rows for the check to apply", 30),
         },
+    ),
+    "metric_regression": Kind(
+        metric_regression,
+        "regression",
+        "Drop of a metric (or of each class's metric) from the baseline model to the candidate.",
+        {
+            "split": _split(),
+            "metric": Param("string", "metric to compare", default="roc_auc", choices=METRIC_CHOICES),
+            "per_class": Param("bool", "compare the metric of every class (precision, recall, f1, roc_auc, pr_auc)", default=False),
+            "max_drop": _fraction("largest allowed absolute drop", 0.01),
+            "max_relative_drop": _fraction("largest allowed drop relative to the baseline", 0.0),
+        },
+    ),
+    "loss_gap_regression": Kind(
+        loss_gap_regression,
+        "regression",
+        "Growth of the train/val loss gap from the baseline model to the candidate.",
+        {"split": _split(), "max_growth": Param("number", "largest allowed growth of the gap", default=0.05, minimum=0.0)},
     ),
 }

@@ -24,6 +24,13 @@ def loss_gap(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     if train is None or other is None:
         return not_applicable(f"needs the loss on the train and {split} splits")
     gap = other - train
+    if params["judge"] != "point":
+        # Shift the gap by z standard errors of the two mean losses before judging it.
+        from scipy.stats import norm
+
+        z = float(norm.ppf(0.5 + params["confidence"] / 2))
+        se = sum((ev.metric(s, "loss_standard_error") or 0.0) ** 2 for s in ("train", split)) ** 0.5
+        gap = gap - z * se if params["judge"] == "lower_bound" else gap + z * se
     relative = gap / train if train > 0 else float("inf") if gap > 0 else 0.0
     max_gap, max_rel = params["max_gap"], params["max_relative_gap"]
     observed = {
@@ -85,27 +92,38 @@ def _class_floor(ev: Evaluation, params: Mapping[str, Any], metric: str, floor_k
     if isinstance(classes, str):
         return not_applicable(classes)
     values: dict[str, float] = {}
+    intervals: dict[str, list[float]] = {}
     low: list[str] = []
+    judge, confidence = params["judge"], params["confidence"]
     predicted = [sum(col) for col in zip(*split.confusion_matrix, strict=True)]
     for name in classes:
         stats = split.metrics["per_class"][name]
+        i = ev.classes.index(name)
         if metric == "recall" and stats["support"] == 0:
             continue  # no rows of this class: recall is undefined, not zero
-        if metric == "precision" and predicted[ev.classes.index(name)] == 0:
+        if metric == "precision" and predicted[i] == 0:
             continue  # never predicted: precision is undefined (the recall floor catches this)
         values[name] = stats[metric]
-        if stats[metric] < floor:
+        # The proportion's Wilson interval: recall counts the class's rows, precision the predictions.
+        n = int(stats["support"]) if metric == "recall" else int(predicted[i])
+        lo, hi = wilson(split.confusion_matrix[i][i], n, confidence)
+        intervals[name] = [lo, hi]
+        judged = {"point": stats[metric], "lower_bound": lo, "upper_bound": hi}[judge]
+        if judged < floor:
             low.append(name)
     if not values:
         return not_applicable(f"none of the selected classes has rows in the {split.name} split")
-    observed = {metric: values, "below_floor": low}
+    observed = {metric: values, "below_floor": low, "interval": intervals, "confidence": confidence}
     threshold = {floor_key: floor}
+    if judge != "point":
+        threshold["judged_on"] = judge
     if not low:
         worst = min(values, key=lambda c: values[c])
+        judged = "" if judge == "point" else f", judged on the {judge.replace('_', ' ')} of its {pct(confidence)} interval {fmt(intervals[worst][0])}-{fmt(intervals[worst][1])}"
         return Outcome(
             "passed",
             f"Every selected class has {metric} of at least {fmt(floor)} on {split.name} "
-            f"(lowest: class '{worst}' at {fmt(values[worst])}).",
+            f"(lowest: class '{worst}' at {fmt(values[worst])}{judged}).",
             observed,
             threshold,
         )
@@ -120,6 +138,10 @@ def _class_floor(ev: Evaluation, params: Mapping[str, Any], metric: str, floor_k
     else:
         detail = f"{pct(1 - values[worst])} of the rows it labels '{worst}' are something else"
     others = f" ({len(low) - 1} more class(es) below the floor)" if len(low) > 1 else ""
+    if judge != "point":
+        lo, hi = intervals[worst]
+        bound = "even its upper" if judge == "upper_bound" else "its lower"
+        detail += f"; {bound} {pct(confidence)} bound is {fmt(hi if judge == 'upper_bound' else lo)} (interval {fmt(lo)}-{fmt(hi)})"
     return Outcome(
         "failed",
         f"{metric.capitalize()} of class '{worst}' on {split.name} is {fmt(values[worst])}, below "
@@ -127,6 +149,19 @@ def _class_floor(ev: Evaluation, params: Mapping[str, Any], metric: str, floor_k
         observed,
         threshold,
     )
+
+
+def wilson(successes: int, n: int, confidence: float) -> tuple[float, float]:
+    """Wilson score interval of a proportion: sound for small n and proportions near 0 or 1."""
+    from scipy.stats import norm
+
+    if n == 0:
+        return 0.0, 1.0
+    z = float(norm.ppf(0.5 + confidence / 2))
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * ((p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def recall_floor(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
