@@ -149,7 +149,7 @@ def test_extends_default(tmp_path: Path) -> None:
     assert rules.get("RC01") == default.get("RC01")  # untouched rules are inherited as they are
 
     tt01 = rules.get("TT01")
-    assert tt01.params == {"split": "val", "min_recall": 0.8, "classes": ["fraud"]}
+    assert tt01.params == {"split": "val", "min_recall": 0.8, "classes": ["fraud"], "judge": "point", "confidence": 0.95}
     assert (tt01.kind, tt01.category, tt01.severity, tt01.example, tt01.enabled) == (
         "recall_floor",
         "recall_floor",
