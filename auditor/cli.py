@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import textwrap
+import time
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
@@ -100,6 +101,8 @@ def main() -> None:
 @click.option("--sweep-budget", type=click.FloatRange(1), default=120.0, show_default=True, help="Seconds for the whole sweep.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sweep's initialization and shuffling.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the verdict line.")
+@click.option("--verbose", "-v", is_flag=True, help="Also print every rule's result and the time of each stage.")
+@click.option("--no-progress", is_flag=True, help="No progress display (it only shows when stderr is a terminal).")
 @click.option("--debug", is_flag=True, hidden=True)
 @_handle_errors
 def audit(
@@ -126,6 +129,8 @@ def audit(
     sweep_budget: float,
     seed: int,
     quiet: bool,
+    verbose: bool,
+    no_progress: bool,
     debug: bool,
 ) -> None:
     """Audit MODEL (.keras, .h5 or SavedModel folder) on its train/val(/test) splits."""
@@ -133,6 +138,7 @@ def audit(
     from auditor.report.writer import write_reports
 
     chosen = _formats(formats)
+    progress = _Progress(enabled=not (quiet or no_progress) and sys.stderr.isatty())
     if baseline is not None and baseline_model is not None:
         raise click.UsageError("pass --baseline or --baseline-model, not both")
     result = run_audit(
@@ -157,10 +163,33 @@ def audit(
         sweep_budget=sweep_budget,
         seed=seed,
         sweep_progress=_sweep_progress if not quiet else None,
+        progress=progress,
     )
+    progress.done()
     written = write_reports(result, out, chosen)
-    _print_result(result, written, quiet)
+    _print_result(result, written, quiet, verbose)
     sys.exit(EXIT_OK if result.passed else EXIT_FAILED)
+
+
+class _Progress:
+    """Rows predicted so far, on one stderr line that is rewritten and then erased (terminals only)."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.rows: dict[str, int] = {}
+        self.started = time.perf_counter()
+
+    def __call__(self, split: str, rows: int) -> None:
+        if not self.enabled:
+            return
+        self.rows[split] = self.rows.get(split, 0) + rows
+        done = ", ".join(f"{name} {n:,}" for name, n in self.rows.items())
+        elapsed = time.perf_counter() - self.started
+        click.echo(f"\revaluating: {done} rows ({elapsed:.0f} s)\x1b[K", err=True, nl=False)
+
+    def done(self) -> None:
+        if self.enabled and self.rows:
+            click.echo("\r\x1b[K", err=True, nl=False)
 
 
 def _sweep_progress(index: int, total: int, label: str) -> None:
@@ -170,7 +199,7 @@ def _sweep_progress(index: int, total: int, label: str) -> None:
         click.echo(f"sweep: run {index + 1}/{total} ({label})", err=True)
 
 
-def _print_result(result: Any, written: list[Path], quiet: bool) -> None:
+def _print_result(result: Any, written: list[Path], quiet: bool, verbose: bool = False) -> None:
     verdict = click.style(result.verdict.upper(), fg="green" if result.passed else "red", bold=True)
     blocking = result.blocking
     reason = (
@@ -182,8 +211,9 @@ def _print_result(result: Any, written: list[Path], quiet: bool) -> None:
     if quiet:
         return
     for r in result.results:
-        if r.status in ("failed", "error", "waived"):
-            mark = "x" if r in blocking else "~" if r.status == "waived" else "!"
+        if r.status in ("failed", "error", "waived") or verbose:
+            marks = {"waived": "~", "passed": " ", "not_applicable": "-"}
+            mark = "x" if r in blocking else marks.get(r.status, "!")
             click.echo(f"  {mark} {r.rule.id:<6} {r.rule.severity:<8} {r.message}")
     for rec in result.recommendations[:3]:
         click.echo(f"  > {rec.action}: {rec.reason}")
@@ -191,6 +221,8 @@ def _print_result(result: Any, written: list[Path], quiet: bool) -> None:
         click.echo(f"  sweep: {result.sweep.conclusion}")
     for path in written:
         click.echo(f"  wrote {path}")
+    if verbose:
+        click.echo("  time: " + ", ".join(f"{k} {v:.2f} s" for k, v in result.timings.items()))
 
 
 @main.group()
@@ -253,6 +285,58 @@ def rules_validate(path: Path) -> None:
     rule_set = load_rule_set(path)
     enabled = len(rule_set.enabled)
     click.echo(f"{path}: valid ({rule_set.name} {rule_set.version}, {enabled} enabled rule(s) of {len(rule_set.rules)})")
+
+
+INIT_TEMPLATE = """\
+# Rule set for auditor. It extends the bundled default set: every default rule applies unless you
+# change or disable it here. `auditor rules list --rules {name}` shows the result,
+# `auditor rules explain ID` explains a rule, `auditor rules validate {name}` checks this file.
+extends: default
+name: my-team
+version: "1.0"
+
+rules:
+  # Change a default rule's thresholds (params merge key by key) or severity:
+  # - id: OF01
+  #   params: {{max_gap: 0.10}}
+  # - id: RC01
+  #   severity: warning
+  #   params: {{judge: upper_bound}}   # fail only when the recall is confidently below the floor
+
+  # Add your own rule of any kind (see `auditor rules list` for the kinds in use):
+  # - id: TEAM01
+  #   kind: recall_floor
+  #   severity: error
+  #   params: {{split: val, min_recall: 0.8, classes: ["1"]}}
+  #   summary: Fraud recall below 0.8.
+  #   why: Every missed fraud is paid in full.
+  #   what_to_do: Lower the threshold or weight the fraud class.
+
+# Switch rules off entirely:
+# disable: [CA01]
+
+# Accept a known failure, with a reason and (better) an expiry date:
+# waivers:
+#   - rule: RC02
+#     reason: Class 'other' is known to be weak; tracked in ML-123.
+#     expires: 2027-03-31
+#     classes: [other]            # optional: only while the failing classes are among these
+"""
+
+
+@main.command()
+@click.argument("path", type=click.Path(path_type=Path), default="auditor-rules.yaml")
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+@_handle_errors
+def init(path: Path, force: bool) -> None:
+    """Write a commented rule-set file (default: auditor-rules.yaml) that extends the default."""
+    if path.exists() and not force:
+        raise AuditorError(f"{path}: already exists; pass --force to overwrite it")
+    try:
+        path.write_text(INIT_TEMPLATE.format(name=path.name), encoding="utf-8")
+    except OSError as exc:
+        raise AuditorError(f"{path}: cannot write ({exc.strerror})") from None
+    click.echo(f"wrote {path}; use it with: auditor audit MODEL --train ... --val ... --rules {path}")
 
 
 __all__ = ["main", "FILE_NAMES"]

@@ -486,7 +486,10 @@ def recommend(evaluation: Evaluation, results: Sequence[RuleResult]) -> list[Rec
         recs.append(_more_regularization(evaluation, weights, overfit))
     else:
         gap = _gap(evaluation)
-        gap_text = f" (validation loss {gap:.3g} from training loss)" if gap is not None else ""
+        gap_text = ""
+        if gap is not None:
+            side = "above" if gap >= 0 else "below"
+            gap_text = f" (validation loss {abs(gap):.2g} {side} training loss)"
         recs.append(
             Recommendation(
                 action="none",

@@ -94,7 +94,7 @@ def _load(path: Path, depth: int, seen: tuple[Path, ...]) -> RuleSet:
                 parent = _load(parent_path, depth + 1, (*seen, resolved))
 
     rules: dict[str, Rule] = {r.id: r for r in parent.rules} if parent else {}
-    raw_rules = data.get("rules", [])
+    raw_rules = data.get("rules") or []
     if not isinstance(raw_rules, list):
         problems.append(f"{path}: 'rules' must be a list of rules")
         raw_rules = []
@@ -104,7 +104,7 @@ def _load(path: Path, depth: int, seen: tuple[Path, ...]) -> RuleSet:
         if rule is not None:
             rules[rule.id] = rule
 
-    disable = data.get("disable", [])
+    disable = data.get("disable") or []
     if not isinstance(disable, list):
         problems.append(f"{path}: 'disable' must be a list of rule ids")
         disable = []
@@ -116,7 +116,7 @@ def _load(path: Path, depth: int, seen: tuple[Path, ...]) -> RuleSet:
             rules[old.id] = Rule(**{**old.__dict__, "enabled": False})
 
     waivers = list(parent.waivers) if parent else []
-    raw_waivers = data.get("waivers", [])
+    raw_waivers = data.get("waivers") or []
     if not isinstance(raw_waivers, list):
         problems.append(f"{path}: 'waivers' must be a list")
         raw_waivers = []
