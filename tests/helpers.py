@@ -87,7 +87,7 @@ def split_with_metrics(name: str, classes: tuple[str, ...] = ("0", "1"), **overr
     per_class = overrides.pop("per_class", None)
     metrics.update(overrides)
     if per_class:
-        metrics["per_class"] = {c: {**metrics["per_class"][c], **v} for c, v in per_class.items()}
+        metrics["per_class"] = {c: {**v, **per_class.get(c, {})} for c, v in metrics["per_class"].items()}
     return SplitEvaluation(**{**split.__dict__, "metrics": metrics})
 
 
