@@ -70,6 +70,7 @@ class FeatureStats:
     integral: np.ndarray | None = None  # every value so far is a whole number
     increasing: np.ndarray | None = None  # values never decrease in file order
     last: np.ndarray | None = None
+    first: np.ndarray | None = None
 
     def update(self, x: np.ndarray) -> None:
         # Reductions accumulate in float64 without copying the float32 batch.
@@ -81,6 +82,7 @@ class FeatureStats:
         if self.total is None:
             self.total, self.total_sq, self.minimum, self.maximum = total, total_sq, low, high
             self.integral, self.increasing = whole, rising
+            self.first = x[0].astype(np.float64)
         else:
             assert self.total_sq is not None and self.minimum is not None and self.maximum is not None
             assert self.integral is not None and self.increasing is not None and self.last is not None
@@ -92,6 +94,30 @@ class FeatureStats:
             self.increasing = self.increasing & rising & (x[0] >= self.last)
         self.last = x[-1].astype(np.float64)
         self.n += len(x)
+
+    def merge(self, other: FeatureStats) -> FeatureStats:
+        """Combine the statistics of two consecutive shards (SELF first) into one."""
+        if self.total is None:
+            return other
+        if other.total is None:
+            return self
+        assert self.total_sq is not None and other.total_sq is not None
+        assert self.minimum is not None and other.minimum is not None
+        assert self.maximum is not None and other.maximum is not None
+        assert self.integral is not None and other.integral is not None
+        assert self.increasing is not None and other.increasing is not None
+        assert self.last is not None and other.first is not None
+        return FeatureStats(
+            n=self.n + other.n,
+            total=self.total + other.total,
+            total_sq=self.total_sq + other.total_sq,
+            minimum=np.minimum(self.minimum, other.minimum),
+            maximum=np.maximum(self.maximum, other.maximum),
+            integral=self.integral & other.integral,
+            increasing=self.increasing & other.increasing & (other.first >= self.last),
+            last=other.last,
+            first=self.first,
+        )
 
     @property
     def mean(self) -> np.ndarray:
@@ -159,6 +185,23 @@ class RowFacts:
             keep = np.sort(np.argpartition(all_keys, SAMPLE_ROWS)[:SAMPLE_ROWS])
             all_keys, all_x, all_y, all_rows = all_keys[keep], all_x[keep], all_y[keep], all_rows[keep]
         self.sample_keys, self.sample_x, self.sample_y, self.sample_rows = all_keys, all_x, all_y, all_rows
+
+    def merge(self, other: RowFacts) -> RowFacts:
+        """Combine the facts of two consecutive shards of one split (SELF first), as one pass would.
+
+        Shards can thus be read and hashed in parallel. The sample is the bottom-k of the random
+        keys over both shards; it equals one pass's when the keys come from one stream.
+        """
+        merged = RowFacts(scale=self.scale if self.scale is not None else other.scale)
+        merged.hashes = self.hashes + other.hashes
+        merged.near_hashes = self.near_hashes + other.near_hashes
+        merged.row_numbers = self.row_numbers + other.row_numbers
+        merged.stats = self.stats.merge(other.stats)
+        if self.sample_x is not None:
+            merged._keep(self.sample_keys, self.sample_x, self.sample_y, self.sample_rows)
+        if other.sample_x is not None:
+            merged._keep(other.sample_keys, other.sample_x, other.sample_y, other.sample_rows)
+        return merged
 
     def freeze(self, names: tuple[str, ...]) -> SplitRows:
         """Return the immutable facts the rules read."""

@@ -39,7 +39,7 @@ def resolve(source: str | Path | None, relative_to: Path | None = None) -> Path:
     path = Path(text)
     if not path.is_absolute() and relative_to is not None:
         path = relative_to / path
-    if not path.exists():
+    if not text.strip() or not path.is_file():
         known = ", ".join(bundled) or "none"
         raise RuleConfigError(
             f"{text}: rule set not found (not a file, nor a bundled set: {known})"
