@@ -10,7 +10,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from auditor import __version__
 from auditor.errors import AuditorError
 from auditor.evaluate import Evaluation, Progress, evaluate
 from auditor.loading.model import LoadedModel, from_keras_model, load_model
@@ -78,7 +77,11 @@ def load_reference(source: str | Path | dict[str, Any]) -> dict[str, Any]:
             raise AuditorError(f"{source}: baseline report not found") from None
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise AuditorError(f"{source}: not a readable report.json ({exc})") from None
-    if not isinstance(data, dict) or "schema_version" not in data or not isinstance(data.get("splits"), dict):
+    if (
+        not isinstance(data, dict)
+        or "schema_version" not in data
+        or not isinstance(data.get("splits"), dict)
+    ):
         raise AuditorError(
             f"{where}: not an auditor report.json (no schema_version or splits); pass the report.json "
             "of an earlier audit"
@@ -168,11 +171,23 @@ def audit(
     elif baseline_model is not None:
         started = time.perf_counter()
         previous = audit(
-            baseline_model, train=train, val=val, test=test, label=label, ignore=ignore,
-            classes=classes, rules=rule_set, threshold=threshold, unsafe=unsafe,
-            drop_invalid_rows=drop_invalid_rows, batch_rows=batch_rows,
+            baseline_model,
+            train=train,
+            val=val,
+            test=test,
+            label=label,
+            ignore=ignore,
+            classes=classes,
+            rules=rule_set,
+            threshold=threshold,
+            unsafe=unsafe,
+            drop_invalid_rows=drop_invalid_rows,
+            batch_rows=batch_rows,
         )
-        reference = {**previous.to_dict(), "source": f"{previous.evaluation.model.path} (audited now)"}
+        reference = {
+            **previous.to_dict(),
+            "source": f"{previous.evaluation.model.path} (audited now)",
+        }
         timings["baseline_model"] = time.perf_counter() - started
     if reference is not None:
         evaluation = replace(evaluation, reference=reference)
@@ -193,8 +208,13 @@ def audit(
         )
         if target is not None:
             swept = run_sweep(
-                loaded, evaluation, target, epochs=sweep_epochs, budget_seconds=sweep_budget,
-                seed=seed, progress=sweep_progress,
+                loaded,
+                evaluation,
+                target,
+                epochs=sweep_epochs,
+                budget_seconds=sweep_budget,
+                seed=seed,
+                progress=sweep_progress,
             )
         timings["sweep"] = time.perf_counter() - started
     return AuditResult(

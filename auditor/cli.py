@@ -79,30 +79,130 @@ def main() -> None:
 
 @main.command(epilog=EXIT_CODES_HELP)
 @click.argument("model", type=click.Path(path_type=Path))
-@click.option("--train", "train", required=True, type=click.Path(path_type=Path), help="Training split (.csv, .parquet or .npz).")
-@click.option("--val", "val", required=True, type=click.Path(path_type=Path), help="Validation split.")
+@click.option(
+    "--train",
+    "train",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Training split (.csv, .parquet or .npz).",
+)
+@click.option(
+    "--val", "val", required=True, type=click.Path(path_type=Path), help="Validation split."
+)
 @click.option("--test", "test", type=click.Path(path_type=Path), help="Optional test split.")
-@click.option("--label", default="label", show_default=True, help="Label column (CSV/Parquet; NPZ uses array y).")
-@click.option("--ignore", multiple=True, metavar="COLUMN", help="Column that is not a feature (repeatable).")
+@click.option(
+    "--label",
+    default="label",
+    show_default=True,
+    help="Label column (CSV/Parquet; NPZ uses array y).",
+)
+@click.option(
+    "--ignore", multiple=True, metavar="COLUMN", help="Column that is not a feature (repeatable)."
+)
 @click.option("--classes", help="Comma-separated class names in the order of the model's outputs.")
-@click.option("--rules", "rules", help="Rule set: a YAML file or a bundled name (default: default).")
-@click.option("--out", "out", default="audit-report", show_default=True, type=click.Path(path_type=Path), help="Folder for the reports.")
-@click.option("--format", "formats", default="all", show_default=True, help=f"Reports to write: comma-separated from {', '.join(FORMATS)}, or all.")
-@click.option("--fail-on", type=click.Choice(["info", "warning", "error", "never"]), default="error", show_default=True, help="Lowest severity of a failed rule that fails the gate.")
-@click.option("--threshold", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.5, show_default=True, help="Decision threshold on the positive class (binary models).")
-@click.option("--unsafe", is_flag=True, help="Allow loading models that contain Python code (Lambda layers). Only for files you trust.")
-@click.option("--drop-invalid-rows", is_flag=True, help="Drop rows with NaN/inf features (counted in the report) instead of failing.")
-@click.option("--batch-rows", type=click.IntRange(1), default=65_536, show_default=True, help="Rows per prediction batch.")
-@click.option("--history", type=click.Path(path_type=Path), help="Training history: a Keras CSVLogger file or JSON of History.history (learning curves).")
-@click.option("--baseline", "baseline", type=click.Path(path_type=Path), help="report.json of an earlier audit (e.g. the model in production) to compare with.")
-@click.option("--baseline-model", type=click.Path(path_type=Path), help="A model to audit on the same splits and compare with.")
-@click.option("--sweep", is_flag=True, help="Verify the top L1/L2 recommendation by retraining clones at a few strengths (slow).")
-@click.option("--sweep-epochs", type=click.IntRange(1), default=20, show_default=True, help="Epochs per sweep run.")
-@click.option("--sweep-budget", type=click.FloatRange(1), default=120.0, show_default=True, help="Seconds for the whole sweep.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sweep's initialization and shuffling.")
+@click.option(
+    "--rules", "rules", help="Rule set: a YAML file or a bundled name (default: default)."
+)
+@click.option(
+    "--out",
+    "out",
+    default="audit-report",
+    show_default=True,
+    type=click.Path(path_type=Path),
+    help="Folder for the reports.",
+)
+@click.option(
+    "--format",
+    "formats",
+    default="all",
+    show_default=True,
+    help=f"Reports to write: comma-separated from {', '.join(FORMATS)}, or all.",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(["info", "warning", "error", "never"]),
+    default="error",
+    show_default=True,
+    help="Lowest severity of a failed rule that fails the gate.",
+)
+@click.option(
+    "--threshold",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=0.5,
+    show_default=True,
+    help="Decision threshold on the positive class (binary models).",
+)
+@click.option(
+    "--unsafe",
+    is_flag=True,
+    help="Allow loading models that contain Python code (Lambda layers). Only for files you trust.",
+)
+@click.option(
+    "--drop-invalid-rows",
+    is_flag=True,
+    help="Drop rows with NaN/inf features (counted in the report) instead of failing.",
+)
+@click.option(
+    "--batch-rows",
+    type=click.IntRange(1),
+    default=65_536,
+    show_default=True,
+    help="Rows per prediction batch.",
+)
+@click.option(
+    "--history",
+    type=click.Path(path_type=Path),
+    help="Training history: a Keras CSVLogger file or JSON of History.history (learning curves).",
+)
+@click.option(
+    "--baseline",
+    "baseline",
+    type=click.Path(path_type=Path),
+    help="report.json of an earlier audit (e.g. the model in production) to compare with.",
+)
+@click.option(
+    "--baseline-model",
+    type=click.Path(path_type=Path),
+    help="A model to audit on the same splits and compare with.",
+)
+@click.option(
+    "--sweep",
+    is_flag=True,
+    help="Verify the top L1/L2 recommendation by retraining clones at a few strengths (slow).",
+)
+@click.option(
+    "--sweep-epochs",
+    type=click.IntRange(1),
+    default=20,
+    show_default=True,
+    help="Epochs per sweep run.",
+)
+@click.option(
+    "--sweep-budget",
+    type=click.FloatRange(1),
+    default=120.0,
+    show_default=True,
+    help="Seconds for the whole sweep.",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Seed of the sweep's initialization and shuffling.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="Print only the verdict line.")
-@click.option("--verbose", "-v", is_flag=True, help="Also print every rule's result and the time of each stage.")
-@click.option("--no-progress", is_flag=True, help="No progress display (it only shows when stderr is a terminal).")
+@click.option(
+    "--verbose",
+    "-v",
+    is_flag=True,
+    help="Also print every rule's result and the time of each stage.",
+)
+@click.option(
+    "--no-progress",
+    is_flag=True,
+    help="No progress display (it only shows when stderr is a terminal).",
+)
 @click.option("--debug", is_flag=True, hidden=True)
 @_handle_errors
 def audit(
@@ -261,8 +361,10 @@ def rules_explain(rule_id: str, source: str | None) -> None:
     kind = KINDS[rule.kind]
     wrap = lambda text: textwrap.fill(text, 96, initial_indent="  ", subsequent_indent="  ")  # noqa: E731
     click.echo(f"{rule.id}: {rule.summary}")
-    click.echo(f"  kind {rule.kind} · category {rule.category} · severity {rule.severity}"
-               + ("" if rule.enabled else " · disabled"))
+    click.echo(
+        f"  kind {rule.kind} · category {rule.category} · severity {rule.severity}"
+        + ("" if rule.enabled else " · disabled")
+    )
     click.echo(f"\nChecks:\n{wrap(kind.summary)}")
     click.echo(f"\nWhy it matters:\n{wrap(rule.why)}")
     click.echo(f"\nWhat to do:\n{wrap(rule.what_to_do)}")
@@ -284,7 +386,9 @@ def rules_validate(path: Path) -> None:
         raise AuditorError(f"{path}: rule set not found")
     rule_set = load_rule_set(path)
     enabled = len(rule_set.enabled)
-    click.echo(f"{path}: valid ({rule_set.name} {rule_set.version}, {enabled} enabled rule(s) of {len(rule_set.rules)})")
+    click.echo(
+        f"{path}: valid ({rule_set.name} {rule_set.version}, {enabled} enabled rule(s) of {len(rule_set.rules)})"
+    )
 
 
 INIT_TEMPLATE = """\
@@ -336,7 +440,9 @@ def init(path: Path, force: bool) -> None:
         path.write_text(INIT_TEMPLATE.format(name=path.name), encoding="utf-8")
     except OSError as exc:
         raise AuditorError(f"{path}: cannot write ({exc.strerror})") from None
-    click.echo(f"wrote {path}; use it with: auditor audit MODEL --train ... --val ... --rules {path}")
+    click.echo(
+        f"wrote {path}; use it with: auditor audit MODEL --train ... --val ... --rules {path}"
+    )
 
 
 __all__ = ["main", "FILE_NAMES"]

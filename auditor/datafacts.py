@@ -84,8 +84,12 @@ class FeatureStats:
             self.integral, self.increasing = whole, rising
             self.first = x[0].astype(np.float64)
         else:
-            assert self.total_sq is not None and self.minimum is not None and self.maximum is not None
-            assert self.integral is not None and self.increasing is not None and self.last is not None
+            assert (
+                self.total_sq is not None and self.minimum is not None and self.maximum is not None
+            )
+            assert (
+                self.integral is not None and self.increasing is not None and self.last is not None
+            )
             self.total = self.total + total
             self.total_sq = self.total_sq + total_sq
             self.minimum = np.minimum(self.minimum, low)
@@ -183,8 +187,18 @@ class RowFacts:
             all_rows = np.concatenate([self.sample_rows, rows])
         if len(all_keys) > SAMPLE_ROWS:
             keep = np.sort(np.argpartition(all_keys, SAMPLE_ROWS)[:SAMPLE_ROWS])
-            all_keys, all_x, all_y, all_rows = all_keys[keep], all_x[keep], all_y[keep], all_rows[keep]
-        self.sample_keys, self.sample_x, self.sample_y, self.sample_rows = all_keys, all_x, all_y, all_rows
+            all_keys, all_x, all_y, all_rows = (
+                all_keys[keep],
+                all_x[keep],
+                all_y[keep],
+                all_rows[keep],
+            )
+        self.sample_keys, self.sample_x, self.sample_y, self.sample_rows = (
+            all_keys,
+            all_x,
+            all_y,
+            all_rows,
+        )
 
     def merge(self, other: RowFacts) -> RowFacts:
         """Combine the facts of two consecutive shards of one split (SELF first), as one pass would.
@@ -209,7 +223,11 @@ class RowFacts:
         near = np.concatenate(self.near_hashes) if self.near_hashes else np.empty(0, np.uint64)
         numbers = np.concatenate(self.row_numbers) if self.row_numbers else np.empty(0, np.int64)
         order = np.argsort(self.sample_rows)
-        sample_x = self.sample_x[order] if self.sample_x is not None else np.empty((0, len(names)), np.float32)
+        sample_x = (
+            self.sample_x[order]
+            if self.sample_x is not None
+            else np.empty((0, len(names)), np.float32)
+        )
         for array in (hashes, near, sample_x):
             array.setflags(write=False)
         return SplitRows(

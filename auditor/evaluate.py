@@ -116,20 +116,27 @@ def evaluate(
         drop_invalid_rows=drop_invalid_rows,
         batch_rows=batch_rows,
     )
-    readers = [SplitReader(name, paths[name], options) for name in SPLIT_ORDER if paths.get(name) is not None]
+    readers = [
+        SplitReader(name, paths[name], options)
+        for name in SPLIT_ORDER
+        if paths.get(name) is not None
+    ]
     features = tuple(readers[0].features)
     for reader in readers[1:]:
         if tuple(reader.features) != features:
             missing = [f for f in features if f not in reader.features]
             extra = [f for f in reader.features if f not in features]
-            detail = "; ".join(
-                part
-                for part in (
-                    f"missing {', '.join(missing[:5])}" if missing else "",
-                    f"unexpected {', '.join(extra[:5])}" if extra else "",
+            detail = (
+                "; ".join(
+                    part
+                    for part in (
+                        f"missing {', '.join(missing[:5])}" if missing else "",
+                        f"unexpected {', '.join(extra[:5])}" if extra else "",
+                    )
+                    if part
                 )
-                if part
-            ) or "same names in another order"
+                or "same names in another order"
+            )
             raise DataError(
                 f"{reader.path}: feature columns differ from the {readers[0].name} split "
                 f"({readers[0].path}): {detail}; every split needs the same columns"
@@ -142,7 +149,9 @@ def evaluate(
         first = next(iter(facts.values()), None)
         # Every split shares the first split's near-duplicate grid, so their hashes compare.
         facts[reader.name] = RowFacts(scale=first.scale if first is not None else None)
-        raw_results[reader.name] = _predict_split(model, reader, facts[reader.name], progress, timings)
+        raw_results[reader.name] = _predict_split(
+            model, reader, facts[reader.name], progress, timings
+        )
 
     for reader in readers:
         present = np.unique(raw_results[reader.name][0])
@@ -154,7 +163,9 @@ def evaluate(
             )
 
     started = time.perf_counter()
-    train_y = raw_results["train"][0] if "train" in raw_results else next(iter(raw_results.values()))[0]
+    train_y = (
+        raw_results["train"][0] if "train" in raw_results else next(iter(raw_results.values()))[0]
+    )
     priors = np.bincount(train_y, minlength=info.n_classes) / max(len(train_y), 1)
     splits = {}
     for reader in readers:
@@ -188,7 +199,19 @@ def _predict_split(
     with ThreadPoolExecutor(max_workers=1) as worker:
         pending: list[Future[None]] = []
         try:
-            _predict_batches(model, reader, batches, worker, pending, facts, ys, probas, losses, progress, timings)
+            _predict_batches(
+                model,
+                reader,
+                batches,
+                worker,
+                pending,
+                facts,
+                ys,
+                probas,
+                losses,
+                progress,
+                timings,
+            )
         finally:
             for future in pending:
                 future.result()  # re-raises a failure of the facts thread
@@ -258,9 +281,13 @@ def _measure(
     y.setflags(write=False)
     proba.setflags(write=False)
     counts = np.bincount(y, minlength=len(names))
-    metrics = classification_metrics(y, proba, names, threshold=threshold, loss=float(losses.mean()))
+    metrics = classification_metrics(
+        y, proba, names, threshold=threshold, loss=float(losses.mean())
+    )
     # The standard error of the mean loss tells the rules which loss differences are noise.
-    metrics["loss_standard_error"] = float(losses.std(ddof=1) / np.sqrt(len(losses))) if len(losses) > 1 else None
+    metrics["loss_standard_error"] = (
+        float(losses.std(ddof=1) / np.sqrt(len(losses))) if len(losses) > 1 else None
+    )
     baseline = baseline_metrics(y, priors)
     baseline["majority_class"] = names[int(np.argmax(priors))]
     return SplitEvaluation(

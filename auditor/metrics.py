@@ -21,7 +21,9 @@ def predict_classes(proba: np.ndarray, threshold: float = 0.5) -> np.ndarray:
     return np.argmax(proba, axis=1).astype(np.int64)
 
 
-def expected_calibration_error(y: np.ndarray, proba: np.ndarray, bins: int = CALIBRATION_BINS) -> float:
+def expected_calibration_error(
+    y: np.ndarray, proba: np.ndarray, bins: int = CALIBRATION_BINS
+) -> float:
     """Top-label ECE: the row-weighted mean |accuracy - confidence| over equal-width confidence bins."""
     confidence = proba.max(axis=1).astype(np.float64)
     correct = (np.argmax(proba, axis=1) == y).astype(np.float64)
@@ -129,7 +131,9 @@ def _balanced_accuracy(y: np.ndarray, pred: np.ndarray) -> float:
         return float(skm.balanced_accuracy_score(y, pred))
 
 
-def confusion(y: np.ndarray, proba: np.ndarray, n_classes: int, threshold: float = 0.5) -> list[list[int]]:
+def confusion(
+    y: np.ndarray, proba: np.ndarray, n_classes: int, threshold: float = 0.5
+) -> list[list[int]]:
     """Confusion matrix, rows = true class, columns = predicted class."""
     pred = predict_classes(proba, threshold)
     return skm.confusion_matrix(y, pred, labels=list(range(n_classes))).astype(int).tolist()

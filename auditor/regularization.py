@@ -182,9 +182,13 @@ def _snippet(layers: Sequence[LayerFacts], values: dict[str, tuple[float, float]
     for layer in layers:
         l1, l2 = values[layer.name]
         units = f"{layer.units}, " if layer.units else ""
-        act = f'activation="{layer.activation}", ' if layer.activation and layer.activation != "linear" else ""
+        act = (
+            f'activation="{layer.activation}", '
+            if layer.activation and layer.activation != "linear"
+            else ""
+        )
         lines.append(
-            f"keras.layers.Dense({units}{act}name=\"{layer.name}\",\n"
+            f'keras.layers.Dense({units}{act}name="{layer.name}",\n'
             f"    kernel_regularizer=keras.regularizers.L1L2(l1={_strength(l1)}, l2={_strength(l2)}))"
         )
     return "\n".join(lines)
@@ -229,7 +233,9 @@ def _more_regularization(
         new_l1 = nice(max(l1 * factor, from_gap)) if l1 > 0 else nice(from_gap)
         action = "increase_l1" if l1 > 0 else "add_l1"
         if weights.ignored_features:
-            shown = ", ".join(weights.ignored_features[:8]) + (" ..." if len(weights.ignored_features) > 8 else "")
+            shown = ", ".join(weights.ignored_features[:8]) + (
+                " ..." if len(weights.ignored_features) > 8 else ""
+            )
             evidence.append(
                 f"{len(weights.ignored_features)} of {n_features} input features get less than half "
                 f"an equal share of the first layer's weight ({shown})"
@@ -268,7 +274,9 @@ def _more_regularization(
             },
         )
 
-    targets = dense[:-1] if len(dense) > 1 else dense  # hidden layers; the output layer too if alone
+    targets = (
+        dense[:-1] if len(dense) > 1 else dense
+    )  # hidden layers; the output layer too if alone
     current, suggested, values = {}, {}, {}
     total_squares = sum(by_name[layer.name].sum_squares for layer in targets) or 1e-12
     from_gap = 0.5 * gap / total_squares
@@ -289,7 +297,11 @@ def _more_regularization(
             "the main lever"
         )
     dropout = [layer for layer in arch.layers if (layer.dropout_rate or 0) > 0]
-    extra = "" if dropout else " The model has no dropout either; a Dropout(0.2-0.5) after the hidden layers is a complementary fix."
+    extra = (
+        ""
+        if dropout
+        else " The model has no dropout either; a Dropout(0.2-0.5) after the hidden layers is a complementary fix."
+    )
     return Recommendation(
         action="increase_l2",
         layers=tuple(current),
@@ -314,7 +326,9 @@ def _more_regularization(
 def _less_regularization(ev: Evaluation, underfit: list[RuleResult]) -> Recommendation:
     arch = ev.architecture
     regularized = [
-        layer for layer in _dense_layers(arch) if layer.kernel_regularizer and layer.kernel_regularizer.active
+        layer
+        for layer in _dense_layers(arch)
+        if layer.kernel_regularizer and layer.kernel_regularizer.active
     ]
     ids = ", ".join(sorted({r.rule.id for r in underfit}))
     evidence = tuple(f"{r.rule.id}: {r.message}" for r in underfit)
@@ -339,7 +353,14 @@ def _less_regularization(ev: Evaluation, underfit: list[RuleResult]) -> Recommen
     remove = share >= 0.5
     for layer in regularized:
         l1, l2 = _current(layer)
-        new = (0.0, 0.0) if remove else (min(l1 / 10, MAX_DECREASED) if l1 else 0.0, min(l2 / 10, MAX_DECREASED) if l2 else 0.0)
+        new = (
+            (0.0, 0.0)
+            if remove
+            else (
+                min(l1 / 10, MAX_DECREASED) if l1 else 0.0,
+                min(l2 / 10, MAX_DECREASED) if l2 else 0.0,
+            )
+        )
         current[layer.name] = {"l1": l1, "l2": l2}
         suggested[layer.name] = {"l1": nice(new[0]), "l2": nice(new[1])}
         values[layer.name] = (nice(new[0]), nice(new[1]))
@@ -373,7 +394,8 @@ def threshold_for_recall(
     y: np.ndarray, p1: np.ndarray, cls: int, floor: float
 ) -> tuple[float, float, float] | None:
     """Return (threshold on P(class 1), recall, precision) of CLS at the threshold closest to the
-    current decision that still gives CLS a recall of at least FLOOR; None if none does."""
+    current decision that still gives CLS a recall of at least FLOOR; None if none does.
+    """
     from sklearn.metrics import precision_recall_curve
 
     if len(np.unique(y)) < 2:
@@ -397,7 +419,8 @@ def _threshold_advice(ev: Evaluation, failed: list[RuleResult]) -> Recommendatio
     train = ev.splits.get("train") or val
     counts = np.array([train.class_counts[c] for c in ev.classes], dtype=float)
     weights = {
-        str(i): round(float(counts.sum() / (len(counts) * c)), 3) if c else None for i, c in enumerate(counts)
+        str(i): round(float(counts.sum() / (len(counts) * c)), 3) if c else None
+        for i, c in enumerate(counts)
     }
     weight_text = ", ".join(f"{k}: {v}" for k, v in weights.items() if v is not None)
     recall_failures = [r for r in failed if r.rule.category == "recall_floor"]
@@ -420,13 +443,17 @@ def _threshold_advice(ev: Evaluation, failed: list[RuleResult]) -> Recommendatio
             t, r, p = found
             action = "adjust_threshold"
             suggested["threshold"] = round(t, 4)
-            details.update(threshold=t, recall_at_threshold=r, precision_at_threshold=p, target_class=name)
+            details.update(
+                threshold=t, recall_at_threshold=r, precision_at_threshold=p, target_class=name
+            )
             move = "Lower" if t < ev.threshold else "Raise"
             parts.append(
                 f"{move} the decision threshold from {ev.threshold:g} to {t:.3g}: on {val.name} that "
                 f"gives class '{name}' the recall floor {floor:g} (recall {r:.2f}, precision {p:.2f})."
             )
-            snippets.append(f"# decide with the new threshold\npredicted = model.predict(x)[:, 0] >= {t:.4g}")
+            snippets.append(
+                f"# decide with the new threshold\npredicted = model.predict(x)[:, 0] >= {t:.4g}"
+            )
         else:
             parts.append(
                 f"No threshold gives class '{name}' recall {floor:g} on {val.name}; the model needs "
@@ -440,7 +467,9 @@ def _threshold_advice(ev: Evaluation, failed: list[RuleResult]) -> Recommendatio
             f"{'Then r' if parts else 'R'}etrain with class weights ({weight_text}) so the minority "
             "class counts as much as the majority."
         )
-        snippets.append(f"# retrain with class weights\nmodel.fit(x_train, y_train, class_weight={{{weight_text}}}, ...)")
+        snippets.append(
+            f"# retrain with class weights\nmodel.fit(x_train, y_train, class_weight={{{weight_text}}}, ...)"
+        )
     parts.append(
         f"({ids}) Regularization alone does not fix a missed class; if you regularize further, "
         "prefer L2 (keeps features, helps recall) over L1 (sparser, favours precision)."
@@ -500,7 +529,11 @@ def recommend(evaluation: Evaluation, results: Sequence[RuleResult]) -> list[Rec
                     f"No regularization change: no overfitting or under-fitting rule failed{gap_text}. "
                     "Changing L1/L2 now would trade fit for nothing."
                 ),
-                evidence=tuple(r.message for r in results if r.rule.category == "overfitting" and r.status == "passed")[:2],
+                evidence=tuple(
+                    r.message
+                    for r in results
+                    if r.rule.category == "overfitting" and r.status == "passed"
+                )[:2],
                 expected_effect="None.",
             )
         )

@@ -22,7 +22,14 @@ from auditor.loading.model import LoadedModel, from_keras_model
 from auditor.regularization import Recommendation
 
 SweepProgress = Callable[[int, int, str], None]  # (run index, runs, label)
-REGULARIZATION_ACTIONS = ("add_l1", "increase_l1", "increase_l2", "decrease_regularization", "remove_regularization", "none")
+REGULARIZATION_ACTIONS = (
+    "add_l1",
+    "increase_l1",
+    "increase_l2",
+    "decrease_regularization",
+    "remove_regularization",
+    "none",
+)
 
 
 @dataclass(frozen=True)
@@ -95,7 +102,9 @@ def _clone(keras: Any, model: Any, layers: tuple[str, ...], penalty: str, streng
             l1 = float(getattr(reg, "l1", 0.0) or 0.0) if reg is not None else 0.0
             l2 = float(getattr(reg, "l2", 0.0) or 0.0) if reg is not None else 0.0
             l1, l2 = (strength, l2) if penalty == "l1" else (l1, strength)
-            config["kernel_regularizer"] = keras.regularizers.L1L2(l1=l1, l2=l2) if (l1 or l2) else None
+            config["kernel_regularizer"] = (
+                keras.regularizers.L1L2(l1=l1, l2=l2) if (l1 or l2) else None
+            )
         return layer.__class__.from_config(config)
 
     clone = keras.models.clone_model(model, clone_function=rebuild)
@@ -115,7 +124,11 @@ def _compile(keras: Any, model: Any, clone: Any) -> None:
         fresh = keras.optimizers.Adam()
     loss = getattr(model, "loss", None)
     if loss is None:
-        loss = "binary_crossentropy" if model.outputs[0].shape[-1] == 1 else "sparse_categorical_crossentropy"
+        loss = (
+            "binary_crossentropy"
+            if model.outputs[0].shape[-1] == 1
+            else "sparse_categorical_crossentropy"
+        )
     clone.compile(optimizer=fresh, loss=loss)
 
 
@@ -141,7 +154,11 @@ def run_sweep(
     settings = [("current", now, True)] + [(f"{penalty.upper()} {v:g}", v, False) for v in grid]
     per_run = budget_seconds / len(settings)
     batch_size = 32 if len(train.sample_y) <= 5_000 else 256
-    y_fit = train.sample_y if loaded.info.n_classes > 2 or "sparse" in loaded.info.loss else train.sample_y.astype(np.float32)
+    y_fit = (
+        train.sample_y
+        if loaded.info.n_classes > 2 or "sparse" in loaded.info.loss
+        else train.sample_y.astype(np.float32)
+    )
     runs = []
     for index, (label, strength, control) in enumerate(settings):
         if progress is not None:
@@ -152,29 +169,47 @@ def run_sweep(
         stopper = _Budget(keras, per_run)
         started = time.perf_counter()
         history = clone.fit(
-            train.sample_x, y_fit, epochs=epochs, batch_size=batch_size, verbose=0, shuffle=True,
+            train.sample_x,
+            y_fit,
+            epochs=epochs,
+            batch_size=batch_size,
+            verbose=0,
+            shuffle=True,
             callbacks=[stopper.callback],
         )
         seconds = time.perf_counter() - started
         wrapped = from_keras_model(clone)
         runs.append(
             _measure(
-                wrapped, label, penalty, strength, control, len(history.epoch), seconds,
-                (train.sample_x, train.sample_y), (val.sample_x, val.sample_y),
+                wrapped,
+                label,
+                penalty,
+                strength,
+                control,
+                len(history.epoch),
+                seconds,
+                (train.sample_x, train.sample_y),
+                (val.sample_x, val.sample_y),
             )
         )
     if progress is not None:
         progress(len(settings), len(settings), "done")
-    return _conclude(rec, penalty, now, runs, {
-        "epochs": epochs,
-        "budget_seconds": budget_seconds,
-        "seed": seed,
-        "batch_size": batch_size,
-        "train_rows": int(len(train.sample_y)),
-        "val_rows": int(len(val.sample_y)),
-        "penalty": penalty,
-        "layers_changed": list(rec.layers),
-    })
+    return _conclude(
+        rec,
+        penalty,
+        now,
+        runs,
+        {
+            "epochs": epochs,
+            "budget_seconds": budget_seconds,
+            "seed": seed,
+            "batch_size": batch_size,
+            "train_rows": int(len(train.sample_y)),
+            "val_rows": int(len(val.sample_y)),
+            "penalty": penalty,
+            "layers_changed": list(rec.layers),
+        },
+    )
 
 
 class _Budget:
@@ -196,8 +231,15 @@ class _Budget:
 
 
 def _measure(
-    model: LoadedModel, label: str, penalty: str, strength: float, control: bool, epochs: int,
-    seconds: float, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.ndarray],
+    model: LoadedModel,
+    label: str,
+    penalty: str,
+    strength: float,
+    control: bool,
+    epochs: int,
+    seconds: float,
+    train: tuple[np.ndarray, np.ndarray],
+    val: tuple[np.ndarray, np.ndarray],
 ) -> SweepRun:
     from sklearn.metrics import accuracy_score, balanced_accuracy_score
 
@@ -212,14 +254,22 @@ def _measure(
     assert proba is not None
     pred = predict_classes(proba)
     return SweepRun(
-        label=label, penalty=penalty, strength=strength, control=control, epochs=epochs,
-        seconds=round(seconds, 2), train_loss=losses["train"], val_loss=losses["val"],
+        label=label,
+        penalty=penalty,
+        strength=strength,
+        control=control,
+        epochs=epochs,
+        seconds=round(seconds, 2),
+        train_loss=losses["train"],
+        val_loss=losses["val"],
         val_accuracy=float(accuracy_score(val[1], pred)),
         val_balanced_accuracy=float(balanced_accuracy_score(val[1], pred)),
     )
 
 
-def _conclude(rec: Recommendation, penalty: str, now: float, runs: list[SweepRun], settings: dict[str, Any]) -> SweepResult:
+def _conclude(
+    rec: Recommendation, penalty: str, now: float, runs: list[SweepRun], settings: dict[str, Any]
+) -> SweepResult:
     finite = [r for r in runs if math.isfinite(r.val_loss)]
     best = min(finite, key=lambda r: r.val_loss) if finite else runs[0]
     control = runs[0]
@@ -228,15 +278,26 @@ def _conclude(rec: Recommendation, penalty: str, now: float, runs: list[SweepRun
     improved = best.val_loss < control.val_loss
     if rec.action == "none":
         confirms = best.control or (best.val_loss >= control.val_loss - 0.01)
-        verdict = "confirms: no setting beats the current one by more than 0.01" if confirms else "does not confirm: another strength lowers validation loss"
+        verdict = (
+            "confirms: no setting beats the current one by more than 0.01"
+            if confirms
+            else "does not confirm: another strength lowers validation loss"
+        )
     else:
         confirms = improved and not best.control and stronger == wanted_stronger
-        verdict = "confirms the recommendation" if confirms else "does not confirm the recommendation"
+        verdict = (
+            "confirms the recommendation" if confirms else "does not confirm the recommendation"
+        )
     conclusion = (
         f"Best validation loss {best.val_loss:.4g} at {best.label} vs {control.val_loss:.4g} for the "
         f"current setting ({penalty.upper()} {now:g}), retrained the same way: the sweep {verdict}."
     )
     return SweepResult(
-        action=rec.action, layers=rec.layers, runs=tuple(runs), best=best.label, confirms=confirms,
-        conclusion=conclusion, settings=settings,
+        action=rec.action,
+        layers=rec.layers,
+        runs=tuple(runs),
+        best=best.label,
+        confirms=confirms,
+        conclusion=conclusion,
+        settings=settings,
     )

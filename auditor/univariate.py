@@ -25,14 +25,18 @@ def auc(truth: np.ndarray, score: np.ndarray) -> float | None:
     return float((ranks[truth].sum() - positives * (positives + 1) / 2) / (positives * negatives))
 
 
-def _cross_fitted(cells: np.ndarray, onehot: np.ndarray, fit: np.ndarray, score: np.ndarray, k: int) -> list[float | None]:
+def _cross_fitted(
+    cells: np.ndarray, onehot: np.ndarray, fit: np.ndarray, score: np.ndarray, k: int
+) -> list[float | None]:
     counts = np.bincount(cells[fit], minlength=k).astype(np.float64)
     results = []
     for c in range(onehot.shape[1]):
         target = onehot[:, c]
         positives = np.bincount(cells[fit], weights=target[fit], minlength=k)
         prior = target[fit].mean() if fit.any() else 0.5
-        rate = (positives + prior) / (counts + 1.0)  # a pseudo-row of the prior keeps empty bins sane
+        rate = (positives + prior) / (
+            counts + 1.0
+        )  # a pseudo-row of the prior keeps empty bins sane
         results.append(auc(target[score] > 0, rate[cells[score]]))
     return results
 

@@ -23,7 +23,9 @@ HERE = Path(__file__).resolve().parent
 def _rows(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(n, FEATURES)).astype(np.float32)
-    logit = x[:, :5] @ np.array([1.5, -1.0, 0.8, 0.5, -0.5], np.float32) + rng.normal(scale=1.0, size=n)
+    logit = x[:, :5] @ np.array([1.5, -1.0, 0.8, 0.5, -0.5], np.float32) + rng.normal(
+        scale=1.0, size=n
+    )
     return x, (logit > 0.8).astype(np.int64)
 
 
@@ -55,12 +57,16 @@ def model(out: Path = HERE / "build") -> Path:
     keras.utils.set_random_seed(0)
     out.mkdir(parents=True, exist_ok=True)
     x, y = _rows(20_000, seed=1)
-    net = keras.Sequential([
-        keras.Input((FEATURES,)),
-        keras.layers.Dense(64, activation="relu", kernel_regularizer=keras.regularizers.L2(1e-4)),
-        keras.layers.Dense(32, activation="relu"),
-        keras.layers.Dense(1, activation="sigmoid"),
-    ])
+    net = keras.Sequential(
+        [
+            keras.Input((FEATURES,)),
+            keras.layers.Dense(
+                64, activation="relu", kernel_regularizer=keras.regularizers.L2(1e-4)
+            ),
+            keras.layers.Dense(32, activation="relu"),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
     net.compile(optimizer="adam", loss="binary_crossentropy")
     net.fit(x, y, epochs=3, batch_size=256, verbose=0)
     net.save(path)

@@ -44,8 +44,22 @@ def _child(args: list[str]) -> tuple[float, float, subprocess.CompletedProcess]:
 
 
 def _audit_args(model: Path, train: Path, val: Path, out: Path, formats: str = "all") -> list[str]:
-    return [PY, "-m", "auditor", "audit", str(model), "--train", str(train), "--val", str(val),
-            "--out", str(out), "--format", formats, "--quiet"]
+    return [
+        PY,
+        "-m",
+        "auditor",
+        "audit",
+        str(model),
+        "--train",
+        str(train),
+        "--val",
+        str(val),
+        "--out",
+        str(out),
+        "--format",
+        formats,
+        "--quiet",
+    ]
 
 
 def ratio(model: Path, sizes: list[int]) -> None:
@@ -54,13 +68,17 @@ def ratio(model: Path, sizes: list[int]) -> None:
     for n in sizes:
         train, val = data.split(n // 2), data.split(n - n // 2 + 1)
         with tempfile.TemporaryDirectory() as out:
-            base, _, _ = _child([PY, str(HERE / "predict_only.py"), str(model), str(train), str(val)])
+            base, _, _ = _child(
+                [PY, str(HERE / "predict_only.py"), str(model), str(train), str(val)]
+            )
             wall, _, _ = _child(_audit_args(model, train, val, Path(out)))
         print(f"{n:>18,} {base:>15.1f} {wall:>9.1f} {wall / base:>6.2f}")
 
 
 def memory(model: Path, sizes: list[int]) -> None:
-    print("\n2. Peak resident memory of an audit (train = val = one N-row x 50-feature Parquet file)")
+    print(
+        "\n2. Peak resident memory of an audit (train = val = one N-row x 50-feature Parquet file)"
+    )
     print(f"{'rows':>12} {'file MB':>8} {'in memory MB':>13} {'peak RSS MB':>12}")
     for n in sizes:
         path = data.split(n)
@@ -89,20 +107,28 @@ def stages(model: Path, n: int) -> None:
     for key, value in timings.items():
         print(f"{key:>16} {value:8.2f} s")
     print(f"{'audit total':>16} {total:8.2f} s (reports not included)")
-    print("   report sizes: " + ", ".join(f"{k} {v / 1e3:,.0f} KB" for k, v in sorted(sizes.items())))
+    print(
+        "   report sizes: " + ", ".join(f"{k} {v / 1e3:,.0f} KB" for k, v in sorted(sizes.items()))
+    )
     leakage = timings.get("row_facts", 0) + timings.get("leakage_rules", 0)
-    print(f"\n4. Leakage checks vs prediction, {n:,} rows: hashing and statistics {timings.get('row_facts', 0):.2f} s "
-          f"+ leakage rules {timings.get('leakage_rules', 0):.2f} s = {leakage:.2f} s, "
-          f"predicting {timings['predict']:.2f} s: ratio {leakage / timings['predict']:.2f}")
+    print(
+        f"\n4. Leakage checks vs prediction, {n:,} rows: hashing and statistics {timings.get('row_facts', 0):.2f} s "
+        f"+ leakage rules {timings.get('leakage_rules', 0):.2f} s = {leakage:.2f} s, "
+        f"predicting {timings['predict']:.2f} s: ratio {leakage / timings['predict']:.2f}"
+    )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
-    small, large, huge = (100_000, 200_000, 200_000) if args.quick else (100_000, 1_000_000, 5_000_000)
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}, {time.strftime('%Y-%m-%d')}")
+    small, large, huge = (
+        (100_000, 200_000, 200_000) if args.quick else (100_000, 1_000_000, 5_000_000)
+    )
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, {time.strftime('%Y-%m-%d')}"
+    )
     model = data.model()
     ratio(model, [small, large])
     memory(model, [large, huge])

@@ -48,24 +48,32 @@ def _frame(x: np.ndarray, y: np.ndarray, names: list[str]) -> pd.DataFrame:
     return frame
 
 
-def _write(out: Path, model, splits: dict[str, tuple[np.ndarray, np.ndarray]], names: list[str]) -> None:
+def _write(
+    out: Path, model, splits: dict[str, tuple[np.ndarray, np.ndarray]], names: list[str]
+) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for split, (x, y) in splits.items():
         _frame(x, y, names).to_csv(out / f"{split}.csv", index=False, float_format="%.6g")
     model.save(out / "model.keras")
 
 
-def _mlp(keras, x_train: np.ndarray, hidden: list[int], outputs: int, reg=None, dropout: float = 0.0):
+def _mlp(
+    keras, x_train: np.ndarray, hidden: list[int], outputs: int, reg=None, dropout: float = 0.0
+):
     norm = keras.layers.Normalization(name="standardize")
     norm.adapt(x_train)
     inputs = keras.Input((x_train.shape[1],), name="features")
     h = norm(inputs)
     for i, units in enumerate(hidden):
-        h = keras.layers.Dense(units, activation="relu", kernel_regularizer=reg() if reg else None, name=f"dense_{i}")(h)
+        h = keras.layers.Dense(
+            units, activation="relu", kernel_regularizer=reg() if reg else None, name=f"dense_{i}"
+        )(h)
         if dropout:
             h = keras.layers.Dropout(dropout, name=f"dropout_{i}")(h)
     activation = "sigmoid" if outputs == 1 else "softmax"
-    out = keras.layers.Dense(outputs, activation=activation, kernel_regularizer=reg() if reg else None, name="output")(h)
+    out = keras.layers.Dense(
+        outputs, activation=activation, kernel_regularizer=reg() if reg else None, name="output"
+    )(h)
     return keras.Model(inputs, out, name="mlp")
 
 
@@ -73,8 +81,12 @@ def _cancer():
     data = load_breast_cancer()
     names = [n.replace(" ", "_") for n in data.feature_names]
     x, y = data.data.astype(np.float32), data.target
-    x_train, x_rest, y_train, y_rest = train_test_split(x, y, test_size=0.4, random_state=SEED, stratify=y)
-    x_val, x_test, y_val, y_test = train_test_split(x_rest, y_rest, test_size=0.5, random_state=SEED, stratify=y_rest)
+    x_train, x_rest, y_train, y_rest = train_test_split(
+        x, y, test_size=0.4, random_state=SEED, stratify=y
+    )
+    x_val, x_test, y_val, y_test = train_test_split(
+        x_rest, y_rest, test_size=0.5, random_state=SEED, stratify=y_rest
+    )
     return names, (x_train, y_train), (x_val, y_val), (x_test, y_test)
 
 
@@ -82,7 +94,9 @@ def build_healthy(out: Path) -> None:
     keras = _keras()
     names, train, val, test = _cancer()
     model = _mlp(keras, train[0], [16], 1, reg=lambda: keras.regularizers.L2(1e-3))
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy", metrics=["accuracy"])
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy", metrics=["accuracy"]
+    )
     out.mkdir(parents=True, exist_ok=True)
     history = keras.callbacks.CSVLogger(str(out / "history.csv"))
     model.fit(*train, epochs=80, batch_size=32, verbose=0, validation_data=val, callbacks=[history])
@@ -93,7 +107,9 @@ def build_overregularized(out: Path) -> None:
     keras = _keras()
     names, train, val, _ = _cancer()
     model = _mlp(keras, train[0], [16], 1, reg=lambda: keras.regularizers.L2(5.0))
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy", metrics=["accuracy"])
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy", metrics=["accuracy"]
+    )
     model.fit(*train, epochs=80, batch_size=32, verbose=0)
     _write(out, model, {"train": train, "val": val}, names)
 
@@ -101,13 +117,23 @@ def build_overregularized(out: Path) -> None:
 def build_fraud(out: Path) -> None:
     keras = _keras()
     x, y = make_classification(
-        n_samples=20_000, n_features=12, n_informative=4, n_redundant=2, weights=[0.98],
-        class_sep=1.5, flip_y=0.0, random_state=SEED,
+        n_samples=20_000,
+        n_features=12,
+        n_informative=4,
+        n_redundant=2,
+        weights=[0.98],
+        class_sep=1.5,
+        flip_y=0.0,
+        random_state=SEED,
     )
     names = [f"txn_{i}" for i in range(x.shape[1])]
-    x_train, x_val, y_train, y_val = train_test_split(x.astype(np.float32), y, test_size=0.3, random_state=SEED, stratify=y)
+    x_train, x_val, y_train, y_val = train_test_split(
+        x.astype(np.float32), y, test_size=0.3, random_state=SEED, stratify=y
+    )
     model = _mlp(keras, x_train, [8], 1)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy", metrics=["accuracy"])
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy", metrics=["accuracy"]
+    )
     model.fit(x_train, y_train, epochs=30, batch_size=256, verbose=0)
     _write(out, model, {"train": (x_train, y_train), "val": (x_val, y_val)}, names)
 
@@ -115,13 +141,22 @@ def build_fraud(out: Path) -> None:
 def build_overfit(out: Path) -> None:
     keras = _keras()
     x, y = make_classification(
-        n_samples=1_200, n_features=60, n_informative=5, n_redundant=0, flip_y=0.05,
-        class_sep=1.0, random_state=SEED,
+        n_samples=1_200,
+        n_features=60,
+        n_informative=5,
+        n_redundant=0,
+        flip_y=0.05,
+        class_sep=1.0,
+        random_state=SEED,
     )
     names = [f"f{i:02d}" for i in range(x.shape[1])]
-    x_train, x_val, y_train, y_val = train_test_split(x.astype(np.float32), y, train_size=200, random_state=SEED, stratify=y)
+    x_train, x_val, y_train, y_val = train_test_split(
+        x.astype(np.float32), y, train_size=200, random_state=SEED, stratify=y
+    )
     model = _mlp(keras, x_train, [128, 128], 1)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy", metrics=["accuracy"])
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy", metrics=["accuracy"]
+    )
     model.fit(x_train, y_train, epochs=200, batch_size=32, verbose=0)
     _write(out, model, {"train": (x_train, y_train), "val": (x_val, y_val)}, names)
 
@@ -131,9 +166,15 @@ def build_multiclass(out: Path) -> None:
     data = load_digits()
     names = [f"px_{i:02d}" for i in range(data.data.shape[1])]
     x, y = data.data.astype(np.float32), data.target
-    x_train, x_val, y_train, y_val = train_test_split(x, y, test_size=0.3, random_state=SEED, stratify=y)
+    x_train, x_val, y_train, y_val = train_test_split(
+        x, y, test_size=0.3, random_state=SEED, stratify=y
+    )
     model = _mlp(keras, x_train, [64], 10, reg=lambda: keras.regularizers.L2(1e-4), dropout=0.2)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
     model.fit(x_train, y_train, epochs=40, batch_size=32, verbose=0)
     _write(out, model, {"train": (x_train, y_train), "val": (x_val, y_val)}, names)
 
@@ -152,8 +193,12 @@ def _stamp() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("names", nargs="*", help=f"samples to build: {', '.join(BUILDERS)} (default: all)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "names", nargs="*", help=f"samples to build: {', '.join(BUILDERS)} (default: all)"
+    )
     parser.add_argument("--out", type=Path, default=HERE / "build")
     parser.add_argument("--force", action="store_true", help="rebuild even when up to date")
     args = parser.parse_args(argv)

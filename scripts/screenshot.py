@@ -13,8 +13,14 @@ import tempfile
 from pathlib import Path
 
 FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
     "--hide-scrollbars",
 ]
 
@@ -28,7 +34,9 @@ def chromium() -> str | None:
     return None
 
 
-def screenshot(html: Path, png: Path, width: int = 1200, height: int = 2200) -> subprocess.CompletedProcess:
+def screenshot(
+    html: Path, png: Path, width: int = 1200, height: int = 2200
+) -> subprocess.CompletedProcess:
     """Render HTML into PNG with headless Chromium; return the finished process."""
     binary = chromium()
     if binary is None:
@@ -36,9 +44,17 @@ def screenshot(html: Path, png: Path, width: int = 1200, height: int = 2200) -> 
     png.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as profile:
         return subprocess.run(
-            [binary, *FLAGS, f"--user-data-dir={profile}", f"--window-size={width},{height}",
-             f"--screenshot={png.resolve()}", html.resolve().as_uri()],
-            capture_output=True, text=True, timeout=120,
+            [
+                binary,
+                *FLAGS,
+                f"--user-data-dir={profile}",
+                f"--window-size={width},{height}",
+                f"--screenshot={png.resolve()}",
+                html.resolve().as_uri(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
 
 

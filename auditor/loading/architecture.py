@@ -80,11 +80,19 @@ class Architecture:
 
     @property
     def has_regularization(self) -> bool:
-        return any(
-            (p is not None and p.active)
-            for layer in self.layers
-            for p in (layer.kernel_regularizer, layer.bias_regularizer, layer.activity_regularizer)
-        ) or any((layer.dropout_rate or 0) > 0 for layer in self.layers) or bool(self.weight_decay)
+        return (
+            any(
+                (p is not None and p.active)
+                for layer in self.layers
+                for p in (
+                    layer.kernel_regularizer,
+                    layer.bias_regularizer,
+                    layer.activity_regularizer,
+                )
+            )
+            or any((layer.dropout_rate or 0) > 0 for layer in self.layers)
+            or bool(self.weight_decay)
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {

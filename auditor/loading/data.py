@@ -27,7 +27,9 @@ class Batch:
     x: np.ndarray
     y: np.ndarray
     start: int
-    kept: np.ndarray | None = None  # row offsets kept from the block, when invalid rows were dropped
+    kept: np.ndarray | None = (
+        None  # row offsets kept from the block, when invalid rows were dropped
+    )
 
     @property
     def rows(self) -> np.ndarray:
@@ -176,7 +178,10 @@ class SplitReader:
             index = [self.columns.index(f) for f in self.features]
             x = np.asarray(x)[:, index]
         for i in range(0, len(x), rows):
-            yield np.ascontiguousarray(x[i : i + rows], dtype=np.float32), np.asarray(y[i : i + rows])
+            yield (
+                np.ascontiguousarray(x[i : i + rows], dtype=np.float32),
+                np.asarray(y[i : i + rows]),
+            )
 
     @property
     def label(self) -> str:
@@ -260,7 +265,10 @@ class SplitReader:
                 raise DataError(f"{self.path}: array x has non-numeric dtype {x.dtype}")
             index = [self.columns.index(f) for f in self.features]
             for i in range(0, len(x), rows):
-                yield np.ascontiguousarray(x[i : i + rows][:, index], dtype=np.float32), y[i : i + rows]
+                yield (
+                    np.ascontiguousarray(x[i : i + rows][:, index], dtype=np.float32),
+                    y[i : i + rows],
+                )
             return
         if self.format == "parquet":
             yield from self._parquet_batches(rows)
@@ -275,13 +283,17 @@ class SplitReader:
         schema = parquet.schema_arrow
         for name in self.features:
             kind = schema.field(name).type
-            if not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind)):
+            if not (
+                pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind)
+            ):
                 raise DataError(
                     f"{self.path}: feature column '{name}' has type {kind}; features must be "
                     "numeric or boolean (encode it, or pass --ignore " + name + ")"
                 )
         try:
-            for batch in parquet.iter_batches(batch_size=rows, columns=self.features + [self.label]):
+            for batch in parquet.iter_batches(
+                batch_size=rows, columns=self.features + [self.label]
+            ):
                 yield self._to_arrays(batch)
         except (pa.ArrowException, OSError) as exc:
             raise DataError(f"{self.path}: could not read the Parquet data ({exc})") from None

@@ -24,7 +24,9 @@ def load_history(path: str | Path) -> dict[str, list[float]]:
         except json.JSONDecodeError as exc:
             raise DataError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
         if not isinstance(data, dict) or not all(isinstance(v, list) for v in data.values()):
-            raise DataError(f"{path}: expected a JSON object of metric name -> list of numbers (History.history)")
+            raise DataError(
+                f"{path}: expected a JSON object of metric name -> list of numbers (History.history)"
+            )
         history = {str(k): v for k, v in data.items()}
     else:
         rows = list(csv.DictReader(text.splitlines()))
@@ -39,7 +41,9 @@ def load_history(path: str | Path) -> dict[str, list[float]]:
             raise DataError(f"{path}: history column '{name}' holds non-numbers") from None
         cleaned[name] = [v if math.isfinite(v) else float("nan") for v in numbers]
     if "loss" not in cleaned:
-        raise DataError(f"{path}: the history has no 'loss' (found: {', '.join(cleaned) or 'nothing'})")
+        raise DataError(
+            f"{path}: the history has no 'loss' (found: {', '.join(cleaned) or 'nothing'})"
+        )
     return cleaned
 
 

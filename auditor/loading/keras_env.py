@@ -15,8 +15,8 @@ def import_keras() -> tuple[ModuleType, ModuleType]:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        import tensorflow as tf
         import keras
+        import tensorflow as tf
     logging.getLogger("absl").setLevel(logging.ERROR)
     tf.get_logger().setLevel(logging.ERROR)
     return tf, keras

@@ -328,6 +328,7 @@ def _load_savedmodel(path: Path) -> LoadedModel:
     n_features = int(flat[0].shape[1])
     outputs = tf.nest.flatten(sig.structured_outputs)
     units = int(outputs[0].shape[-1] or 1) if outputs and hasattr(outputs[0], "shape") else 1
+
     def predict(x: Any) -> np.ndarray:
         # Reach the endpoint through `loaded` on every call: the variables live as long as it does.
         tensor = tf.constant(x, dtype=flat[0].dtype)

@@ -79,9 +79,18 @@ def _metric_table(result: AuditResult) -> list[dict[str, Any]]:
         worse = gap is not None and gap > (0.05 if key in HIGHER_IS_BETTER else 0.1)
         reference = None
         if ev.reference is not None:
-            reference = (ev.reference.get("splits", {}).get("val", {}).get("metrics") or {}).get(key)
+            reference = (ev.reference.get("splits", {}).get("val", {}).get("metrics") or {}).get(
+                key
+            )
         rows.append(
-            {"key": key, "label": label, "values": values, "gap": gap, "worse": worse, "reference": reference}
+            {
+                "key": key,
+                "label": label,
+                "values": values,
+                "gap": gap,
+                "worse": worse,
+                "reference": reference,
+            }
         )
     return rows
 

@@ -49,7 +49,13 @@ def render_markdown(result: AuditResult, report_path: str = "report.html") -> st
         lines += ["No rule failed.", ""]
     waived = [r for r in result.results if r.status == "waived"]
     if waived:
-        lines.append("Waived: " + "; ".join(f"{md_escape(r.rule.id)} ({md_escape(r.waiver['reason'] if r.waiver else '')})" for r in waived))
+        lines.append(
+            "Waived: "
+            + "; ".join(
+                f"{md_escape(r.rule.id)} ({md_escape(r.waiver['reason'] if r.waiver else '')})"
+                for r in waived
+            )
+        )
         lines.append("")
     counts = {s: sum(r.status == s for r in result.results) for s in ("passed", "not_applicable")}
     lines.append(

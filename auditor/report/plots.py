@@ -68,10 +68,17 @@ def confusion_matrices(result: AuditResult) -> str:
                 for i in range(k):
                     for j in range(k):
                         ax.text(
-                            j, i, fmt.format(matrix[i, j]), ha="center", va="center",
-                            color="white" if normalized[i, j] > 0.6 else "black", fontsize=7,
+                            j,
+                            i,
+                            fmt.format(matrix[i, j]),
+                            ha="center",
+                            va="center",
+                            color="white" if normalized[i, j] > 0.6 else "black",
+                            fontsize=7,
                         )
-            ax.set_xticks(range(k), labels, rotation=45 if k > 4 else 0, ha="right" if k > 4 else "center")
+            ax.set_xticks(
+                range(k), labels, rotation=45 if k > 4 else 0, ha="right" if k > 4 else "center"
+            )
             ax.set_yticks(range(k), labels)
             ax.set_xlabel("predicted")
             ax.set_ylabel("true")
@@ -146,9 +153,22 @@ def calibration(result: AuditResult) -> str:
         mask = counts > 0
         mean_conf = np.bincount(index, weights=confidence, minlength=10)[mask] / counts[mask]
         accuracy = np.bincount(index, weights=correct, minlength=10)[mask] / counts[mask]
-        ax.plot(mean_conf, accuracy, "o-", color=SPLIT_COLOURS.get(split.name, "grey"), label=split.name, markersize=3)
+        ax.plot(
+            mean_conf,
+            accuracy,
+            "o-",
+            color=SPLIT_COLOURS.get(split.name, "grey"),
+            label=split.name,
+            markersize=3,
+        )
     ax.plot([0, 1], [0, 1], ":", color="grey", linewidth=0.8)
-    ax.set(xlabel="predicted confidence", ylabel="observed accuracy", title="Calibration", xlim=(0, 1), ylim=(0, 1.02))
+    ax.set(
+        xlabel="predicted confidence",
+        ylabel="observed accuracy",
+        title="Calibration",
+        xlim=(0, 1),
+        ylim=(0, 1.02),
+    )
     ax.legend(fontsize=7)
     fig.tight_layout()
     return _svg(fig)
@@ -163,8 +183,16 @@ def class_distribution(result: AuditResult) -> str:
     width = 0.8 / max(len(ev.splits), 1)
     for i, split in enumerate(ev.splits.values()):
         counts = np.array([split.class_counts[c] for c in ev.classes], dtype=float)
-        ax.bar(np.arange(k) + i * width, counts / counts.sum(), width, label=split.name, color=SPLIT_COLOURS.get(split.name, "grey"))
-    ax.set_xticks(np.arange(k) + width * (len(ev.splits) - 1) / 2, [_label(c, 10) for c in ev.classes])
+        ax.bar(
+            np.arange(k) + i * width,
+            counts / counts.sum(),
+            width,
+            label=split.name,
+            color=SPLIT_COLOURS.get(split.name, "grey"),
+        )
+    ax.set_xticks(
+        np.arange(k) + width * (len(ev.splits) - 1) / 2, [_label(c, 10) for c in ev.classes]
+    )
     ax.set(ylabel="share of rows", title="Class distribution")
     ax.legend(fontsize=7)
     fig.tight_layout()
@@ -187,11 +215,18 @@ def score_distributions(result: AuditResult) -> str:
             continue
         scores = split.proba[rows, score_col if score_col is not None else cls]
         hist, _ = np.histogram(scores, bins=bins)
-        ax.step(bins[:-1], hist / max(rows.sum(), 1), where="post", label=f"true {_label(ev.classes[cls], 12)}")
+        ax.step(
+            bins[:-1],
+            hist / max(rows.sum(), 1),
+            where="post",
+            label=f"true {_label(ev.classes[cls], 12)}",
+        )
     if score_col is not None:
         ax.axvline(ev.threshold, color="grey", linestyle=":", linewidth=0.8)
     what = f"P({_label(ev.classes[1], 12)})" if score_col is not None else "P(true class)"
-    ax.set(xlabel=what, ylabel="share of the class's rows", title=f"Score distribution ({split.name})")
+    ax.set(
+        xlabel=what, ylabel="share of the class's rows", title=f"Score distribution ({split.name})"
+    )
     ax.legend(fontsize=7)
     fig.tight_layout()
     return _svg(fig)
@@ -211,7 +246,13 @@ def learning_curves(history: dict[str, list[float]]) -> str:
             if name == "loss" and np.isfinite(val).any():
                 best = int(np.nanargmin(val))
                 ax.axvline(best + 1, color="grey", linestyle=":", linewidth=0.8)
-                ax.annotate(f"lowest val loss\nepoch {best + 1}", (best + 1, val[best]), fontsize=6, xytext=(4, 10), textcoords="offset points")
+                ax.annotate(
+                    f"lowest val loss\nepoch {best + 1}",
+                    (best + 1, val[best]),
+                    fontsize=6,
+                    xytext=(4, 10),
+                    textcoords="offset points",
+                )
         ax.set(xlabel="epoch", title=name)
         ax.legend(fontsize=7)
     fig.tight_layout()
@@ -227,7 +268,7 @@ def weight_histograms(result: AuditResult) -> str | None:
     cols = min(len(layers), 4)
     rows = (len(layers) + cols - 1) // cols
     fig, axes = plt.subplots(rows, cols, figsize=(2.6 * cols, 2.1 * rows), squeeze=False)
-    for ax in axes.ravel()[len(layers):]:
+    for ax in axes.ravel()[len(layers) :]:
         ax.axis("off")
     for ax, layer in zip(axes.ravel(), layers, strict=False):
         w = np.asarray(layer.kernel, dtype=np.float64).ravel()
@@ -262,7 +303,11 @@ def feature_mass(result: AuditResult) -> str | None:
     ax.axvline(equal, color="grey", linestyle=":", linewidth=0.8)
     ax.set_yticks(range(len(items)), names, fontsize=6)
     ax.invert_yaxis()
-    shown = "" if len(analysis.feature_mass) <= 30 else f" (15 strongest and 15 weakest of {len(analysis.feature_mass)})"
+    shown = (
+        ""
+        if len(analysis.feature_mass) <= 30
+        else f" (15 strongest and 15 weakest of {len(analysis.feature_mass)})"
+    )
     ax.set(xlabel="share of first-layer |weight|", title=f"Weight mass per input feature{shown}")
     fig.tight_layout()
     return _svg(fig)
@@ -279,15 +324,23 @@ def sweep_curve(result: AuditResult) -> str | None:
     xs = [r.strength if r.strength > 0 else smallest / 10 for r in runs]
     fig, ax = plt.subplots(figsize=(4.6, 3))
     ax.plot(xs, [r.val_loss for r in runs], "o-", color=SPLIT_COLOURS["val"], label="val loss")
-    ax.plot(xs, [r.train_loss for r in runs], "o--", color=SPLIT_COLOURS["train"], label="train loss")
+    ax.plot(
+        xs, [r.train_loss for r in runs], "o--", color=SPLIT_COLOURS["train"], label="train loss"
+    )
     for x, r in zip(xs, runs, strict=True):
         if r.control:
-            ax.annotate("current", (x, r.val_loss), fontsize=6, xytext=(3, 6), textcoords="offset points")
+            ax.annotate(
+                "current", (x, r.val_loss), fontsize=6, xytext=(3, 6), textcoords="offset points"
+            )
         if r.label == sweep.best:
             ax.plot([x], [r.val_loss], "*", color="black", markersize=10)
     ax.set_xscale("log")
     penalty = runs[0].penalty.upper()
-    ax.set(xlabel=f"{penalty} strength (0 drawn at the left)", ylabel="loss", title="Verification sweep")
+    ax.set(
+        xlabel=f"{penalty} strength (0 drawn at the left)",
+        ylabel="loss",
+        title="Verification sweep",
+    )
     ax.legend(fontsize=7)
     fig.tight_layout()
     return _svg(fig)

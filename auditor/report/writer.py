@@ -23,7 +23,9 @@ FILE_NAMES = {
 }
 
 
-def _render(result: AuditResult, formats: Sequence[str], names: Mapping[str, str]) -> dict[str, bytes]:
+def _render(
+    result: AuditResult, formats: Sequence[str], names: Mapping[str, str]
+) -> dict[str, bytes]:
     from auditor.report.html import context, render_html, render_pdf
     from auditor.report.junit import render_junit
     from auditor.report.markdown import render_markdown
@@ -57,13 +59,17 @@ def write_reports(
     out = Path(out_dir)
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
-        raise OutputError(f"unknown report format(s) {', '.join(unknown)}; choose from {', '.join(FORMATS)}")
+        raise OutputError(
+            f"unknown report format(s) {', '.join(unknown)}; choose from {', '.join(FORMATS)}"
+        )
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"{out}: cannot create the output folder ({exc.strerror})") from None
     if not os.access(out, os.W_OK):
-        raise OutputError(f"{out}: output folder is not writable; pass --out with a writable folder")
+        raise OutputError(
+            f"{out}: output folder is not writable; pass --out with a writable folder"
+        )
     files = {**FILE_NAMES, **(names or {})}
     rendered = _render(result, formats, files)
     written: list[Path] = []

@@ -123,4 +123,8 @@ def blocking(results: Iterable[RuleResult], fail_on: str) -> list[RuleResult]:
 def sort_key(result: RuleResult) -> tuple[int, int, str]:
     """Order results for reading: failures first, most severe first."""
     status_order = {"error": 0, "failed": 0, "waived": 1, "passed": 2, "not_applicable": 3}
-    return (status_order.get(result.status, 4), -SEVERITIES.index(result.rule.severity), result.rule.id)
+    return (
+        status_order.get(result.status, 4),
+        -SEVERITIES.index(result.rule.severity),
+        result.rule.id,
+    )

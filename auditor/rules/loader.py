@@ -17,7 +17,17 @@ from auditor.rules.types import SEVERITIES, Param, Rule, RuleSet, Waiver
 
 TOP_KEYS = {"name", "version", "description", "extends", "rules", "disable", "waivers"}
 WAIVER_KEYS = {"rule", "reason", "expires", "classes", "features"}
-RULE_KEYS = {"id", "kind", "severity", "params", "summary", "why", "what_to_do", "example", "enabled"}
+RULE_KEYS = {
+    "id",
+    "kind",
+    "severity",
+    "params",
+    "summary",
+    "why",
+    "what_to_do",
+    "example",
+    "enabled",
+}
 TEXT_KEYS = ("summary", "why", "what_to_do")
 ID_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")
 MAX_DEPTH = 8
@@ -79,12 +89,16 @@ def _load(path: Path, depth: int, seen: tuple[Path, ...]) -> RuleSet:
     data = _read_yaml(path)
     problems: list[str] = []
     for key in sorted(set(data) - TOP_KEYS, key=str):
-        problems.append(f"{path}: unknown top-level key '{key}' (allowed: {', '.join(sorted(TOP_KEYS))})")
+        problems.append(
+            f"{path}: unknown top-level key '{key}' (allowed: {', '.join(sorted(TOP_KEYS))})"
+        )
 
     parent: RuleSet | None = None
     if data.get("extends") is not None:
         if not isinstance(data["extends"], str):
-            problems.append(f"{path}: extends must be a bundled set name or a path, got {data['extends']!r}")
+            problems.append(
+                f"{path}: extends must be a bundled set name or a path, got {data['extends']!r}"
+            )
         else:
             try:
                 parent_path = resolve(data["extends"], path.parent)
@@ -130,7 +144,11 @@ def _load(path: Path, depth: int, seen: tuple[Path, ...]) -> RuleSet:
     name = str(data.get("name") or path.stem)
     version = str(data.get("version") or (parent.version if parent else "0"))
     return RuleSet(
-        name=name, version=version, source=str(path), rules=tuple(rules.values()), waivers=tuple(waivers)
+        name=name,
+        version=version,
+        source=str(path),
+        rules=tuple(rules.values()),
+        waivers=tuple(waivers),
     )
 
 
@@ -141,7 +159,9 @@ def _build_waiver(
         problems.append(f"{path}: waivers[{index}] must be a mapping with 'rule' and 'reason'")
         return None
     rule_id = raw.get("rule")
-    where = f"{path}: waiver of {rule_id}" if isinstance(rule_id, str) else f"{path}: waivers[{index}]"
+    where = (
+        f"{path}: waiver of {rule_id}" if isinstance(rule_id, str) else f"{path}: waivers[{index}]"
+    )
     before = len(problems)
     for key in sorted(set(raw) - WAIVER_KEYS, key=str):
         problems.append(f"{where}: unknown key '{key}' (allowed: {', '.join(sorted(WAIVER_KEYS))})")
@@ -157,7 +177,9 @@ def _build_waiver(
         except ValueError:
             expires = "bad"
     if expires is not None and not isinstance(expires, date):
-        problems.append(f"{where}: 'expires' must be a date like 2027-03-31, got {raw.get('expires')!r}")
+        problems.append(
+            f"{where}: 'expires' must be a date like 2027-03-31, got {raw.get('expires')!r}"
+        )
     lists = {}
     for key in ("classes", "features"):
         value = raw.get(key, [])
@@ -168,8 +190,12 @@ def _build_waiver(
     if len(problems) > before:
         return None
     return Waiver(
-        rule=str(rule_id), reason=str(reason).strip(), expires=expires, classes=lists["classes"],
-        features=lists["features"], source=str(path),
+        rule=str(rule_id),
+        reason=str(reason).strip(),
+        expires=expires,
+        classes=lists["classes"],
+        features=lists["features"],
+        source=str(path),
     )
 
 
@@ -246,11 +272,15 @@ def _check_params(
 ) -> dict[str, Any]:
     checked: dict[str, Any] = {}
     for key in sorted(set(params) - set(spec), key=str):
-        problems.append(f"{where}: unknown parameter params.{key} (known: {', '.join(sorted(spec))})")
+        problems.append(
+            f"{where}: unknown parameter params.{key} (known: {', '.join(sorted(spec))})"
+        )
     for key, param in spec.items():
         if key not in params:
             if param.required:
-                problems.append(f"{where}: params.{key} is required ({param.help}; {param.describe()})")
+                problems.append(
+                    f"{where}: params.{key} is required ({param.help}; {param.describe()})"
+                )
             else:
                 checked[key] = param.default
             continue

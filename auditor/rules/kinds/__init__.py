@@ -11,7 +11,6 @@ from auditor.rules.kinds.leakage import (
     split_drift,
     suspicious_validation,
 )
-from auditor.rules.kinds.regression import loss_gap_regression, metric_regression
 from auditor.rules.kinds.performance import (
     METRIC_CHOICES,
     accuracy_paradox,
@@ -23,6 +22,7 @@ from auditor.rules.kinds.performance import (
     recall_floor,
     underfitting,
 )
+from auditor.rules.kinds.regression import loss_gap_regression, metric_regression
 from auditor.rules.types import Kind, Param
 
 SPLITS = ("train", "val", "test")
@@ -42,7 +42,9 @@ def _judge() -> Param:
 
 
 def _confidence() -> Param:
-    return Param("number", "confidence level of the interval", default=0.95, minimum=0.5, maximum=0.999)
+    return Param(
+        "number", "confidence level of the interval", default=0.95, minimum=0.5, maximum=0.999
+    )
 
 
 def _count(help_text: str, default: int) -> Param:
@@ -76,7 +78,9 @@ KINDS: dict[str, Kind] = {
         "Drop of a higher-is-better metric from train to the judged split.",
         {
             "split": _split(),
-            "metric": Param("string", "metric to compare", default="accuracy", choices=METRIC_CHOICES),
+            "metric": Param(
+                "string", "metric to compare", default="accuracy", choices=METRIC_CHOICES
+            ),
             "max_gap": _fraction("largest allowed drop", 0.05),
         },
     ),
@@ -110,7 +114,9 @@ KINDS: dict[str, Kind] = {
         "Ratio of the largest to the smallest class.",
         {
             "split": _split("train"),
-            "max_ratio": Param("number", "largest allowed majority/minority ratio", default=10.0, minimum=1.0),
+            "max_ratio": Param(
+                "number", "largest allowed majority/minority ratio", default=10.0, minimum=1.0
+            ),
         },
     ),
     "accuracy_paradox": Kind(
@@ -119,7 +125,9 @@ KINDS: dict[str, Kind] = {
         "High accuracy that comes from the majority class, not from the model.",
         {
             "split": _split(),
-            "max_lift": _fraction("accuracy above the majority baseline that still counts as 'near'", 0.02),
+            "max_lift": _fraction(
+                "accuracy above the majority baseline that still counts as 'near'", 0.02
+            ),
             "min_minority_recall": _fraction("recall a minority class needs", 0.5),
             "high_accuracy": _fraction("accuracy that counts as 'high'", 0.9),
             "min_balanced_accuracy": _fraction("balanced accuracy a high accuracy needs", 0.7),
@@ -130,7 +138,9 @@ KINDS: dict[str, Kind] = {
         "underfitting",
         "Training loss near the class-frequency baseline and ranking near chance.",
         {
-            "min_loss_improvement": _fraction("relative log-loss improvement over the baseline", 0.1),
+            "min_loss_improvement": _fraction(
+                "relative log-loss improvement over the baseline", 0.1
+            ),
             "min_roc_auc": _fraction("training ROC AUC that shows real ranking", 0.65),
         },
     ),
@@ -140,16 +150,23 @@ KINDS: dict[str, Kind] = {
         "Train and validation loss both near the baseline while a strong L1/L2 penalty is active.",
         {
             "split": _split(),
-            "min_loss_improvement": _fraction("relative log-loss improvement a fitted model shows", 0.3),
+            "min_loss_improvement": _fraction(
+                "relative log-loss improvement a fitted model shows", 0.3
+            ),
             "min_penalty_share": _fraction("share of the training objective that is penalty", 0.2),
-            "strong_coefficient": Param("number", "an L1/L2 coefficient that counts as strong", default=0.1, minimum=0.0),
+            "strong_coefficient": Param(
+                "number", "an L1/L2 coefficient that counts as strong", default=0.1, minimum=0.0
+            ),
         },
     ),
     "calibration_error": Kind(
         calibration_error,
         "calibration",
         "Expected calibration error of the predicted probabilities.",
-        {"split": _split(), "max_ece": _fraction("largest allowed expected calibration error", 0.1)},
+        {
+            "split": _split(),
+            "max_ece": _fraction("largest allowed expected calibration error", 0.1),
+        },
     ),
     "leakage_duplicates": Kind(
         leakage_duplicates,
@@ -166,7 +183,10 @@ KINDS: dict[str, Kind] = {
         duplicate_rows,
         "leakage_duplicates",
         "Duplicate rows within one split, and identical rows with different labels.",
-        {"split": _split("train"), "max_fraction": _fraction("largest allowed share of duplicates", 0.05)},
+        {
+            "split": _split("train"),
+            "max_fraction": _fraction("largest allowed share of duplicates", 0.05),
+        },
     ),
     "leakage_target_proxy": Kind(
         leakage_target_proxy,
@@ -185,7 +205,9 @@ KINDS: dict[str, Kind] = {
         "leakage_identifier",
         "Model inputs that look like row identifiers (name, unique whole numbers, monotonic).",
         {
-            "require_predictive": Param("bool", "fail only when the identifier also predicts the label", default=False),
+            "require_predictive": Param(
+                "bool", "fail only when the identifier also predicts the label", default=False
+            ),
             "min_score": _fraction("single-feature ROC AUC that counts as predictive", 0.7),
         },
     ),
@@ -195,9 +217,13 @@ KINDS: dict[str, Kind] = {
         "Feature distributions (PSI, Kolmogorov-Smirnov) and class shares that differ between train and the split.",
         {
             "split": _split(),
-            "max_psi": Param("number", "largest allowed population stability index", default=0.25, minimum=0.0),
+            "max_psi": Param(
+                "number", "largest allowed population stability index", default=0.25, minimum=0.0
+            ),
             "alpha": _fraction("KS significance level, shared over the features", 0.01),
-            "max_prior_shift": _fraction("largest allowed total variation between class shares", 0.1),
+            "max_prior_shift": _fraction(
+                "largest allowed total variation between class shares", 0.1
+            ),
             "min_rows": _count("fewest sampled rows per split for the check to apply", 100),
         },
     ),
@@ -207,8 +233,12 @@ KINDS: dict[str, Kind] = {
         "Validation loss well below training loss, or perfect validation accuracy.",
         {
             "split": _split(),
-            "max_relative_margin": _fraction("how far below training loss validation loss may be", 0.2),
-            "min_gap": Param("number", "smallest absolute loss difference that counts", default=0.02, minimum=0.0),
+            "max_relative_margin": _fraction(
+                "how far below training loss validation loss may be", 0.2
+            ),
+            "min_gap": Param(
+                "number", "smallest absolute loss difference that counts", default=0.02, minimum=0.0
+            ),
             "min_rows": _count("fewest rows for the check to apply", 30),
         },
     ),
@@ -218,8 +248,14 @@ KINDS: dict[str, Kind] = {
         "Drop of a metric (or of each class's metric) from the baseline model to the candidate.",
         {
             "split": _split(),
-            "metric": Param("string", "metric to compare", default="roc_auc", choices=METRIC_CHOICES),
-            "per_class": Param("bool", "compare the metric of every class (precision, recall, f1, roc_auc, pr_auc)", default=False),
+            "metric": Param(
+                "string", "metric to compare", default="roc_auc", choices=METRIC_CHOICES
+            ),
+            "per_class": Param(
+                "bool",
+                "compare the metric of every class (precision, recall, f1, roc_auc, pr_auc)",
+                default=False,
+            ),
             "max_drop": _fraction("largest allowed absolute drop", 0.01),
             "max_relative_drop": _fraction("largest allowed drop relative to the baseline", 0.0),
         },
@@ -228,6 +264,11 @@ KINDS: dict[str, Kind] = {
         loss_gap_regression,
         "regression",
         "Growth of the train/val loss gap from the baseline model to the candidate.",
-        {"split": _split(), "max_growth": Param("number", "largest allowed growth of the gap", default=0.05, minimum=0.0)},
+        {
+            "split": _split(),
+            "max_growth": Param(
+                "number", "largest allowed growth of the gap", default=0.05, minimum=0.0
+            ),
+        },
     ),
 }

@@ -1,5 +1,6 @@
 """Rule kinds about the data itself: rows shared across splits, proxies of the label, identifiers,
-drift between splits, and validation results too good to be true."""
+drift between splits, and validation results too good to be true.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +11,13 @@ from typing import Any
 
 import numpy as np
 
-from auditor.datafacts import NEAR_DUPLICATE_TOLERANCE, SAMPLE_ROWS, SplitRows, hash_rows, near_cells
+from auditor.datafacts import (
+    NEAR_DUPLICATE_TOLERANCE,
+    SAMPLE_ROWS,
+    SplitRows,
+    hash_rows,
+    near_cells,
+)
 from auditor.evaluate import Evaluation
 from auditor.rules.kinds.common import fmt, not_applicable, pct
 from auditor.rules.types import Outcome
@@ -19,7 +26,9 @@ from auditor.univariate import feature_scores, rest_score
 EXAMPLES = 10  # rows of evidence shown per finding
 DISCRETE_CHANCE = 0.01  # chance matches at or above this mean the features are discrete enough
 MIN_CLASS_ROWS = 10  # fewer rows of a class give no stable single-feature score
-IDENTIFIER_NAME = re.compile(r"(^|[_\W])(id|ids|idx|index|row|rownum|row_?id|uuid|key|record)($|[_\W])", re.I)
+IDENTIFIER_NAME = re.compile(
+    r"(^|[_\W])(id|ids|idx|index|row|rownum|row_?id|uuid|key|record)($|[_\W])", re.I
+)
 CAMEL_ID = re.compile(r"[a-z](Id|ID|Index|Key)$")
 
 
@@ -40,7 +49,8 @@ def _chance_rate(train: np.ndarray, other: np.ndarray, n_train: int) -> float:
     """Expected share of OTHER rows that match some train row by chance, if features were
     independent: per row, 1 - (1 - prod_j freq_j(value))^n_train, with each feature's value
     frequencies taken from the train sample. Discrete data (booleans, small integers) matches a lot
-    by chance; rows of several continuous features almost never do."""
+    by chance; rows of several continuous features almost never do.
+    """
     if len(train) == 0 or len(other) == 0:
         return 0.0
     log_p = np.zeros(len(other))
@@ -74,11 +84,15 @@ def _chance(train: SplitRows, other: SplitRows) -> tuple[float, float]:
     """
     scale = train.near_scale
     exact = _chance_rate(train.sample_x, other.sample_x, train.n_rows)
-    near = _chance_rate(near_cells(train.sample_x, scale), near_cells(other.sample_x, scale), train.n_rows)
+    near = _chance_rate(
+        near_cells(train.sample_x, scale), near_cells(other.sample_x, scale), train.n_rows
+    )
     if exact >= DISCRETE_CHANCE:
         exact = max(exact, _within_rate(train.hashes, hash_rows(train.sample_x)))
     if near >= DISCRETE_CHANCE:
-        near = max(near, _within_rate(train.near_hashes, hash_rows(near_cells(train.sample_x, scale))))
+        near = max(
+            near, _within_rate(train.near_hashes, hash_rows(near_cells(train.sample_x, scale)))
+        )
     return exact, max(near - exact, 0.0)
 
 
@@ -94,7 +108,9 @@ def leakage_duplicates(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     if train is None or other is None or split == "train":
         return not_applicable(f"needs the train and {split} splits")
     if other.n_rows < params["min_rows"]:
-        return not_applicable(f"the {split} split has {other.n_rows} row(s), fewer than {params['min_rows']}")
+        return not_applicable(
+            f"the {split} split has {other.n_rows} row(s), fewer than {params['min_rows']}"
+        )
     found, where = _match(train.hashes, other.hashes)
     near_found, near_where = _match(train.near_hashes, other.near_hashes)
     near_only = near_found & ~found
@@ -124,7 +140,10 @@ def leakage_duplicates(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
         ),
         "rows_checked": n,
     }
-    threshold = {"max_shared_fraction": params["max_shared_fraction"], "max_near_fraction": params["max_near_fraction"]}
+    threshold = {
+        "max_shared_fraction": params["max_shared_fraction"],
+        "max_near_fraction": params["max_near_fraction"],
+    }
     index = np.nonzero(found | near_only)[0][:EXAMPLES]
     evidence = {
         "shared_rows": [
@@ -169,7 +188,9 @@ def duplicate_rows(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     n = rows.n_rows
     if n < 2:
         return not_applicable(f"the {split} split has fewer than 2 rows")
-    _, first, inverse, counts = np.unique(rows.hashes, return_index=True, return_inverse=True, return_counts=True)
+    _, first, inverse, counts = np.unique(
+        rows.hashes, return_index=True, return_inverse=True, return_counts=True
+    )
     duplicates = int(n - len(counts))
     # Groups of identical feature rows whose labels disagree: count distinct (group, label) pairs
     # per group, with one sort of a combined 64-bit key instead of a 2-D unique.
@@ -227,11 +248,15 @@ def leakage_target_proxy(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
         return not_applicable(f"no {split} split was given")
     x, y = rows.sample_x, rows.sample_y
     if len(y) < params["min_rows"] or len(np.unique(y)) < 2:
-        return not_applicable(f"needs at least {params['min_rows']} {split} rows with several classes")
+        return not_applicable(
+            f"needs at least {params['min_rows']} {split} rows with several classes"
+        )
     counts = np.bincount(y, minlength=len(ev.classes))
     targets = [1] if len(ev.classes) == 2 else list(range(len(ev.classes)))
     # A class with few rows gives no stable score: leave it out (for binary, both must qualify).
-    usable = [t for t in targets if counts[t] >= MIN_CLASS_ROWS and len(y) - counts[t] >= MIN_CLASS_ROWS]
+    usable = [
+        t for t in targets if counts[t] >= MIN_CLASS_ROWS and len(y) - counts[t] >= MIN_CLASS_ROWS
+    ]
     if not usable:
         return not_applicable(
             f"no class has {MIN_CLASS_ROWS} or more rows (and as many others) in the {split} sample"
@@ -251,7 +276,9 @@ def leakage_target_proxy(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
         if rest is not None and best[j] - rest >= params["min_margin"]:
             suspects.append((ev.features[j], ev.classes[targets[t]], float(best[j]), rest))
     top = [
-        {"feature": ev.features[j], "score": float(best[j])} for j in order[:EXAMPLES] if best[j] >= 0
+        {"feature": ev.features[j], "score": float(best[j])}
+        for j in order[:EXAMPLES]
+        if best[j] >= 0
     ]
     observed = {
         "method": "cross-fitted ROC AUC of the feature alone (20 quantile bins), vs a cross-validated "
@@ -300,7 +327,11 @@ def _identifier_reasons(name: str, rows: SplitRows, i: int) -> list[str]:
         dense = stats.n / span >= 0.5 if span > 0 else False
         if unique >= 0.95 and dense:
             reasons.append(f"{pct(unique)} unique, nearly consecutive whole numbers")
-        if stats.increasing is not None and stats.increasing[i] and stats.maximum[i] > stats.minimum[i]:  # type: ignore[index]
+        if (
+            stats.increasing is not None
+            and stats.increasing[i]
+            and stats.maximum[i] > stats.minimum[i]
+        ):  # type: ignore[index]
             reasons.append("never decreases in file order")
     return reasons
 
@@ -311,7 +342,9 @@ def leakage_identifier(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     if rows is None:
         return not_applicable("no train split was given")
     if len(rows.sample_y) < 2:
-        return not_applicable(f"the train split has {len(rows.sample_y)} row(s); the check needs 2 or more")
+        return not_applicable(
+            f"the train split has {len(rows.sample_y)} row(s); the check needs 2 or more"
+        )
     found = []
     scores = None
     for i, name in enumerate(ev.features):
@@ -324,13 +357,25 @@ def leakage_identifier(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
         predictive = score is not None and score >= params["min_score"]
         if params["require_predictive"] and not predictive:
             continue
-        found.append({"feature": name, "reasons": "; ".join(reasons), "score": score, "predictive": predictive})
+        found.append(
+            {
+                "feature": name,
+                "reasons": "; ".join(reasons),
+                "score": score,
+                "predictive": predictive,
+            }
+        )
     observed = {"identifier_columns": found}
-    threshold = {"require_predictive": params["require_predictive"], "min_score": params["min_score"]}
+    threshold = {
+        "require_predictive": params["require_predictive"],
+        "min_score": params["min_score"],
+    }
     if found:
         first = found[0]
         predicts = (
-            f" and predicts the label (ROC AUC {fmt(first['score'])})" if first["predictive"] else ""
+            f" and predicts the label (ROC AUC {fmt(first['score'])})"
+            if first["predictive"]
+            else ""
         )
         more = f" ({len(found) - 1} more)" if len(found) > 1 else ""
         return Outcome(
@@ -342,7 +387,9 @@ def leakage_identifier(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
             threshold,
             {"identifier_columns": found},
         )
-    what = "a predictive identifier" if params["require_predictive"] else "an identifier-like column"
+    what = (
+        "a predictive identifier" if params["require_predictive"] else "an identifier-like column"
+    )
     return Outcome("passed", f"No model input is {what}.", observed, threshold)
 
 
@@ -373,9 +420,18 @@ def split_drift(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "exact calculation unsuccessful" on discrete columns
             ks = ks_2samp(a, b)
-        drift.append({"feature": name, "psi": _psi(a, b), "ks_statistic": float(ks.statistic), "ks_pvalue": float(ks.pvalue)})
+        drift.append(
+            {
+                "feature": name,
+                "psi": _psi(a, b),
+                "ks_statistic": float(ks.statistic),
+                "ks_pvalue": float(ks.pvalue),
+            }
+        )
     drift.sort(key=lambda d: -d["psi"])
-    p_train = np.bincount(ev.splits["train"].y, minlength=len(ev.classes)) / ev.splits["train"].n_rows
+    p_train = (
+        np.bincount(ev.splits["train"].y, minlength=len(ev.classes)) / ev.splits["train"].n_rows
+    )
     p_other = np.bincount(ev.splits[split].y, minlength=len(ev.classes)) / ev.splits[split].n_rows
     prior_shift = float(0.5 * np.abs(p_train - p_other).sum())
     table = np.array(
@@ -396,7 +452,11 @@ def split_drift(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
         "sample_rows": {"train": int(len(train.sample_y)), split: int(len(other.sample_y))},
         "method": f"PSI over train deciles and Kolmogorov-Smirnov, on samples of at most {SAMPLE_ROWS:,} rows",
     }
-    threshold = {"max_psi": params["max_psi"], "alpha": params["alpha"], "max_prior_shift": params["max_prior_shift"]}
+    threshold = {
+        "max_psi": params["max_psi"],
+        "alpha": params["alpha"],
+        "max_prior_shift": params["max_prior_shift"],
+    }
     evidence = {"most_drifted_features": drift[:EXAMPLES]}
     if drifted or prior_drift:
         parts = []
@@ -405,7 +465,9 @@ def split_drift(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
             more = f" and {len(drifted) - 3} more" if len(drifted) > 3 else ""
             parts.append(f"{len(drifted)} feature(s) are distributed differently: {names}{more}")
         if prior_drift:
-            parts.append(f"class shares differ by {pct(prior_shift)} (chi-square p {prior_pvalue:.2g})")
+            parts.append(
+                f"class shares differ by {pct(prior_shift)} (chi-square p {prior_pvalue:.2g})"
+            )
         return Outcome(
             "failed",
             f"Train and {split} differ: {'; '.join(parts)}. The {split} numbers do not describe the "
@@ -432,14 +494,21 @@ def suspicious_validation(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     if train is None or other is None or split == "train":
         return not_applicable(f"needs the train and {split} splits")
     if other.n_rows < params["min_rows"]:
-        return not_applicable(f"the {split} split has {other.n_rows} row(s), fewer than {params['min_rows']}")
+        return not_applicable(
+            f"the {split} split has {other.n_rows} row(s), fewer than {params['min_rows']}"
+        )
     t_loss, o_loss = train.metrics["loss"], other.metrics["loss"]
     if t_loss is None or o_loss is None:
         return not_applicable(f"needs the loss on the train and {split} splits")
     label = {"val": "Validation", "test": "Test"}.get(split, split)
     accuracy = other.metrics["accuracy"]
     margin = (t_loss - o_loss) / t_loss if t_loss else 0.0
-    observed = {"train_loss": t_loss, f"{split}_loss": o_loss, "relative_margin": margin, f"{split}_accuracy": accuracy}
+    observed = {
+        "train_loss": t_loss,
+        f"{split}_loss": o_loss,
+        "relative_margin": margin,
+        f"{split}_accuracy": accuracy,
+    }
     threshold = {"max_relative_margin": params["max_relative_margin"]}
     benign = (
         "Dropout and weight penalties make Keras' own training loss look worse than validation loss, "

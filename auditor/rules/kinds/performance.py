@@ -119,7 +119,11 @@ def _class_floor(ev: Evaluation, params: Mapping[str, Any], metric: str, floor_k
         threshold["judged_on"] = judge
     if not low:
         worst = min(values, key=lambda c: values[c])
-        judged = "" if judge == "point" else f", judged on the {judge.replace('_', ' ')} of its {pct(confidence)} interval {fmt(intervals[worst][0])}-{fmt(intervals[worst][1])}"
+        judged = (
+            ""
+            if judge == "point"
+            else f", judged on the {judge.replace('_', ' ')} of its {pct(confidence)} interval {fmt(intervals[worst][0])}-{fmt(intervals[worst][1])}"
+        )
         return Outcome(
             "passed",
             f"Every selected class has {metric} of at least {fmt(floor)} on {split.name} "
@@ -213,7 +217,9 @@ def accuracy_paradox(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
         elif lift <= 0:
             reason = f"no better than the {pct(baseline)} of always predicting '{majority_name}'"
         else:
-            reason = f"only {pct(lift)} above the {pct(baseline)} of always predicting '{majority_name}'"
+            reason = (
+                f"only {pct(lift)} above the {pct(baseline)} of always predicting '{majority_name}'"
+            )
         return Outcome(
             "failed",
             f"Accuracy on {split.name} is {pct(accuracy)}, {reason}, and recall of class "
@@ -289,7 +295,8 @@ def over_regularization(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     ]
     if not coefficients:
         return Outcome(
-            "passed", "The model has no L1/L2 weight penalty, so it cannot be over-regularized by one."
+            "passed",
+            "The model has no L1/L2 weight penalty, so it cannot be over-regularized by one.",
         )
     train, val = split_or_none(ev, "train"), split_or_none(ev, params["split"])
     if train is None or val is None:
@@ -378,7 +385,11 @@ def _versus(improvement: float) -> str:
 
 def _relative(relative: float) -> str:
     if relative >= 10:
-        return "more than 10 times as high" if relative == float("inf") else f"{relative + 1:,.0f} times as high"
+        return (
+            "more than 10 times as high"
+            if relative == float("inf")
+            else f"{relative + 1:,.0f} times as high"
+        )
     return f"{pct(relative)} higher"
 
 

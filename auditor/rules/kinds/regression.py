@@ -38,9 +38,7 @@ def metric_regression(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
             pairs[metric] = (float(before), float(after))
     if not pairs:
         return not_applicable(f"{metric} is missing from the candidate or the baseline")
-    drops = {
-        name: (b - a, (b - a) / b if b > 0 else 0.0) for name, (b, a) in pairs.items()
-    }
+    drops = {name: (b - a, (b - a) / b if b > 0 else 0.0) for name, (b, a) in pairs.items()}
     worse = [
         name
         for name, (drop, rel) in drops.items()
