@@ -51,9 +51,8 @@ def resolve(source: str | Path | None, relative_to: Path | None = None) -> Path:
         path = relative_to / path
     if not text.strip() or not path.is_file():
         known = ", ".join(bundled) or "none"
-        raise RuleConfigError(
-            f"{text}: rule set not found (not a file, nor a bundled set: {known})"
-        )
+        shown = text if text.isprintable() else repr(text)
+        raise RuleConfigError(f"{shown}: rule set not found (not a file, nor a bundled set: {known})")
     return path
 
 
