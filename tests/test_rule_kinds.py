@@ -12,6 +12,21 @@ from typing import Any, NamedTuple
 import numpy as np
 import pytest
 from helpers import architecture, evaluation, split_from_predictions, split_with_metrics
+from test_leakage import (
+    copied_rows,
+    copy_into,
+    discrete_rows,
+    identifier_rows,
+    label_copy,
+    normal_rows,
+    rare_class_proxy,
+    repeated_rows,
+    repeated_share,
+    shared_count,
+    shifted_classes,
+    two_views,
+    with_rows,
+)
 
 from auditor.evaluate import Evaluation, SplitEvaluation
 from auditor.rules.engine import blocking, run_rules
@@ -173,6 +188,39 @@ OVER_REGULARIZED = (
 )
 NOT_LEARNED = "the model has not learned the training data."
 IMBALANCED = "accuracy will flatter the model; judge it on recall, precision and balanced accuracy."
+SCORED_ON_TRAINING_ROWS = (
+    "the model is scored on rows it was trained on, so its validation numbers overstate how it "
+    "will do on new data."
+)
+DUPLICATES_WEIGH = (
+    "duplicates weigh some examples more and inflate metrics when they straddle a split."
+)
+GIVES_AWAY = (
+    "a column that gives the answer away is usually derived from the label or recorded after the "
+    "outcome, and will not be there (or not be the same) in production."
+)
+NO_MEANING = (
+    "an identifier carries no meaning the model can generalize from; when it predicts the label, "
+    "the rows were ordered or numbered by outcome."
+)
+OTHER_POPULATION = (
+    "The val numbers do not describe the population the model was trained on; split at random "
+    "(stratified), or by time on purpose."
+)
+BENIGN = (
+    "Dropout and weight penalties make Keras' own training loss look worse than validation loss, "
+    "but auditor measures both without dropout and without the penalty, so that benign cause is "
+    "ruled out here; a smaller or easier validation split is the other innocent explanation."
+)
+
+# Four whole numbers 0..9: 2,000 training and 2,000 val rows (the latter also with every 10th row
+# copied from train), and the share of training rows that equal another training row (by
+# np.unique, not by the library's hashes).
+DIGITS_TRAIN = discrete_rows(2_000, 40, levels=10, features=4)
+DIGITS_VAL = discrete_rows(2_000, 41, levels=10, features=4)
+DIGITS_COPIED = copy_into(DIGITS_VAL, DIGITS_TRAIN, 0.1)
+TRAIN_REPEATS = repeated_share(DIGITS_TRAIN[0])
+assert TRAIN_REPEATS == 0.195
 
 CASES = [
     # ---- loss_gap: fails only when both the absolute and the relative gap are over the limits.
@@ -761,6 +809,455 @@ CASES = [
         train_only([[40, 10], [10, 40]]),
         "not_applicable",
         "Not applicable: no val split was given.",
+    ),
+    # ---- leakage_duplicates: val rows 0.. copied from train rows 10.. (see test_leakage.py).
+    case(
+        "leakage_duplicates-fails",
+        "leakage_duplicates",
+        {},
+        copied_rows(5, relabel=2),
+        "failed",
+        f"5 of 50 val rows (10%) also appear in the training split: {SCORED_ON_TRAINING_ROWS}",
+        observed={
+            "shared_rows": 5,
+            "shared_fraction": 0.1,
+            "shared_rows_same_label": 3,
+            "shared_rows_other_label": 2,
+            "near_duplicate_rows": 0,
+            "rows_checked": 50,
+        },
+        threshold={"max_shared_fraction": 0.01, "max_near_fraction": 0.05},
+    ),
+    # Three continuous features: chance is nil, and the allowance for sampling noise on 50 rows is
+    # 2.58 x sqrt(1 / 50) / sqrt(50) = 5.16%, so more than 1% + 5.16% (3.08 rows) fail: 4 do, 3
+    # pass (test_leakage.py has the same boundary at 200 and 1,000 rows).
+    case(
+        "leakage_duplicates-fails-one-row-over-limit-and-noise",
+        "leakage_duplicates",
+        {},
+        copied_rows(4),
+        "failed",
+        f"4 of 50 val rows (8%) also appear in the training split: {SCORED_ON_TRAINING_ROWS}",
+    ),
+    case(
+        "leakage_duplicates-passes-within-noise",
+        "leakage_duplicates",
+        {},
+        copied_rows(3),
+        "passed",
+        "3 of 50 val rows appear in the training split and 0 nearly; limits 1% and 5% above "
+        "chance.",
+        observed={"shared_rows": 3, "shared_fraction": 0.06},
+    ),
+    case(
+        "leakage_duplicates-passes",
+        "leakage_duplicates",
+        {},
+        copied_rows(0),
+        "passed",
+        "0 of 50 val rows appear in the training split and 0 nearly; limits 1% and 5% above "
+        "chance.",
+        observed={"shared_fraction_by_chance": 0.0},
+    ),
+    # 5 copies fail the 1% limit (leakage_duplicates-fails): 10% - 5.16% is under a 10% limit.
+    case(
+        "leakage_duplicates-passes-test-split-own-limit",
+        "leakage_duplicates",
+        {"split": "test", "max_shared_fraction": 0.1},
+        copied_rows(5, split="test"),
+        "passed",
+        "5 of 50 test rows appear in the training split and 0 nearly; limits 10% and 5% above "
+        "chance.",
+        observed={"shared_rows": 5, "shared_fraction": 0.1},
+    ),
+    # Four whole numbers 0..9 and 2,000 training rows: 1 - (1 - 10^-4)^2,000 = 18.1% of independent
+    # val rows match by chance (17.98% from the train marginals). The chance LK01 takes is the
+    # higher share of training rows that equal another training row: 390 of 2,000, 19.5%
+    # (TRAIN_REPEATS, counted with np.unique). The noise allowance on 2,000 val rows is
+    # 2.58 x sqrt(19.5% x 80.5% / 2,000) = 2.29 points.
+    case(
+        "leakage_duplicates-passes-matches-by-chance",
+        "leakage_duplicates",
+        {},
+        with_rows({"train": DIGITS_TRAIN, "val": DIGITS_VAL}, "abcd"),
+        "passed",
+        "342 of 2,000 val rows appear in the training split and 0 nearly; chance alone explains "
+        "19.5%; limits 1% and 5% above chance.",
+        observed={
+            "shared_rows": shared_count(DIGITS_TRAIN[0], DIGITS_VAL[0]),
+            "shared_fraction_by_chance": TRAIN_REPEATS,
+        },
+    ),
+    case(
+        # 200 copies (10%) on top of chance: 510 rows, 25.5% - 19.5% - 2.29% = 3.7 points above
+        # chance and noise. (5% copies, 428 rows, stay within: 21.4% - 19.5% - 2.29% < 1%.)
+        "leakage_duplicates-fails-copies-beyond-chance",
+        "leakage_duplicates",
+        {},
+        with_rows({"train": DIGITS_TRAIN, "val": DIGITS_COPIED}, "abcd"),
+        "failed",
+        "510 of 2,000 val rows (25.5%) also appear in the training split; chance alone explains "
+        f"19.5%: {SCORED_ON_TRAINING_ROWS}",
+        observed={
+            "shared_rows": shared_count(DIGITS_TRAIN[0], DIGITS_COPIED[0]),
+            "shared_fraction_by_chance": TRAIN_REPEATS,
+        },
+    ),
+    case(
+        "leakage_duplicates-n/a-no-train",
+        "leakage_duplicates",
+        {},
+        with_rows({"val": normal_rows(50, seed=2)}, "abc"),
+        "not_applicable",
+        "Not applicable: needs the train and val splits.",
+    ),
+    case(
+        "leakage_duplicates-n/a-too-few-rows",
+        "leakage_duplicates",
+        {"min_rows": 60},
+        copied_rows(5),
+        "not_applicable",
+        "Not applicable: the val split has 50 row(s), fewer than 60.",
+    ),
+    # ---- duplicate_rows: the last rows of a 40-row train split repeat its first rows.
+    case(
+        "duplicate_rows-fails-conflicting-labels",
+        "duplicate_rows",
+        {},
+        repeated_rows(4, conflicts=2),
+        "failed",
+        "4 of 40 train rows (10%) duplicate another row; 4 rows in 2 group(s) of identical "
+        f"features carry different labels (label noise the model cannot learn): {DUPLICATES_WEIGH}",
+        observed={
+            "duplicate_rows": 4,
+            "duplicate_fraction": 0.1,
+            "conflicting_label_rows": 4,
+            "conflicting_label_groups": 2,
+        },
+        threshold={"max_fraction": 0.05},
+    ),
+    case(
+        "duplicate_rows-fails-own-limit",
+        "duplicate_rows",
+        {"max_fraction": 0.01},
+        repeated_rows(2, conflicts=0),
+        "failed",
+        f"2 of 40 train rows (5%) duplicate another row: {DUPLICATES_WEIGH}",
+    ),
+    case(
+        "duplicate_rows-passes-at-the-limit",
+        "duplicate_rows",
+        {},
+        repeated_rows(2, conflicts=0),
+        "passed",
+        "2 of 40 train rows duplicate another row (limit 5%); no identical rows carry different "
+        "labels.",
+    ),
+    case(
+        "duplicate_rows-n/a-one-row",
+        "duplicate_rows",
+        {},
+        repeated_rows(0, conflicts=0, n=1),
+        "not_applicable",
+        "Not applicable: the train split has fewer than 2 rows.",
+    ),
+    case(
+        "duplicate_rows-n/a-no-val",
+        "duplicate_rows",
+        {"split": "val"},
+        repeated_rows(2, conflicts=0),
+        "not_applicable",
+        "Not applicable: no val split was given.",
+    ),
+    # ---- leakage_target_proxy
+    case(
+        "leakage_target_proxy-fails-label-copy",
+        "leakage_target_proxy",
+        {},
+        label_copy(),
+        "failed",
+        "Feature 'leak' alone predicts class '1' on val with ROC AUC 1; all other features "
+        f"together reach 0.487: {GIVES_AWAY}",
+        threshold={"min_score": 0.95, "min_margin": 0.05},
+    ),
+    case(
+        "leakage_target_proxy-passes-strong-but-not-alone",
+        "leakage_target_proxy",
+        {},
+        with_rows({"val": two_views(200, seed=6)}, "abc"),
+        "passed",
+        "No single feature predicts the label on val with ROC AUC of 0.95 or more while beating "
+        "the other features by 0.05 (strongest: 'a' at 0.99).",
+        observed={"suspects": []},
+    ),
+    case(
+        "leakage_target_proxy-n/a-single-class-val",
+        "leakage_target_proxy",
+        {},
+        shifted_classes(200),
+        "not_applicable",
+        "Not applicable: needs at least 50 val rows with several classes.",
+    ),
+    # Binary: class '1' is scored against the rest, and 2 positives are too few.
+    case(
+        "leakage_target_proxy-n/a-rare-class",
+        "leakage_target_proxy",
+        {},
+        with_rows({"val": two_views(300, seed=56, positives=2)}, "abc"),
+        "not_applicable",
+        "Not applicable: no class has 10 or more rows (and as many others) in the val sample.",
+    ),
+    # Multiclass: 'fox' (5 rows) is left out; 'cat' and 'dog' still give the leak away. The leak
+    # orders every class perfectly (AUC 0.9999 after binning); the other features are noise, so
+    # about 0.5 (0.477: one standard error, 0.024, below, for 298 'cat' rows against 302).
+    case(
+        "leakage_target_proxy-fails-beside-a-rare-class",
+        "leakage_target_proxy",
+        {},
+        rare_class_proxy((298, 297, 5)),
+        "failed",
+        "Feature 'leak' alone predicts class 'cat' on val with ROC AUC 1; all other features "
+        f"together reach 0.477: {GIVES_AWAY}",
+    ),
+    case(
+        "leakage_target_proxy-n/a-no-class-of-ten",
+        "leakage_target_proxy",
+        {},
+        rare_class_proxy((48, 1, 1)),
+        "not_applicable",
+        "Not applicable: no class has 10 or more rows (and as many others) in the val sample.",
+    ),
+    case(
+        "leakage_target_proxy-n/a-too-few-rows",
+        "leakage_target_proxy",
+        {"min_rows": 150},
+        label_copy(),
+        "not_applicable",
+        "Not applicable: needs at least 150 val rows with several classes.",
+    ),
+    # ---- leakage_identifier
+    case(
+        "leakage_identifier-fails-sorted-by-label",
+        "leakage_identifier",
+        {"require_predictive": True},
+        identifier_rows("id"),
+        "failed",
+        "Feature 'id' looks like a row identifier (named like an identifier; 100% unique, nearly "
+        "consecutive whole numbers; never decreases in file order) and predicts the label (ROC "
+        f"AUC 0.999): {NO_MEANING}",
+        threshold={"require_predictive": True, "min_score": 0.7},
+    ),
+    case(
+        "leakage_identifier-fails-not-predictive",
+        "leakage_identifier",
+        {},
+        identifier_rows("customer_id"),
+        "failed",
+        # 500 numbers out of a million: unique, but not consecutive; the name gives it away.
+        "Feature 'customer_id' looks like a row identifier (named like an identifier): "
+        f"{NO_MEANING}",
+    ),
+    case(
+        "leakage_identifier-passes-not-predictive",
+        "leakage_identifier",
+        {"require_predictive": True},
+        identifier_rows("customer_id"),
+        "passed",
+        "No model input is a predictive identifier.",
+        observed={"identifier_columns": []},
+    ),
+    case(
+        "leakage_identifier-passes-age",
+        "leakage_identifier",
+        {},
+        identifier_rows("age"),
+        "passed",
+        "No model input is an identifier-like column.",
+    ),
+    case(
+        "leakage_identifier-n/a-no-train",
+        "leakage_identifier",
+        {},
+        with_rows({"val": normal_rows(100, seed=5)}, "abc"),
+        "not_applicable",
+        "Not applicable: no train split was given.",
+    ),
+    case(
+        "leakage_identifier-n/a-one-row-train",
+        "leakage_identifier",
+        {},
+        with_rows({"train": normal_rows(1, seed=5)}, "abc"),
+        "not_applicable",
+        "Not applicable: the train split has 1 row(s); the check needs 2 or more.",
+    ),
+    # ---- split_drift: identical features, class shares as given (see test_leakage.py for PSI).
+    case(
+        "split_drift-fails-class-shares",
+        "split_drift",
+        {},
+        shifted_classes(160),
+        "failed",
+        # 100/100 in train, 40/160 in val: chi-square (with Yates' correction) 38.3, p 6.2e-10.
+        "Train and val differ: class shares differ by 30% (chi-square p 6.2e-10). "
+        f"{OTHER_POPULATION}",
+        observed={
+            "drifted_features": [],
+            "max_psi": 0.0,
+            "class_prior_shift": 0.3,
+            "class_prior_pvalue": 6.214951730882236e-10,
+        },
+        threshold={"max_psi": 0.25, "alpha": 0.01, "max_prior_shift": 0.1},
+    ),
+    case(
+        "split_drift-passes",
+        "split_drift",
+        {},
+        shifted_classes(100),
+        "passed",
+        "Train and val have similar feature distributions (largest PSI 0, limit 0.25) and class "
+        "shares (shift 0%).",
+    ),
+    case(
+        "split_drift-passes-own-prior-limit",
+        "split_drift",
+        {"max_prior_shift": 0.35},
+        shifted_classes(160),
+        "passed",
+        "Train and val have similar feature distributions (largest PSI 0, limit 0.25) and class "
+        "shares (shift 30%).",
+    ),
+    case(
+        # 50/50 in train, 38/62 in val: 12 points, but chi-square p 0.117 is no evidence at 0.01.
+        "split_drift-passes-shift-within-noise",
+        "split_drift",
+        {},
+        shifted_classes(62, n=100),
+        "passed",
+        "Train and val have similar feature distributions (largest PSI 0, limit 0.25) and class "
+        "shares (shift 12%).",
+        observed={"class_prior_shift": 0.12, "class_prior_pvalue": 0.1171245},
+    ),
+    case(
+        "split_drift-fails-shift-own-alpha",
+        "split_drift",
+        {"alpha": 0.2},
+        shifted_classes(62, n=100),
+        "failed",
+        f"Train and val differ: class shares differ by 12% (chi-square p 0.12). {OTHER_POPULATION}",
+    ),
+    case(
+        "split_drift-n/a-too-few-rows",
+        "split_drift",
+        {},
+        shifted_classes(40, n=80),
+        "not_applicable",
+        "Not applicable: needs at least 100 rows in train and val.",
+    ),
+    # ---- suspicious_validation: noise is 2.58 standard errors of the val loss.
+    case(
+        "suspicious_validation-fails-loss",
+        "suspicious_validation",
+        {},
+        evaluation(
+            {
+                "train": metrics_split("train", loss=0.4),
+                "val": metrics_split("val", loss=0.25, loss_standard_error=0.01, accuracy=0.9),
+            }
+        ),
+        "failed",
+        "Validation loss 0.25 is 37.5% below training loss 0.4: validation should not be easier "
+        "than training. Check for validation rows copied into training and for columns derived "
+        f"from the label. {BENIGN}",
+        observed={"relative_margin": 0.375, "noise_margin": 0.0258, "val_accuracy": 0.9},
+        threshold={"max_relative_margin": 0.2},
+    ),
+    case(
+        "suspicious_validation-passes-within-noise",
+        "suspicious_validation",
+        {},
+        evaluation(
+            {
+                "train": metrics_split("train", loss=0.4),
+                "val": metrics_split("val", loss=0.3, loss_standard_error=0.05, accuracy=0.9),
+            }
+        ),
+        "passed",
+        "Validation loss 0.3 is not suspiciously below training loss 0.4 (beyond sampling noise "
+        "of 0.129).",
+    ),
+    case(
+        "suspicious_validation-passes-below-min-gap",
+        "suspicious_validation",
+        {},
+        evaluation(
+            {
+                "train": metrics_split("train", loss=0.05),
+                "val": metrics_split("val", loss=0.035, accuracy=0.99),
+            }
+        ),
+        "passed",
+        "Validation loss 0.035 is not suspiciously below training loss 0.05 (beyond sampling "
+        "noise of 0).",
+        observed={"relative_margin": 0.3},
+    ),
+    case(
+        "suspicious_validation-fails-perfect-accuracy",
+        "suspicious_validation",
+        {},
+        evaluation(
+            {
+                "train": metrics_split("train", loss=0.4),
+                "val": metrics_split("val", loss=0.38, accuracy=1.0),
+            }
+        ),
+        "failed",
+        "Validation accuracy is 100% on 100 rows: perfect validation is rare without leakage. "
+        f"{BENIGN}",
+    ),
+    case(
+        "suspicious_validation-n/a-tiny-val",
+        "suspicious_validation",
+        {},
+        evaluation(
+            {
+                "train": confusion_split("train", [[40, 10], [10, 40]], loss=0.4),
+                "val": confusion_split("val", [[8, 2], [2, 8]], loss=0.2),
+            }
+        ),
+        "not_applicable",
+        "Not applicable: the val split has 20 row(s), fewer than 30.",
+    ),
+    case(
+        "suspicious_validation-n/a-loss-unknown",
+        "suspicious_validation",
+        {},
+        losses(0.4, None),
+        "not_applicable",
+        "Not applicable: needs the loss on the train and val splits.",
+    ),
+    case(
+        "suspicious_validation-fails-test-split",
+        "suspicious_validation",
+        {"split": "test"},
+        evaluation(
+            {
+                "train": metrics_split("train", loss=0.4),
+                "test": metrics_split("test", loss=0.25, loss_standard_error=0.01, accuracy=0.9),
+            }
+        ),
+        "failed",
+        "Test loss 0.25 is 37.5% below training loss 0.4: validation should not be easier than "
+        "training. Check for validation rows copied into training and for columns derived from the "
+        f"label. {BENIGN}",
+        observed={"test_loss": 0.25, "relative_margin": 0.375},
+    ),
+    case(
+        "suspicious_validation-n/a-no-train",
+        "suspicious_validation",
+        {},
+        val_only([[40, 10], [10, 40]]),
+        "not_applicable",
+        "Not applicable: needs the train and val splits.",
     ),
 ]
 
