@@ -157,6 +157,8 @@ class RowFacts:
     scale: np.ndarray | None = None  # per-feature grid step for near-duplicates (set by the caller)
     hashes: list[np.ndarray] = field(default_factory=list)
     row_numbers: list[np.ndarray] = field(default_factory=list)
+    contiguous: bool = True
+    rows_seen: int = 0
     near_hashes: list[np.ndarray] = field(default_factory=list)
     stats: FeatureStats = field(default_factory=FeatureStats)
     sample_keys: np.ndarray = field(default_factory=lambda: np.empty(0))
@@ -174,7 +176,14 @@ class RowFacts:
         self.hashes.append(hash_rows(x))
         self.near_hashes.append(hash_rows(near_cells(x, self.scale)))
         self.stats.update(x)
-        self.row_numbers.append(rows)
+        # Row numbers are stored only once they stop being simply 0..n-1 (rows were dropped).
+        follows = len(rows) > 0 and rows[0] == self.rows_seen and rows[-1] == self.rows_seen + len(rows) - 1
+        if self.contiguous and not follows:
+            self.contiguous = False
+            self.row_numbers = [np.arange(self.rows_seen)]
+        if not self.contiguous:
+            self.row_numbers.append(np.asarray(rows, dtype=np.int64))
+        self.rows_seen += len(rows)
         self._keep(self._rng.random(len(x)), x, y, rows)
 
     def _keep(self, keys: np.ndarray, x: np.ndarray, y: np.ndarray, rows: np.ndarray) -> None:
@@ -200,6 +209,12 @@ class RowFacts:
             all_rows,
         )
 
+    def explicit_rows(self) -> np.ndarray:
+        """Every row number seen so far, as an array."""
+        if self.contiguous:
+            return np.arange(self.rows_seen)
+        return np.concatenate(self.row_numbers) if self.row_numbers else np.empty(0, np.int64)
+
     def merge(self, other: RowFacts) -> RowFacts:
         """Combine the facts of two consecutive shards of one split (SELF first), as one pass would.
 
@@ -209,7 +224,10 @@ class RowFacts:
         merged = RowFacts(scale=self.scale if self.scale is not None else other.scale)
         merged.hashes = self.hashes + other.hashes
         merged.near_hashes = self.near_hashes + other.near_hashes
-        merged.row_numbers = self.row_numbers + other.row_numbers
+        numbers = np.concatenate([f.explicit_rows() for f in (self, other)])
+        merged.rows_seen = len(numbers)
+        merged.contiguous = bool(np.array_equal(numbers, np.arange(len(numbers))))
+        merged.row_numbers = [] if merged.contiguous else [numbers]
         merged.stats = self.stats.merge(other.stats)
         if self.sample_x is not None:
             merged._keep(self.sample_keys, self.sample_x, self.sample_y, self.sample_rows)
@@ -221,7 +239,7 @@ class RowFacts:
         """Return the immutable facts the rules read."""
         hashes = np.concatenate(self.hashes) if self.hashes else np.empty(0, np.uint64)
         near = np.concatenate(self.near_hashes) if self.near_hashes else np.empty(0, np.uint64)
-        numbers = np.concatenate(self.row_numbers) if self.row_numbers else np.empty(0, np.int64)
+        numbers = None if self.contiguous else self.explicit_rows()
         order = np.argsort(self.sample_rows)
         sample_x = (
             self.sample_x[order]
@@ -234,7 +252,7 @@ class RowFacts:
             features=names,
             hashes=hashes,
             near_hashes=near,
-            row_numbers=numbers,
+            stored_rows=numbers,
             near_scale=self.scale if self.scale is not None else np.ones(len(names)),
             stats=self.stats,
             sample_x=sample_x,
@@ -250,7 +268,7 @@ class SplitRows:
     features: tuple[str, ...]
     hashes: np.ndarray
     near_hashes: np.ndarray
-    row_numbers: np.ndarray
+    stored_rows: np.ndarray | None
     near_scale: np.ndarray
     stats: FeatureStats
     sample_x: np.ndarray
@@ -260,3 +278,10 @@ class SplitRows:
     @property
     def n_rows(self) -> int:
         return int(len(self.hashes))
+
+    @property
+    def row_numbers(self) -> np.ndarray:
+        """The file row number of every kept row (0-based, header excluded)."""
+        if self.stored_rows is not None:
+            return self.stored_rows
+        return np.arange(self.n_rows)

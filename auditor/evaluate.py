@@ -215,7 +215,21 @@ def _predict_split(
         finally:
             for future in pending:
                 future.result()  # re-raises a failure of the facts thread
-    return np.concatenate(ys), np.concatenate(probas), np.concatenate(losses)
+    return np.concatenate(ys), np.concatenate(probas), np.sum(losses, axis=0)
+
+
+def _standard_error(moments: np.ndarray) -> float | None:
+    n, total, squares = moments
+    if n < 2:
+        return None
+    variance = max((squares - total * total / n) / (n - 1), 0.0)
+    return float(np.sqrt(variance / n))
+
+
+def _moments(values: np.ndarray) -> np.ndarray:
+    """Count, sum and sum of squares of per-row losses: the mean and its standard error, mergeable."""
+    v = values.astype(np.float64)
+    return np.array([len(v), v.sum(), (v * v).sum()])
 
 
 def _timed(fn: Callable[..., None], timings: dict[str, float], *args: Any) -> None:
@@ -247,7 +261,7 @@ def _predict_batches(
         started = clock()
         raw = model.predict_raw(batch.x)
         proba = model.to_proba(raw)
-        losses.append(model.loss(batch.y, raw))
+        losses.append(_moments(model.loss(batch.y, raw)))
         timings["predict"] += clock() - started
         bad = ~np.isfinite(proba).all(axis=1)
         if bad.any():
@@ -262,8 +276,11 @@ def _predict_batches(
             )
         # Hashing and statistics run on a second thread while the next batch is read and
         # predicted (NumPy and TensorFlow both release the GIL); one worker keeps them in order.
+        # At most one batch waits for the facts thread, so memory holds two batches, not the split.
+        if pending:
+            pending.pop().result()
         pending.append(worker.submit(_timed, facts.update, timings, batch.x, batch.y, batch.rows))
-        ys.append(batch.y)
+        ys.append(batch.y.astype(np.int32))  # 4 bytes a row: labels are class indices
         probas.append(proba)
         if progress is not None:
             progress(reader.name, len(batch.y))
@@ -282,11 +299,11 @@ def _measure(
     proba.setflags(write=False)
     counts = np.bincount(y, minlength=len(names))
     metrics = classification_metrics(
-        y, proba, names, threshold=threshold, loss=float(losses.mean())
+        y, proba, names, threshold=threshold, loss=float(losses[1] / losses[0])
     )
     # The standard error of the mean loss tells the rules which loss differences are noise.
     metrics["loss_standard_error"] = (
-        float(losses.std(ddof=1) / np.sqrt(len(losses))) if len(losses) > 1 else None
+        _standard_error(losses)
     )
     baseline = baseline_metrics(y, priors)
     baseline["majority_class"] = names[int(np.argmax(priors))]

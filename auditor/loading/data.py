@@ -277,7 +277,9 @@ class SplitReader:
 
     def _parquet_batches(self, rows: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         try:
-            parquet = pq.ParquetFile(self.path)
+            # pre_buffer would cache every column chunk it reads for the life of the file object
+            # (the whole file, by the end); a small read buffer keeps memory to one row group.
+            parquet = pq.ParquetFile(self.path, pre_buffer=False, buffer_size=1 << 20)
         except (pa.ArrowException, OSError) as exc:
             raise DataError(f"{self.path}: not a readable Parquet file ({exc})") from None
         schema = parquet.schema_arrow
