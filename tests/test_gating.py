@@ -36,7 +36,7 @@ def test_metric_regression_fails_on_a_drop_and_passes_when_it_holds():
     ev = evaluation({"train": split_with_metrics("train"), "val": split_with_metrics("val", roc_auc=0.88)})
     worse = KINDS["metric_regression"].fn(_with_reference(ev, {"roc_auc": 0.91}), _params("metric_regression"))
     assert worse.status == "failed"
-    assert worse.message.startswith("Roc_auc on val drops from 0.91 (baseline) to 0.88 (candidate), 0.03")
+    assert worse.message.startswith("ROC AUC on val drops from 0.91 (baseline) to 0.88 (candidate), 0.03")
     assert worse.observed["drop"] == {"roc_auc": pytest.approx(0.03)}
     held = KINDS["metric_regression"].fn(_with_reference(ev, {"roc_auc": 0.885}), _params("metric_regression"))
     assert held.status == "passed"

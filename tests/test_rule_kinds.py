@@ -116,6 +116,14 @@ def losses(train: float | None, val: float | None) -> Evaluation:
     )
 
 
+def against(ev: Evaluation, val: dict[str, Any], train: dict[str, Any] | None = None) -> Evaluation:
+    """EV compared with a baseline audit whose val (and train) metrics are VAL (and TRAIN)."""
+    splits: dict[str, Any] = {"val": {"metrics": val}}
+    if train is not None:
+        splits["train"] = {"metrics": train}
+    return dataclasses.replace(ev, reference={"source": "deployed.json", "splits": splits})
+
+
 def accuracies(train: float, val: float) -> Evaluation:
     return evaluation(
         {
@@ -315,7 +323,7 @@ CASES = [
         {},
         accuracies(0.99, 0.90),
         "failed",
-        "accuracy drops from 0.99 on train to 0.9 on val (0.09, limit 0.05): what the model "
+        "Accuracy drops from 0.99 on train to 0.9 on val (0.09, limit 0.05): what the model "
         "learned does not carry over to unseen rows.",
         observed={"train_accuracy": 0.99, "val_accuracy": 0.90, "gap": 0.09},
         threshold={"max_gap": 0.05, "metric": "accuracy"},
@@ -326,7 +334,7 @@ CASES = [
         {},
         accuracies(0.92, 0.90),
         "passed",
-        "accuracy is 0.92 on train and 0.9 on val (gap 0.02, limit 0.05).",
+        "Accuracy is 0.92 on train and 0.9 on val (gap 0.02, limit 0.05).",
     ),
     case(
         "metric_gap-roc_auc-own-limit",
@@ -339,7 +347,7 @@ CASES = [
             }
         ),
         "failed",
-        "roc_auc drops from 0.95 on train to 0.8 on val (0.15, limit 0.1): what the model learned "
+        "ROC AUC drops from 0.95 on train to 0.8 on val (0.15, limit 0.1): what the model learned "
         "does not carry over to unseen rows.",
     ),
     case(
@@ -1258,6 +1266,59 @@ CASES = [
         val_only([[40, 10], [10, 40]]),
         "not_applicable",
         "Not applicable: needs the train and val splits.",
+    ),
+    # ---- against a baseline model ---------------------------------------------------------------
+    case(
+        "metric_regression-fails-accuracy-drop",
+        "metric_regression",
+        {"metric": "accuracy"},
+        against(accuracies(0.9, 0.8), val={"accuracy": 0.85}),
+        "failed",
+        "Accuracy on val drops from 0.85 (baseline) to 0.8 (candidate), 0.05 or 5.9% (limits 0.01 "
+        "and 0%): the candidate is worse than the model it would replace.",
+        observed={"regressed": ["accuracy"]},
+    ),
+    case(
+        "metric_regression-passes-accuracy-holds",
+        "metric_regression",
+        {"metric": "accuracy"},
+        against(accuracies(0.9, 0.8), val={"accuracy": 0.795}),
+        "passed",
+        "Accuracy on val holds against the baseline (largest drop 0; limit 0.01).",
+    ),
+    case(
+        "metric_regression-n/a-no-baseline",
+        "metric_regression",
+        {},
+        losses(0.2, 0.3),
+        "not_applicable",
+        "Not applicable: no baseline (--baseline or --baseline-model) with a val split.",
+    ),
+    case(
+        "loss_gap_regression-fails-gap-grew",
+        "loss_gap_regression",
+        {},
+        against(losses(0.2, 0.4), val={"loss": 0.25}, train={"loss": 0.2}),
+        "failed",
+        "The train/val loss gap grew from 0.05 (baseline) to 0.2 (candidate), by 0.15 (limit "
+        "0.05): the candidate overfits more than the model it would replace.",
+        observed={"candidate_gap": 0.2, "baseline_gap": 0.05, "growth": 0.15},
+    ),
+    case(
+        "loss_gap_regression-passes-same-gap",
+        "loss_gap_regression",
+        {},
+        against(losses(0.2, 0.4), val={"loss": 0.45}, train={"loss": 0.25}),
+        "passed",
+        "The train/val loss gap is 0.2 against the baseline's 0.2 (growth limit 0.05).",
+    ),
+    case(
+        "loss_gap_regression-n/a-no-train-in-baseline",
+        "loss_gap_regression",
+        {},
+        against(losses(0.2, 0.4), val={"loss": 0.45}),
+        "not_applicable",
+        "Not applicable: no baseline with train and val splits.",
     ),
 ]
 

@@ -24,6 +24,25 @@ HIGHER_IS_BETTER = frozenset(
 )
 
 
+METRIC_NAMES = {
+    "accuracy": "Accuracy",
+    "balanced_accuracy": "Balanced accuracy",
+    "precision_macro": "Precision (macro)",
+    "recall_macro": "Recall (macro)",
+    "f1_macro": "F1 (macro)",
+    "roc_auc": "ROC AUC",
+    "pr_auc": "PR AUC",
+    "precision": "Precision",
+    "recall": "Recall",
+    "f1": "F1",
+}
+
+
+def metric_name(metric: str) -> str:
+    """The name a reader knows a metric by, as it starts a sentence ("ROC AUC", "Accuracy")."""
+    return METRIC_NAMES.get(metric, metric)
+
+
 def fmt(value: float | None) -> str:
     """Format a metric for a sentence: 3 significant digits, no trailing noise."""
     if value is None:

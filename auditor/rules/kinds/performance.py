@@ -9,6 +9,7 @@ from auditor.evaluate import Evaluation
 from auditor.rules.kinds.common import (
     HIGHER_IS_BETTER,
     fmt,
+    metric_name,
     not_applicable,
     pct,
     selected_classes,
@@ -68,7 +69,7 @@ def metric_gap(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     if gap > params["max_gap"]:
         return Outcome(
             "failed",
-            f"{metric} drops from {fmt(train)} on train to {fmt(other)} on {split} "
+            f"{metric_name(metric)} drops from {fmt(train)} on train to {fmt(other)} on {split} "
             f"({fmt(gap)}, limit {fmt(params['max_gap'])}): what the model learned does not "
             "carry over to unseen rows.",
             observed,
@@ -76,7 +77,7 @@ def metric_gap(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
         )
     return Outcome(
         "passed",
-        f"{metric} is {fmt(train)} on train and {fmt(other)} on {split} "
+        f"{metric_name(metric)} is {fmt(train)} on train and {fmt(other)} on {split} "
         f"(gap {fmt(gap)}, limit {fmt(params['max_gap'])}).",
         observed,
         threshold,

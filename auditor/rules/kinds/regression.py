@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from auditor.evaluate import Evaluation
-from auditor.rules.kinds.common import fmt, not_applicable, pct
+from auditor.rules.kinds.common import fmt, metric_name, not_applicable, pct
 from auditor.rules.types import Outcome
 
 
@@ -56,11 +56,11 @@ def metric_regression(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     if worse:
         name = max(worse, key=lambda n: drops[n][0])
         b, a = pairs[name]
-        label = f"{metric} of {name}" if params["per_class"] else metric
+        label = f"{metric_name(metric)} of {name}" if params["per_class"] else metric_name(metric)
         more = f" ({len(worse) - 1} more)" if len(worse) > 1 else ""
         return Outcome(
             "failed",
-            f"{label.capitalize()} on {split} drops from {fmt(b)} (baseline) to {fmt(a)} "
+            f"{label} on {split} drops from {fmt(b)} (baseline) to {fmt(a)} "
             f"(candidate), {fmt(b - a)} or {pct(drops[name][1])} (limits {fmt(params['max_drop'])} "
             f"and {pct(params['max_relative_drop'])}){more}: the candidate is worse than the model "
             "it would replace.",
@@ -70,7 +70,7 @@ def metric_regression(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     biggest = max(drops, key=lambda n: drops[n][0])
     return Outcome(
         "passed",
-        f"{metric} on {split} holds against the baseline (largest drop {fmt(max(drops[biggest][0], 0.0))}"
+        f"{metric_name(metric)} on {split} holds against the baseline (largest drop {fmt(max(drops[biggest][0], 0.0))}"
         f"{'' if not params['per_class'] else ', ' + biggest}; limit {fmt(params['max_drop'])}).",
         observed,
         threshold,
