@@ -41,3 +41,7 @@ screenshot: setup
 		--train samples/build/overfit/train.csv --val samples/build/overfit/val.csv \
 		--sweep --sweep-budget 60 --format html --out build/screenshot -q
 	@$(PY) scripts/screenshot.py build/screenshot/report.html docs/report.png
+
+# The benchmarks of benchmarks/README.md (~10 minutes; --quick for a smoke run).
+bench: setup
+	@$(PY) benchmarks/run.py
