@@ -1,0 +1,37 @@
+"""The CI recipes in examples/ are valid and do what the README says."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def test_github_actions_workflow_gates_uploads_and_summarizes():
+    workflow = yaml.safe_load((EXAMPLES / "github-actions.yml").read_text())
+    audit = workflow["jobs"]["audit"]
+    steps = audit["steps"]
+    runs = "\n".join(step.get("run", "") for step in steps)
+    uses = [step.get("uses", "") for step in steps]
+    assert "auditor audit" in runs and "--no-progress" in runs
+    assert any(u.startswith("actions/upload-artifact") for u in uses)
+    upload = next(s for s in steps if s.get("uses", "").startswith("actions/upload-artifact"))
+    assert upload["if"] == "always()" and upload["with"]["path"] == "audit-report/"
+    assert "summary.md >> \"$GITHUB_STEP_SUMMARY\"" in runs
+    gate = next(s for s in steps if s.get("name") == "Gate")
+    assert '"$code" = "1"' in gate["run"] and "exit 1" in gate["run"]
+    assert workflow["jobs"]["deploy"]["needs"] == "audit"
+
+
+def test_gitlab_job_reports_junit():
+    job = yaml.safe_load((EXAMPLES / "gitlab-ci.yml").read_text())["model-gate"]
+    assert job["artifacts"]["reports"]["junit"] == "audit-report/junit.xml"
+    assert job["artifacts"]["when"] == "always"
+    assert any("auditor audit" in line for line in job["script"])
+
+
+def test_pre_merge_check_compares_with_the_deployed_report():
+    text = (EXAMPLES / "pre-merge-check.sh").read_text()
+    assert "--baseline" in text and "set -euo pipefail" in text
