@@ -28,7 +28,7 @@ test-fast:
 	@$(PY) -m pytest -q -m "not slow and not browser"
 
 lint:
-	@$(VENV)/bin/ruff check auditor tests samples benchmarks
+	@$(VENV)/bin/ruff check auditor tests samples benchmarks scripts examples
 	@$(VENV)/bin/mypy auditor
 
 clean:

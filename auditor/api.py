@@ -1,4 +1,4 @@
-"""The Python API: `audit(...)` runs load, evaluate, judge and advise, and returns an `AuditResult`."""
+"""The Python API: `audit()` runs load, evaluate, judge and advise, and returns an `AuditResult`."""
 
 from __future__ import annotations
 
@@ -39,26 +39,32 @@ class AuditResult:
 
     @property
     def passed(self) -> bool:
+        """Whether no result fails the gate at the chosen --fail-on level."""
         return not self.blocking
 
     @property
     def verdict(self) -> str:
+        """The gate's verdict: "pass" or "fail"."""
         return "pass" if self.passed else "fail"
 
     def to_dict(self) -> dict[str, Any]:
+        """Return the report as report.json holds it."""
         from auditor.report.json_report import report_dict
 
         return report_dict(self)
 
     def to_json(self) -> str:
+        """Return the report as the JSON text of report.json."""
         return json.dumps(self.to_dict(), indent=2, sort_keys=False)
 
     def write_html(self, path: str | Path) -> Path:
+        """Write the HTML report to PATH and return the path written."""
         from auditor.report.writer import write_reports
 
         return write_reports(self, Path(path).parent, ("html",), names={"html": Path(path).name})[0]
 
     def write_pdf(self, path: str | Path) -> Path:
+        """Write the PDF report to PATH and return the path written."""
         from auditor.report.writer import write_reports
 
         return write_reports(self, Path(path).parent, ("pdf",), names={"pdf": Path(path).name})[0]
@@ -83,8 +89,8 @@ def load_reference(source: str | Path | dict[str, Any]) -> dict[str, Any]:
         or not isinstance(data.get("splits"), dict)
     ):
         raise AuditorError(
-            f"{where}: not an auditor report.json (no schema_version or splits); pass the report.json "
-            "of an earlier audit"
+            f"{where}: not an auditor report.json (no schema_version or splits); "
+            "pass the report.json of an earlier audit"
         )
     return {**data, "source": where}
 
@@ -127,7 +133,8 @@ def audit(
     """Audit MODEL on its train/val(/test) splits against a rule set, and return the result.
 
     MODEL is a path (.keras, .h5, SavedModel folder) or an in-memory Keras model. Each split is a
-    path (.csv, .parquet, .npz), a DataFrame holding the `label` column, or an (x, y) pair of arrays.
+    path (.csv, .parquet, .npz), a DataFrame holding the `label` column, or an (x, y) pair of
+    arrays.
     Nothing is printed or written: call `.write_html(path)`, `.write_pdf(path)` or `.to_json()`.
     """
     if fail_on not in FAIL_ON:

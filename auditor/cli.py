@@ -1,4 +1,4 @@
-"""The command line: `auditor audit` and `auditor rules ...`; the only place that prints and exits."""
+"""The command line: `auditor audit` and `auditor rules`; the only place that prints and exits."""
 
 from __future__ import annotations
 
@@ -61,7 +61,8 @@ def _formats(value: str) -> tuple[str, ...]:
     unknown = [f for f in chosen if f not in FORMATS]
     if unknown or not chosen:
         raise click.BadParameter(
-            f"unknown format(s) {', '.join(unknown) or '(none)'}; choose from {', '.join(FORMATS)} or all"
+            f"unknown format(s) {', '.join(unknown) or '(none)'}; "
+            f"choose from {', '.join(FORMATS)} or all"
         )
     return chosen
 
@@ -272,7 +273,7 @@ def audit(
 
 
 class _Progress:
-    """Rows predicted so far, on one stderr line that is rewritten and then erased (terminals only)."""
+    """Rows predicted so far, on one stderr line rewritten and then erased (terminals only)."""
 
     def __init__(self, enabled: bool):
         self.enabled = enabled
@@ -387,7 +388,8 @@ def rules_validate(path: Path) -> None:
     rule_set = load_rule_set(path)
     enabled = len(rule_set.enabled)
     click.echo(
-        f"{path}: valid ({rule_set.name} {rule_set.version}, {enabled} enabled rule(s) of {len(rule_set.rules)})"
+        f"{path}: valid ({rule_set.name} {rule_set.version}, "
+        f"{enabled} enabled rule(s) of {len(rule_set.rules)})"
     )
 
 

@@ -2,7 +2,8 @@
 
 Everything here is accumulated batch by batch and can be merged, so memory does not grow with the
 number of feature values: 16 bytes of hashes per row, a few numbers per feature, and a sample of at
-most `SAMPLE_ROWS` rows chosen by seeded random keys (bottom-k sampling, deterministic and mergeable).
+most `SAMPLE_ROWS` rows chosen by seeded random keys (bottom-k sampling, deterministic and
+mergeable).
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ class FeatureStats:
     first: np.ndarray | None = None
 
     def update(self, x: np.ndarray) -> None:
+        """Add one batch of rows (n_rows, n_features) to the running statistics."""
         # Reductions accumulate in float64 without copying the float32 batch.
         total = x.sum(axis=0, dtype=np.float64)
         total_sq = np.einsum("ij,ij->j", x, x, dtype=np.float64)
@@ -125,16 +127,19 @@ class FeatureStats:
 
     @property
     def mean(self) -> np.ndarray:
+        """Per-feature mean."""
         assert self.total is not None
         return self.total / max(self.n, 1)
 
     @property
     def std(self) -> np.ndarray:
+        """Per-feature population standard deviation."""
         assert self.total_sq is not None
         var = self.total_sq / max(self.n, 1) - self.mean**2
         return np.sqrt(np.maximum(var, 0.0))
 
     def to_dict(self, names: tuple[str, ...]) -> dict[str, Any]:
+        """Return the statistics keyed by feature name (empty before any batch)."""
         if self.total is None:
             return {}
         assert self.minimum is not None and self.maximum is not None and self.integral is not None
@@ -177,7 +182,11 @@ class RowFacts:
         self.near_hashes.append(hash_rows(near_cells(x, self.scale)))
         self.stats.update(x)
         # Row numbers are stored only once they stop being simply 0..n-1 (rows were dropped).
-        follows = len(rows) > 0 and rows[0] == self.rows_seen and rows[-1] == self.rows_seen + len(rows) - 1
+        follows = (
+            len(rows) > 0
+            and rows[0] == self.rows_seen
+            and rows[-1] == self.rows_seen + len(rows) - 1
+        )
         if self.contiguous and not follows:
             self.contiguous = False
             self.row_numbers = [np.arange(self.rows_seen)]
@@ -277,6 +286,7 @@ class SplitRows:
 
     @property
     def n_rows(self) -> int:
+        """Number of rows in the split."""
         return int(len(self.hashes))
 
     @property

@@ -39,6 +39,7 @@ class SplitEvaluation:
     )
 
     def to_dict(self) -> dict[str, Any]:
+        """Return the split's measurements as report.json holds them (without `y` and `proba`)."""
         return {
             "path": self.path,
             "n_rows": self.n_rows,
@@ -67,12 +68,15 @@ class Evaluation:
 
     @property
     def task(self) -> str:
+        """The model's task: "binary" or "multiclass"."""
         return self.model.task
 
     def split(self, name: str) -> SplitEvaluation | None:
+        """Return the evaluation of split NAME, or None when the split was not given."""
         return self.splits.get(name)
 
     def metric(self, split: str, name: str) -> float | None:
+        """Return metric NAME on SPLIT as a float, or None when either is missing."""
         found = self.splits.get(split)
         if found is None:
             return None
@@ -157,7 +161,8 @@ def evaluate(
         present = np.unique(raw_results[reader.name][0])
         if len(present) < 2:
             raise DataError(
-                f"{reader.path}: the {reader.name} split holds only class '{names[int(present[0])]}'; "
+                f"{reader.path}: the {reader.name} split holds only class "
+                f"'{names[int(present[0])]}'; "
                 "every split needs rows of at least two classes to be judged (split stratified by "
                 "the label)"
             )
@@ -193,8 +198,9 @@ def _predict_split(
     progress: Progress | None,
     timings: dict[str, float],
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    ys, probas, losses = [], [], []
-    clock = time.perf_counter
+    ys: list[np.ndarray] = []
+    probas: list[np.ndarray] = []
+    losses: list[np.ndarray] = []
     batches = reader.batches()
     with ThreadPoolExecutor(max_workers=1) as worker:
         pending: list[Future[None]] = []
@@ -227,7 +233,7 @@ def _standard_error(moments: np.ndarray) -> float | None:
 
 
 def _moments(values: np.ndarray) -> np.ndarray:
-    """Count, sum and sum of squares of per-row losses: the mean and its standard error, mergeable."""
+    """Count, sum and sum of squares of per-row losses: their mean and standard error, mergeable."""
     v = values.astype(np.float64)
     return np.array([len(v), v.sum(), (v * v).sum()])
 
@@ -302,10 +308,8 @@ def _measure(
         y, proba, names, threshold=threshold, loss=float(losses[1] / losses[0])
     )
     # The standard error of the mean loss tells the rules which loss differences are noise.
-    metrics["loss_standard_error"] = (
-        _standard_error(losses)
-    )
-    baseline = baseline_metrics(y, priors)
+    metrics["loss_standard_error"] = _standard_error(losses)
+    baseline: dict[str, Any] = baseline_metrics(y, priors)  # gains a str entry below
     baseline["majority_class"] = names[int(np.argmax(priors))]
     return SplitEvaluation(
         name=reader.name,

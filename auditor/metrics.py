@@ -24,12 +24,11 @@ def predict_classes(proba: np.ndarray, threshold: float = 0.5) -> np.ndarray:
 def expected_calibration_error(
     y: np.ndarray, proba: np.ndarray, bins: int = CALIBRATION_BINS
 ) -> float:
-    """Top-label ECE: the row-weighted mean |accuracy - confidence| over equal-width confidence bins."""
+    """Top-label ECE: the row-weighted mean |accuracy - confidence| over equal-width bins."""
     confidence = proba.max(axis=1).astype(np.float64)
     correct = (np.argmax(proba, axis=1) == y).astype(np.float64)
     # Bin i holds confidences in (i/bins, (i+1)/bins]; the lowest bin also holds exactly 0.
     index = np.clip(np.ceil(confidence * bins).astype(np.int64) - 1, 0, bins - 1)
-    total = np.bincount(index, minlength=bins)
     conf_sum = np.bincount(index, weights=confidence, minlength=bins)
     acc_sum = np.bincount(index, weights=correct, minlength=bins)
     return float(np.abs(acc_sum - conf_sum).sum() / len(y)) if len(y) else float("nan")
@@ -102,7 +101,8 @@ def classification_metrics(
             else None
         )
         pr_values = [per_class[c]["pr_auc"] for c in classes]
-        pr_auc = float(np.mean(pr_values)) if all(v is not None for v in pr_values) else None
+        defined = [v for v in pr_values if v is not None]
+        pr_auc = float(np.mean(defined)) if len(defined) == len(pr_values) else None
         brier = _safe(skm.brier_score_loss, y, p64, labels=labels)
 
     result: dict[str, Any] = {

@@ -50,6 +50,7 @@ class Recommendation:
     details: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        """Return the recommendation as report.json holds it."""
         return {
             "action": self.action,
             "layers": list(self.layers),
@@ -76,6 +77,7 @@ class LayerWeights:
     max_abs: float
 
     def to_dict(self) -> dict[str, Any]:
+        """Return the layer's statistics as report.json holds them."""
         return {
             "name": self.name,
             "n_weights": self.n_weights,
@@ -96,6 +98,7 @@ class WeightAnalysis:
     leaned_on_features: tuple[str, ...]
 
     def to_dict(self) -> dict[str, Any]:
+        """Return the analysis as report.json holds it."""
         return {
             "near_zero_definition": f"|w| < {NEAR_ZERO:g} x the layer's largest |w|",
             "layers": [layer.to_dict() for layer in self.layers],
@@ -138,7 +141,7 @@ def analyse_weights(arch: Architecture, features: Sequence[str]) -> WeightAnalys
 
 
 def feature_signal(ev: Evaluation) -> dict[str, float]:
-    """Best single-feature ROC AUC of each varying feature on the training sample (constants left out)."""
+    """Return the best single-feature ROC AUC of each varying feature on the training sample."""
     rows = ev.rows.get("train")
     if rows is None or len(rows.sample_y) < 20:
         return {}
@@ -189,7 +192,8 @@ def _snippet(layers: Sequence[LayerFacts], values: dict[str, tuple[float, float]
         )
         lines.append(
             f'keras.layers.Dense({units}{act}name="{layer.name}",\n'
-            f"    kernel_regularizer=keras.regularizers.L1L2(l1={_strength(l1)}, l2={_strength(l2)}))"
+            "    kernel_regularizer=keras.regularizers.L1L2("
+            f"l1={_strength(l1)}, l2={_strength(l2)}))"
         )
     return "\n".join(lines)
 
@@ -237,8 +241,8 @@ def _more_regularization(
                 " ..." if len(weights.ignored_features) > 8 else ""
             )
             evidence.append(
-                f"{len(weights.ignored_features)} of {n_features} input features get less than half "
-                f"an equal share of the first layer's weight ({shown})"
+                f"{len(weights.ignored_features)} of {n_features} input features "
+                f"get less than half an equal share of the first layer's weight ({shown})"
             )
         if weak:
             shown = ", ".join(weak[:8]) + (" ..." if len(weak) > 8 else "")
@@ -274,9 +278,8 @@ def _more_regularization(
             },
         )
 
-    targets = (
-        dense[:-1] if len(dense) > 1 else dense
-    )  # hidden layers; the output layer too if alone
+    # The hidden layers; the output layer too if it is the only one.
+    targets = dense[:-1] if len(dense) > 1 else dense
     current, suggested, values = {}, {}, {}
     total_squares = sum(by_name[layer.name].sum_squares for layer in targets) or 1e-12
     from_gap = 0.5 * gap / total_squares
@@ -300,7 +303,8 @@ def _more_regularization(
     extra = (
         ""
         if dropout
-        else " The model has no dropout either; a Dropout(0.2-0.5) after the hidden layers is a complementary fix."
+        else " The model has no dropout either; a Dropout(0.2-0.5) after the hidden layers "
+        "is a complementary fix."
     )
     return Recommendation(
         action="increase_l2",
@@ -308,7 +312,8 @@ def _more_regularization(
         current=current,
         suggested=suggested,
         reason=(
-            f"The model overfits ({', '.join(ids)}: validation loss {gap:.3g} above training loss). "
+            f"The model overfits ({', '.join(ids)}: "
+            f"validation loss {gap:.3g} above training loss). "
             f"Weight decay shrinks every weight without zeroing any, giving a smoother function: "
             f"{changes}.{extra}"
         ),
@@ -339,12 +344,15 @@ def _less_regularization(ev: Evaluation, underfit: list[RuleResult]) -> Recommen
             current={},
             suggested={},
             reason=(
-                f"The model under-fits ({ids}) without any L1/L2 penalty: regularization is not the "
-                "lever. Check labels and features, train longer or with a better learning rate, or "
-                "give the model more capacity."
+                f"The model under-fits ({ids}) without any L1/L2 penalty: "
+                "regularization is not the lever. Check labels and features, train longer or with "
+                "a better learning rate, or give the model more capacity."
             ),
             evidence=evidence,
-            expected_effect="No change from regularization; capacity or training changes should lower training loss first.",
+            expected_effect=(
+                "No change from regularization; "
+                "capacity or training changes should lower training loss first."
+            ),
         )
     penalty = ev.regularization_penalty or 0.0
     data_loss = ev.metric("train", "loss") or 0.0
@@ -384,7 +392,9 @@ def _less_regularization(ev: Evaluation, underfit: list[RuleResult]) -> Recommen
             f"both stay high. More regularization would make it worse; {changes}."
         ),
         evidence=evidence,
-        expected_effect="Training and validation loss both fall; recall of the minority class should recover.",
+        expected_effect=(
+            "Training and validation loss both fall; recall of the minority class should recover."
+        ),
         snippet=_snippet([layer for layer in _dense_layers(arch) if layer.name in values], values),
         details={"penalty_share": share},
     )
@@ -393,8 +403,10 @@ def _less_regularization(ev: Evaluation, underfit: list[RuleResult]) -> Recommen
 def threshold_for_recall(
     y: np.ndarray, p1: np.ndarray, cls: int, floor: float
 ) -> tuple[float, float, float] | None:
-    """Return (threshold on P(class 1), recall, precision) of CLS at the threshold closest to the
-    current decision that still gives CLS a recall of at least FLOOR; None if none does.
+    """Return (threshold on P(class 1), recall, precision) for a recall floor of class CLS.
+
+    The threshold is the one closest to the current decision that still gives CLS a recall of at
+    least FLOOR; None if none does.
     """
     from sklearn.metrics import precision_recall_curve
 
@@ -448,27 +460,29 @@ def _threshold_advice(ev: Evaluation, failed: list[RuleResult]) -> Recommendatio
             )
             move = "Lower" if t < ev.threshold else "Raise"
             parts.append(
-                f"{move} the decision threshold from {ev.threshold:g} to {t:.3g}: on {val.name} that "
-                f"gives class '{name}' the recall floor {floor:g} (recall {r:.2f}, precision {p:.2f})."
+                f"{move} the decision threshold from {ev.threshold:g} to {t:.3g}: "
+                f"on {val.name} that gives class '{name}' the recall floor {floor:g} "
+                f"(recall {r:.2f}, precision {p:.2f})."
             )
             snippets.append(
                 f"# decide with the new threshold\npredicted = model.predict(x)[:, 0] >= {t:.4g}"
             )
         else:
             parts.append(
-                f"No threshold gives class '{name}' recall {floor:g} on {val.name}; the model needs "
-                "better separation."
+                f"No threshold gives class '{name}' recall {floor:g} on {val.name}; "
+                "the model needs better separation."
             )
     if imbalanced:
         action = "class_weight" if action == "none" else action
         suggested["class_weight"] = weights
         details["class_weight"] = weights
         parts.append(
-            f"{'Then r' if parts else 'R'}etrain with class weights ({weight_text}) so the minority "
-            "class counts as much as the majority."
+            f"{'Then r' if parts else 'R'}etrain with class weights ({weight_text}) "
+            "so the minority class counts as much as the majority."
         )
         snippets.append(
-            f"# retrain with class weights\nmodel.fit(x_train, y_train, class_weight={{{weight_text}}}, ...)"
+            "# retrain with class weights\n"
+            f"model.fit(x_train, y_train, class_weight={{{weight_text}}}, ...)"
         )
     parts.append(
         f"({ids}) Regularization alone does not fix a missed class; if you regularize further, "
@@ -506,7 +520,9 @@ def recommend(evaluation: Evaluation, results: Sequence[RuleResult]) -> list[Rec
                 suggested={},
                 reason=evaluation.architecture.note,
                 evidence=(),
-                expected_effect="Audit the .keras or .h5 file of this model to get regularization advice.",
+                expected_effect=(
+                    "Audit the .keras or .h5 file of this model to get regularization advice."
+                ),
             )
         )
     elif underfit:
@@ -526,7 +542,8 @@ def recommend(evaluation: Evaluation, results: Sequence[RuleResult]) -> list[Rec
                 current={},
                 suggested={},
                 reason=(
-                    f"No regularization change: no overfitting or under-fitting rule failed{gap_text}. "
+                    "No regularization change: "
+                    f"no overfitting or under-fitting rule failed{gap_text}. "
                     "Changing L1/L2 now would trade fit for nothing."
                 ),
                 evidence=tuple(
@@ -547,6 +564,6 @@ def recommend(evaluation: Evaluation, results: Sequence[RuleResult]) -> list[Rec
 
 
 def weight_report(evaluation: Evaluation) -> dict[str, Any]:
-    """The regularization facts report.json shows: configuration and weight analysis."""
+    """Return the regularization facts report.json shows: configuration and weight analysis."""
     analysis = analyse_weights(evaluation.architecture, evaluation.features)
     return {**evaluation.architecture.to_dict(), "weights": analysis.to_dict()}

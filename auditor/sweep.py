@@ -1,5 +1,7 @@
-"""The verification sweep: retrains clones of the model at a few L1/L2 strengths around the
-recommendation (and at the current setting, as control) and compares their validation loss.
+"""The verification sweep: retrain the model at a few L1/L2 strengths and compare validation loss.
+
+Clones of the model are retrained at strengths around the recommendation (and at the current
+setting, as control).
 
 Opt-in (`--sweep`): it trains models, so it is the one step besides loading and evaluation that runs
 Keras. Runs train on the bounded row samples the evaluation kept, re-initialized, with the model's
@@ -48,6 +50,7 @@ class SweepRun:
     val_balanced_accuracy: float
 
     def to_dict(self) -> dict[str, Any]:
+        """Return the run as report.json holds it."""
         return dict(self.__dict__)
 
 
@@ -64,6 +67,7 @@ class SweepResult:
     settings: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        """Return the sweep as report.json holds it."""
         return {
             "action": self.action,
             "layers": list(self.layers),
@@ -142,7 +146,7 @@ def run_sweep(
     seed: int = 0,
     progress: SweepProgress | None = None,
 ) -> SweepResult | None:
-    """Retrain the control and the grid; None when the model or the recommendation cannot be swept."""
+    """Retrain the control and the grid; None when the model or recommendation cannot be swept."""
     if loaded.keras_model is None or rec.action not in REGULARIZATION_ACTIONS or not rec.layers:
         return None
     train, val = evaluation.rows.get("train"), evaluation.rows.get("val")
@@ -218,7 +222,7 @@ class _Budget:
     def __init__(self, keras: Any, seconds: float):
         budget = self
 
-        class Callback(keras.callbacks.Callback):  # type: ignore[misc, name-defined]
+        class Callback(keras.callbacks.Callback):
             def on_train_begin(self, logs: Any = None) -> None:
                 budget.started = time.perf_counter()
 
@@ -289,8 +293,9 @@ def _conclude(
             "confirms the recommendation" if confirms else "does not confirm the recommendation"
         )
     conclusion = (
-        f"Best validation loss {best.val_loss:.4g} at {best.label} vs {control.val_loss:.4g} for the "
-        f"current setting ({penalty.upper()} {now:g}), retrained the same way: the sweep {verdict}."
+        f"Best validation loss {best.val_loss:.4g} at {best.label} "
+        f"vs {control.val_loss:.4g} for the current setting ({penalty.upper()} {now:g}), "
+        f"retrained the same way: the sweep {verdict}."
     )
     return SweepResult(
         action=rec.action,

@@ -34,17 +34,17 @@ def _cross_fitted(
         target = onehot[:, c]
         positives = np.bincount(cells[fit], weights=target[fit], minlength=k)
         prior = target[fit].mean() if fit.any() else 0.5
-        rate = (positives + prior) / (
-            counts + 1.0
-        )  # a pseudo-row of the prior keeps empty bins sane
+        # A pseudo-row of the prior keeps empty bins sane.
+        rate = (positives + prior) / (counts + 1.0)
         results.append(auc(target[score] > 0, rate[cells[score]]))
     return results
 
 
 def feature_scores(x: np.ndarray, y: np.ndarray, n_classes: int, seed: int = 0) -> np.ndarray:
-    """Return an (n_features, n_target_classes) array of cross-fitted univariate AUCs (NaN: undefined).
+    """Return an (n_features, n_target_classes) array of cross-fitted univariate AUCs.
 
-    Binary models get one column (class 1); multiclass models one column per class.
+    Binary models get one column (class 1); multiclass models one column per class. NaN marks an
+    undefined score.
     """
     n, f = x.shape
     targets = [1] if n_classes == 2 else list(range(n_classes))
@@ -63,7 +63,7 @@ def feature_scores(x: np.ndarray, y: np.ndarray, n_classes: int, seed: int = 0) 
             cells = np.searchsorted(edges, column, side="right")
             scores.append(_cross_fitted(cells, onehot, fit, held, len(edges) + 1))
         for t in range(len(targets)):
-            found = [s[t] for s in scores if s[t] is not None]
+            found = [v for v in (s[t] for s in scores) if v is not None]
             if found:
                 out[j, t] = float(np.mean(found))
     return out

@@ -30,7 +30,7 @@ def _rows(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def split(n: int, out: Path = HERE / "build") -> Path:
-    """Write (once) an n-row Parquet split, in row groups of 100k, without holding it all in memory."""
+    """Write (once) an n-row Parquet split in row groups of 100k, never holding it all in memory."""
     path = out / f"rows_{n}.parquet"
     if path.exists():
         return path

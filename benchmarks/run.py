@@ -112,7 +112,8 @@ def stages(model: Path, n: int) -> None:
     )
     leakage = timings.get("row_facts", 0) + timings.get("leakage_rules", 0)
     print(
-        f"\n4. Leakage checks vs prediction, {n:,} rows: hashing and statistics {timings.get('row_facts', 0):.2f} s "
+        f"\n4. Leakage checks vs prediction, {n:,} rows: "
+        f"hashing and statistics {timings.get('row_facts', 0):.2f} s "
         f"+ leakage rules {timings.get('leakage_rules', 0):.2f} s = {leakage:.2f} s, "
         f"predicting {timings['predict']:.2f} s: ratio {leakage / timings['predict']:.2f}"
     )

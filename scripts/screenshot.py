@@ -59,6 +59,7 @@ def screenshot(
 
 
 def main() -> int:
+    """Screenshot the report named on the command line; return the exit code."""
     html = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("audit-report/report.html")
     png = Path(sys.argv[2]) if len(sys.argv) > 2 else Path("docs/report.png")
     done = screenshot(html, png)

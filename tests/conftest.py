@@ -28,13 +28,19 @@ class TinyModel:
     names: list[str]
 
     def path(self, fmt: str) -> Path:
-        return {"keras": self.folder / "model.keras", "h5": self.folder / "model.h5", "savedmodel": self.folder / "saved"}[fmt]
+        return {
+            "keras": self.folder / "model.keras",
+            "h5": self.folder / "model.h5",
+            "savedmodel": self.folder / "saved",
+        }[fmt]
 
     def split(self, name: str, fmt: str = "csv") -> Path:
         return self.folder / f"{name}.{fmt}"
 
 
-def write_splits(folder: Path, names: list[str], splits: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
+def write_splits(
+    folder: Path, names: list[str], splits: dict[str, tuple[np.ndarray, np.ndarray]]
+) -> None:
     """Write each split as CSV, Parquet and NPZ with a `label` column / `y` array."""
     import pandas as pd
 
@@ -64,7 +70,12 @@ def _tiny(folder: Path, k: int) -> TinyModel:
     x_val, y_val = _data(200, k, 2)
     names = ["alpha", "beta", "gamma", "delta"]
     inputs = keras.Input((4,), name="features")
-    h = keras.layers.Dense(8, activation="relu", kernel_regularizer=keras.regularizers.L1L2(l1=1e-3, l2=1e-2), name="hidden")(inputs)
+    h = keras.layers.Dense(
+        8,
+        activation="relu",
+        kernel_regularizer=keras.regularizers.L1L2(l1=1e-3, l2=1e-2),
+        name="hidden",
+    )(inputs)
     h = keras.layers.Dropout(0.25, name="drop")(h)
     if k == 2:
         out = keras.layers.Dense(1, activation="sigmoid", name="out")(h)

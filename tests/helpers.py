@@ -35,8 +35,12 @@ def architecture(l2: float = 0.0, l1: float = 0.0, readable: bool = True) -> Arc
     kernel = np.ones((3, 4), dtype=np.float32)
     return Architecture(
         layers=(
-            LayerFacts("dense", "Dense", units=4, activation="relu", kernel_regularizer=reg, kernel=kernel),
-            LayerFacts("out", "Dense", units=1, activation="sigmoid", kernel=np.ones((4, 1), np.float32)),
+            LayerFacts(
+                "dense", "Dense", units=4, activation="relu", kernel_regularizer=reg, kernel=kernel
+            ),
+            LayerFacts(
+                "out", "Dense", units=1, activation="sigmoid", kernel=np.ones((4, 1), np.float32)
+            ),
         ),
         config_readable=readable,
     )
@@ -77,7 +81,9 @@ def split_from_predictions(
     )
 
 
-def split_with_metrics(name: str, classes: tuple[str, ...] = ("0", "1"), **overrides: Any) -> SplitEvaluation:
+def split_with_metrics(
+    name: str, classes: tuple[str, ...] = ("0", "1"), **overrides: Any
+) -> SplitEvaluation:
     """A plausible split whose metrics are then overridden by keyword (for threshold tests)."""
     rng = np.random.default_rng(0)
     y = np.array([0] * 60 + [1] * 40)
@@ -87,7 +93,9 @@ def split_with_metrics(name: str, classes: tuple[str, ...] = ("0", "1"), **overr
     per_class = overrides.pop("per_class", None)
     metrics.update(overrides)
     if per_class:
-        metrics["per_class"] = {c: {**v, **per_class.get(c, {})} for c, v in metrics["per_class"].items()}
+        metrics["per_class"] = {
+            c: {**v, **per_class.get(c, {})} for c, v in metrics["per_class"].items()
+        }
     return SplitEvaluation(**{**split.__dict__, "metrics": metrics})
 
 

@@ -1,4 +1,4 @@
-"""Hostile and broken input: each case gives exit 2, one `Error:` line naming the culprit, no report."""
+"""Hostile and broken input: each case exits 2, one `Error:` line names the culprit, no report."""
 
 from __future__ import annotations
 
@@ -60,7 +60,9 @@ def lambda_layer(t, d):
     import keras
 
     inputs = keras.Input((4,))
-    out = keras.layers.Dense(1, activation="sigmoid")(keras.layers.Lambda(lambda v: v + 1.0)(inputs))
+    out = keras.layers.Dense(1, activation="sigmoid")(
+        keras.layers.Lambda(lambda v: v + 1.0)(inputs)
+    )
     keras.Model(inputs, out).save(d / "lambda.keras")
     return [str(d / "lambda.keras"), *t.splits], ["lambda.keras", "Lambda layer", "--unsafe"]
 
@@ -77,7 +79,11 @@ def custom_layer(t, d):
     out = keras.layers.Dense(1, activation="sigmoid")(Sneaky()(inputs))
     keras.Model(inputs, out).save(d / "custom.keras")
     keras.saving.get_custom_objects().clear()
-    return [str(d / "custom.keras"), *t.splits], ["custom.keras", "custom object 'Sneaky'", "not part of the file"]
+    return [str(d / "custom.keras"), *t.splits], [
+        "custom.keras",
+        "custom object 'Sneaky'",
+        "not part of the file",
+    ]
 
 
 def regression_model(t, d):
@@ -88,7 +94,9 @@ def regression_model(t, d):
 
 
 def missing_split(t, d):
-    return [str(t.path("keras")), "--train", str(d / "none.csv"), "--val", str(t.split("val"))], ["none.csv: train split not found"]
+    return [str(t.path("keras")), "--train", str(d / "none.csv"), "--val", str(t.split("val"))], [
+        "none.csv: train split not found"
+    ]
 
 
 def extra_feature(t, d):
@@ -96,12 +104,16 @@ def extra_feature(t, d):
     frame.insert(0, "extra", 1.0)
     frame.to_csv(d / "val.csv", index=False)
     return [str(t.path("keras")), "--train", str(t.split("train")), "--val", str(d / "val.csv")], [
-        "val.csv: 5 feature columns but the model takes 4", "extra", "--ignore"]
+        "val.csv: 5 feature columns but the model takes 4",
+        "extra",
+        "--ignore",
+    ]
 
 
 def label_missing(t, d):
     return [str(t.path("keras")), *t.splits, "--label", "target"], [
-        "train.csv: label column 'target' not found; columns are alpha, beta, gamma, delta, label"]
+        "train.csv: label column 'target' not found; columns are alpha, beta, gamma, delta, label"
+    ]
 
 
 def label_outside_classes(t, d):
@@ -109,7 +121,8 @@ def label_outside_classes(t, d):
     frame.loc[3, "label"] = 2
     frame.to_csv(d / "val.csv", index=False)
     return [str(t.path("keras")), "--train", str(t.split("train")), "--val", str(d / "val.csv")], [
-        "val.csv: label(s) 2.0 in column 'label' are not class indices 0..1"]
+        "val.csv: label(s) 2.0 in column 'label' are not class indices 0..1"
+    ]
 
 
 def text_labels(t, d):
@@ -117,7 +130,9 @@ def text_labels(t, d):
     frame["label"] = np.where(frame["label"] == 1, "fraud", "ok")
     frame.to_csv(d / "val.csv", index=False)
     return [str(t.path("keras")), "--train", str(t.split("train")), "--val", str(d / "val.csv")], [
-        "val.csv: label column 'label' holds text", "--classes"]
+        "val.csv: label column 'label' holds text",
+        "--classes",
+    ]
 
 
 def non_numeric_feature(t, d):
@@ -125,7 +140,9 @@ def non_numeric_feature(t, d):
     frame.loc[7, "beta"] = "twelve"
     frame.to_csv(d / "val.csv", index=False)
     return [str(t.path("keras")), "--train", str(t.split("train")), "--val", str(d / "val.csv")], [
-        "val.csv: column 'beta' holds the non-numeric value 'twelve'", "--ignore beta"]
+        "val.csv: column 'beta' holds the non-numeric value 'twelve'",
+        "--ignore beta",
+    ]
 
 
 def nan_features(t, d):
@@ -134,7 +151,8 @@ def nan_features(t, d):
     frame.to_csv(d / "val.csv", index=False)
     return [str(t.path("keras")), "--train", str(t.split("train")), "--val", str(d / "val.csv")], [
         "val.csv: 3 row(s) have NaN or infinite feature values (first: row 4, column 'gamma')",
-        "--drop-invalid-rows"]
+        "--drop-invalid-rows",
+    ]
 
 
 def inf_features(t, d):
@@ -143,17 +161,22 @@ def inf_features(t, d):
     bad[5, 1] = np.inf
     np.savez(d / "val.npz", x=bad, y=x["y"], feature_names=x["feature_names"])
     return [str(t.path("keras")), "--train", str(t.split("train")), "--val", str(d / "val.npz")], [
-        "val.npz: 1 row(s) have NaN or infinite feature values (first: row 5, column 'beta')"]
+        "val.npz: 1 row(s) have NaN or infinite feature values (first: row 5, column 'beta')"
+    ]
 
 
 def empty_split(t, d):
     path = _csv(d, "val.csv", "alpha,beta,gamma,delta,label\n")
-    return [str(t.path("keras")), "--train", str(t.split("train")), "--val", str(path)], ["val.csv: the val split has no rows"]
+    return [str(t.path("keras")), "--train", str(t.split("train")), "--val", str(path)], [
+        "val.csv: the val split has no rows"
+    ]
 
 
 def empty_file(t, d):
     path = _csv(d, "val.csv", "")
-    return [str(t.path("keras")), "--train", str(t.split("train")), "--val", str(path)], ["val.csv: the file is empty"]
+    return [str(t.path("keras")), "--train", str(t.split("train")), "--val", str(path)], [
+        "val.csv: the file is empty"
+    ]
 
 
 def single_class(t, d):
@@ -161,7 +184,8 @@ def single_class(t, d):
     frame = frame[frame["label"] == 1]
     frame.to_csv(d / "val.csv", index=False)
     return [str(t.path("keras")), "--train", str(t.split("train")), "--val", str(d / "val.csv")], [
-        "val.csv: the val split holds only class '1'"]
+        "val.csv: the val split holds only class '1'"
+    ]
 
 
 def ragged_csv(t, d):
@@ -169,32 +193,41 @@ def ragged_csv(t, d):
     text[6] = "1.0,2.0"
     path = _csv(d, "val.csv", "\n".join(text) + "\n")
     return [str(t.path("keras")), "--train", str(t.split("train")), "--val", str(path)], [
-        "val.csv: ragged CSV row (Expected 5 columns, got 2"]
+        "val.csv: ragged CSV row (Expected 5 columns, got 2"
+    ]
 
 
 def pickled_npz(t, d):
     np.savez(d / "val.npz", x=np.array([{"a": 1}] * 3, dtype=object), y=np.array([0, 1, 0]))
     return [str(t.path("keras")), "--train", str(t.split("train")), "--val", str(d / "val.npz")], [
-        "val.npz: the NPZ holds object arrays that need pickle, which auditor refuses"]
+        "val.npz: the NPZ holds object arrays that need pickle, which auditor refuses"
+    ]
 
 
 def npz_without_y(t, d):
     np.savez(d / "val.npz", x=np.zeros((3, 4)))
     return [str(t.path("keras")), "--train", str(t.split("train")), "--val", str(d / "val.npz")], [
-        "val.npz: the NPZ lacks array(s) y"]
+        "val.npz: the NPZ lacks array(s) y"
+    ]
 
 
 def truncated_parquet(t, d):
     data = t.split("val", "parquet").read_bytes()
     (d / "val.parquet").write_bytes(data[: len(data) // 2])
-    return [str(t.path("keras")), "--train", str(t.split("train")), "--val", str(d / "val.parquet")], [
-        "val.parquet: not a readable Parquet file"]
+    return [
+        str(t.path("keras")),
+        "--train",
+        str(t.split("train")),
+        "--val",
+        str(d / "val.parquet"),
+    ], ["val.parquet: not a readable Parquet file"]
 
 
 def unknown_data_suffix(t, d):
     path = _csv(d, "val.xlsx", "x")
     return [str(t.path("keras")), "--train", str(t.split("train")), "--val", str(path)], [
-        "val.xlsx: unknown data format '.xlsx'"]
+        "val.xlsx: unknown data format '.xlsx'"
+    ]
 
 
 def _rules(d, body):
@@ -204,30 +237,43 @@ def _rules(d, body):
 
 
 def rule_unknown_kind(t, d):
-    path = _rules(d, "  - id: TT01\n    kind: vibes\n    severity: error\n    summary: s\n    why: w\n    what_to_do: x\n")
-    return [str(t.path("keras")), *t.splits, "--rules", str(path)], ["team.yaml: rule TT01: unknown kind 'vibes'"]
+    path = _rules(
+        d,
+        "  - id: TT01\n    kind: vibes\n    severity: error\n"
+        "    summary: s\n    why: w\n    what_to_do: x\n",
+    )
+    return [str(t.path("keras")), *t.splits, "--rules", str(path)], [
+        "team.yaml: rule TT01: unknown kind 'vibes'"
+    ]
 
 
 def rule_bad_threshold(t, d):
     path = _rules(d, "  - id: OF01\n    params: {max_gap: high}\n")
     return [str(t.path("keras")), *t.splits, "--rules", str(path)], [
-        "team.yaml: rule OF01: params.max_gap must be a number >= 0, got 'high'"]
+        "team.yaml: rule OF01: params.max_gap must be a number >= 0, got 'high'"
+    ]
 
 
 def rule_duplicate_id(t, d):
     path = _rules(d, "  - id: OF01\n    severity: warning\n  - id: OF01\n    severity: info\n")
-    return [str(t.path("keras")), *t.splits, "--rules", str(path)], ["team.yaml: rule OF01: duplicate id"]
+    return [str(t.path("keras")), *t.splits, "--rules", str(path)], [
+        "team.yaml: rule OF01: duplicate id"
+    ]
 
 
 def rule_unknown_extends(t, d):
     path = d / "team.yaml"
     path.write_text("extends: strict-ish\nrules: []\n")
-    return [str(t.path("keras")), *t.splits, "--rules", str(path)], ["team.yaml: extends: strict-ish: rule set not found"]
+    return [str(t.path("keras")), *t.splits, "--rules", str(path)], [
+        "team.yaml: extends: strict-ish: rule set not found"
+    ]
 
 
 def output_not_writable(t, d):
     (d / "taken").write_text("a file where the output folder should be")
-    return [str(t.path("keras")), *t.splits, "--out", str(d / "taken" / "out")], ["cannot create the output folder"]
+    return [str(t.path("keras")), *t.splits, "--out", str(d / "taken" / "out")], [
+        "cannot create the output folder"
+    ]
 
 
 def nan_predictions(t, d):
@@ -241,18 +287,51 @@ def nan_predictions(t, d):
     return [str(d / "nan.keras"), *t.splits], ["the model predicted NaN or infinity for 400 row(s)"]
 
 
-CASES: dict[str, Builder] = {f.__name__: f for f in (
-    missing_model, truncated_keras, text_as_keras, garbage_h5, unknown_model_suffix, lambda_layer,
-    custom_layer, regression_model, missing_split, extra_feature, label_missing, label_outside_classes,
-    text_labels, non_numeric_feature, nan_features, inf_features, empty_split, empty_file, single_class,
-    ragged_csv, pickled_npz, npz_without_y, truncated_parquet, unknown_data_suffix, rule_unknown_kind,
-    rule_bad_threshold, rule_duplicate_id, rule_unknown_extends, output_not_writable, nan_predictions,
-)}
+CASES: dict[str, Builder] = {
+    f.__name__: f
+    for f in (
+        missing_model,
+        truncated_keras,
+        text_as_keras,
+        garbage_h5,
+        unknown_model_suffix,
+        lambda_layer,
+        custom_layer,
+        regression_model,
+        missing_split,
+        extra_feature,
+        label_missing,
+        label_outside_classes,
+        text_labels,
+        non_numeric_feature,
+        nan_features,
+        inf_features,
+        empty_split,
+        empty_file,
+        single_class,
+        ragged_csv,
+        pickled_npz,
+        npz_without_y,
+        truncated_parquet,
+        unknown_data_suffix,
+        rule_unknown_kind,
+        rule_bad_threshold,
+        rule_duplicate_id,
+        rule_unknown_extends,
+        output_not_writable,
+        nan_predictions,
+    )
+}
 
 
 @pytest.fixture
 def tiny(tiny_binary):
-    tiny_binary.splits = ["--train", str(tiny_binary.split("train")), "--val", str(tiny_binary.split("val"))]
+    tiny_binary.splits = [
+        "--train",
+        str(tiny_binary.split("train")),
+        "--val",
+        str(tiny_binary.split("val")),
+    ]
     return tiny_binary
 
 
@@ -275,7 +354,20 @@ def test_bad_input_exits_2_with_one_clear_line(case, tiny, tmp_path):
 
 def test_drop_invalid_rows_counts_them_and_goes_on(tiny, tmp_path):
     args, _ = nan_features(tiny, tmp_path)
-    result = CliRunner().invoke(main, ["audit", *args, "--drop-invalid-rows", "--format", "json", "--out", str(tmp_path / "r"), "--fail-on", "never"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "audit",
+            *args,
+            "--drop-invalid-rows",
+            "--format",
+            "json",
+            "--out",
+            str(tmp_path / "r"),
+            "--fail-on",
+            "never",
+        ],
+    )
     assert result.exit_code == 0, result.output
     report = pd.read_json(tmp_path / "r" / "report.json", typ="series")
     assert report["splits"]["val"]["dropped_rows"] == 3
@@ -284,7 +376,20 @@ def test_drop_invalid_rows_counts_them_and_goes_on(tiny, tmp_path):
 
 def test_unsafe_flag_loads_the_lambda_model(tiny, tmp_path):
     args, _ = lambda_layer(tiny, tmp_path)
-    result = CliRunner().invoke(main, ["audit", *args, "--unsafe", "--format", "json", "--out", str(tmp_path / "r"), "--fail-on", "never"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "audit",
+            *args,
+            "--unsafe",
+            "--format",
+            "json",
+            "--out",
+            str(tmp_path / "r"),
+            "--fail-on",
+            "never",
+        ],
+    )
     assert result.exit_code == 0, result.output
 
 

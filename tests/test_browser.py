@@ -17,7 +17,9 @@ _spec.loader.exec_module(shot)
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(shot.chromium() is None, reason="Chromium is not installed (make test installs it)"),
+    pytest.mark.skipif(
+        shot.chromium() is None, reason="Chromium is not installed (make test installs it)"
+    ),
 ]
 
 
@@ -33,10 +35,14 @@ def _report(tmp_path: Path) -> Path:
     y = np.array([0] * 150 + [1] * 50)
     p = np.clip(0.3 * y + rng.uniform(0, 0.7, 200), 0, 1)
     classes = ("legit", "<script>alert(1)</script>")
-    ev = evaluation({n: split_from_predictions(n, y, p, classes) for n in ("train", "val")}, classes=classes)
+    ev = evaluation(
+        {n: split_from_predictions(n, y, p, classes) for n in ("train", "val")}, classes=classes
+    )
     rules = load_rule_set()
     results = tuple(run_rules(ev, rules))
-    result = AuditResult(ev, rules, results, tuple(recommend(ev, results)), created="2026-01-01T00:00:00+00:00")
+    result = AuditResult(
+        ev, rules, results, tuple(recommend(ev, results)), created="2026-01-01T00:00:00+00:00"
+    )
     write_reports(result, tmp_path, ("html",))
     return tmp_path / "report.html"
 
@@ -55,8 +61,16 @@ def test_dom_in_chromium_shows_the_verdict_and_escaped_names(tmp_path):
     html = _report(tmp_path)
     with tempfile.TemporaryDirectory() as profile:
         dom = subprocess.run(
-            [shot.chromium(), *shot.FLAGS, f"--user-data-dir={profile}", "--dump-dom", html.as_uri()],
-            capture_output=True, text=True, timeout=120,
+            [
+                shot.chromium(),
+                *shot.FLAGS,
+                f"--user-data-dir={profile}",
+                "--dump-dom",
+                html.as_uri(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
         ).stdout
     assert "FAIL" in dom or "PASS" in dom
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in dom

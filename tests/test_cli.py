@@ -16,10 +16,15 @@ def run(*args: str):
 
 def audit_args(tiny, out, *extra: str) -> list[str]:
     return [
-        "audit", str(tiny.path("keras")),
-        "--train", str(tiny.split("train")),
-        "--val", str(tiny.split("val")),
-        "--out", str(out), *extra,
+        "audit",
+        str(tiny.path("keras")),
+        "--train",
+        str(tiny.split("train")),
+        "--val",
+        str(tiny.split("val")),
+        "--out",
+        str(out),
+        *extra,
     ]
 
 
@@ -49,25 +54,47 @@ def test_a_failed_blocking_rule_exits_1(tiny_binary, tmp_path):
         "    why: Test.\n"
         "    what_to_do: Nothing.\n"
     )
-    result = run(*audit_args(tiny_binary, tmp_path / "r", "--rules", str(strict), "--format", "json"))
+    result = run(
+        *audit_args(tiny_binary, tmp_path / "r", "--rules", str(strict), "--format", "json")
+    )
     assert result.exit_code == 1, result.output
     assert result.output.startswith("FAIL")
     assert "STRICT01" in result.output
     report = json.loads((tmp_path / "r" / "report.json").read_text())
     assert report["verdict"] == "fail" and "STRICT01" in report["summary"]["blocking"]
     # The same failure passes the gate when only errors of a higher level block... and 'never'.
-    again = run(*audit_args(tiny_binary, tmp_path / "r2", "--rules", str(strict), "--format", "json", "--fail-on", "never"))
+    again = run(
+        *audit_args(
+            tiny_binary,
+            tmp_path / "r2",
+            "--rules",
+            str(strict),
+            "--format",
+            "json",
+            "--fail-on",
+            "never",
+        )
+    )
     assert again.exit_code == 0
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["audit", "missing.keras", "--train", "t.csv", "--val", "v.csv"], "Error: missing.keras: model file not found"),
-        (["audit", "model.txt", "--train", "t.csv", "--val", "v.csv"], "Error: model.txt: model file not found"),
+        (
+            ["audit", "missing.keras", "--train", "t.csv", "--val", "v.csv"],
+            "Error: missing.keras: model file not found",
+        ),
+        (
+            ["audit", "model.txt", "--train", "t.csv", "--val", "v.csv"],
+            "Error: model.txt: model file not found",
+        ),
         (["rules", "explain", "NOPE"], "Error: "),
         (["rules", "validate", "nothing.yaml"], "Error: nothing.yaml: rule set not found"),
-        (["audit", "m.keras", "--train", "t.csv", "--val", "v.csv", "--format", "docx"], "unknown format(s) docx"),
+        (
+            ["audit", "m.keras", "--train", "t.csv", "--val", "v.csv", "--format", "docx"],
+            "unknown format(s) docx",
+        ),
     ],
 )
 def test_usage_and_input_errors_exit_2_with_one_line(args, message):
@@ -81,7 +108,10 @@ def test_usage_and_input_errors_exit_2_with_one_line(args, message):
 def test_label_column_missing_lists_the_columns(tiny_binary, tmp_path):
     result = CliRunner().invoke(main, audit_args(tiny_binary, tmp_path / "r", "--label", "target"))
     assert result.exit_code == 2
-    assert "label column 'target' not found; columns are alpha, beta, gamma, delta, label" in result.output
+    assert (
+        "label column 'target' not found; columns are alpha, beta, gamma, delta, label"
+        in result.output
+    )
     assert not (tmp_path / "r" / "report.json").exists(), "no report is written for bad input"
 
 
@@ -91,7 +121,13 @@ def test_rules_list_and_explain():
     assert "OF01" in listed.output and "AP01" in listed.output
     explained = run("rules", "explain", "AP01")
     assert explained.exit_code == 0
-    for part in ("accuracy_paradox", "Why it matters", "What to do", "min_minority_recall", "Example"):
+    for part in (
+        "accuracy_paradox",
+        "Why it matters",
+        "What to do",
+        "min_minority_recall",
+        "Example",
+    ):
         assert part in explained.output
 
 
@@ -103,7 +139,10 @@ def test_rules_validate(tmp_path):
     bad.write_text("extends: default\nrules:\n  - id: OF01\n    params: {max_gap: high}\n")
     result = CliRunner().invoke(main, ["rules", "validate", str(bad)])
     assert result.exit_code == 2
-    assert f"Error: {bad}: rule OF01: params.max_gap must be a number >= 0, got 'high'" in result.output
+    assert (
+        f"Error: {bad}: rule OF01: params.max_gap must be a number >= 0, got 'high'"
+        in result.output
+    )
 
 
 def test_help_documents_exit_codes():

@@ -49,7 +49,9 @@ def test_loss_plus_penalty_equals_model_evaluate(fixture, request):
     ev = evaluate(loaded, _paths(tiny))
     assert ev.regularization_penalty is not None and ev.regularization_penalty > 0
     for name, x, y in (("train", tiny.x_train, tiny.y_train), ("val", tiny.x_val, tiny.y_val)):
-        keras_loss = tiny.model.evaluate(x, y, batch_size=len(x), verbose=0, return_dict=True)["loss"]
+        keras_loss = tiny.model.evaluate(x, y, batch_size=len(x), verbose=0, return_dict=True)[
+            "loss"
+        ]
         total = ev.splits[name].metrics["loss"] + ev.regularization_penalty
         assert total == pytest.approx(keras_loss, abs=1e-5)
 
@@ -97,14 +99,18 @@ def test_every_data_format_gives_the_same_metrics(tiny_binary, fmt):
         ours.pop("per_class"), theirs.pop("per_class")
         assert ours == pytest.approx(theirs, abs=1e-6)
         for cls, values in other.splits[name].metrics["per_class"].items():
-            assert values == pytest.approx(reference.splits[name].metrics["per_class"][cls], abs=1e-6)
+            assert values == pytest.approx(
+                reference.splits[name].metrics["per_class"][cls], abs=1e-6
+            )
 
 
 def test_small_batches_stream_to_the_same_result(tiny_binary):
     whole = evaluate(load_model(tiny_binary.path("keras")), _paths(tiny_binary))
     streamed = evaluate(load_model(tiny_binary.path("keras")), _paths(tiny_binary), batch_rows=7)
     np.testing.assert_allclose(streamed.splits["val"].proba, whole.splits["val"].proba, atol=1e-6)
-    assert streamed.splits["val"].metrics["roc_auc"] == pytest.approx(whole.splits["val"].metrics["roc_auc"])
+    assert streamed.splits["val"].metrics["roc_auc"] == pytest.approx(
+        whole.splits["val"].metrics["roc_auc"]
+    )
 
 
 def test_named_inputs_are_matched_to_columns_by_name(tmp_path):
@@ -120,11 +126,22 @@ def test_named_inputs_are_matched_to_columns_by_name(tmp_path):
     path = tmp_path / "named.keras"
     model.save(path)
     rng = np.random.default_rng(0)
-    frame = pd.DataFrame({"age": rng.normal(size=50), "extra": 1.0, "income": rng.normal(size=50), "label": rng.integers(0, 2, 50)})
+    frame = pd.DataFrame(
+        {
+            "age": rng.normal(size=50),
+            "extra": 1.0,
+            "income": rng.normal(size=50),
+            "label": rng.integers(0, 2, 50),
+        }
+    )
     frame.to_csv(tmp_path / "d.csv", index=False)
-    ev = evaluate(load_model(path), {"train": str(tmp_path / "d.csv"), "val": str(tmp_path / "d.csv")})
+    ev = evaluate(
+        load_model(path), {"train": str(tmp_path / "d.csv"), "val": str(tmp_path / "d.csv")}
+    )
     assert ev.features == ("income", "age")
-    expected = model.predict({"income": frame[["income"]].to_numpy(), "age": frame[["age"]].to_numpy()}, verbose=0)[:, 0]
+    expected = model.predict(
+        {"income": frame[["income"]].to_numpy(), "age": frame[["age"]].to_numpy()}, verbose=0
+    )[:, 0]
     np.testing.assert_allclose(ev.splits["val"].proba[:, 1], expected, atol=1e-6)
 
 
@@ -163,7 +180,9 @@ def test_lambda_layer_needs_unsafe(tmp_path):
     import keras
 
     inputs = keras.Input((2,))
-    out = keras.layers.Dense(1, activation="sigmoid")(keras.layers.Lambda(lambda t: t * 2.0)(inputs))
+    out = keras.layers.Dense(1, activation="sigmoid")(
+        keras.layers.Lambda(lambda t: t * 2.0)(inputs)
+    )
     path = tmp_path / "lambda.keras"
     keras.Model(inputs, out).save(path)
     with pytest.raises(ModelLoadError, match="pass --unsafe"):
@@ -177,5 +196,10 @@ def test_feature_count_mismatch_names_the_columns(tiny_binary, tmp_path):
     frame = pd.read_csv(tiny_binary.split("val"))
     frame["surplus"] = 0.0
     frame.to_csv(tmp_path / "val.csv", index=False)
-    with pytest.raises(DataError, match=r"5 feature columns but the model takes 4 .*surplus.*--ignore"):
-        evaluate(load_model(tiny_binary.path("keras")), {"train": str(tiny_binary.split("train")), "val": str(tmp_path / "val.csv")})
+    with pytest.raises(
+        DataError, match=r"5 feature columns but the model takes 4 .*surplus.*--ignore"
+    ):
+        evaluate(
+            load_model(tiny_binary.path("keras")),
+            {"train": str(tiny_binary.split("train")), "val": str(tmp_path / "val.csv")},
+        )

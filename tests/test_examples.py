@@ -19,7 +19,7 @@ def test_github_actions_workflow_gates_uploads_and_summarizes():
     assert any(u.startswith("actions/upload-artifact") for u in uses)
     upload = next(s for s in steps if s.get("uses", "").startswith("actions/upload-artifact"))
     assert upload["if"] == "always()" and upload["with"]["path"] == "audit-report/"
-    assert "summary.md >> \"$GITHUB_STEP_SUMMARY\"" in runs
+    assert 'summary.md >> "$GITHUB_STEP_SUMMARY"' in runs
     gate = next(s for s in steps if s.get("name") == "Gate")
     assert '"$code" = "1"' in gate["run"] and "exit 1" in gate["run"]
     assert workflow["jobs"]["deploy"]["needs"] == "audit"

@@ -33,33 +33,69 @@ def _with_reference(ev, val_metrics: dict, train_metrics: dict | None = None):
 
 
 def test_metric_regression_fails_on_a_drop_and_passes_when_it_holds():
-    ev = evaluation({"train": split_with_metrics("train"), "val": split_with_metrics("val", roc_auc=0.88)})
-    worse = KINDS["metric_regression"].fn(_with_reference(ev, {"roc_auc": 0.91}), _params("metric_regression"))
+    ev = evaluation(
+        {"train": split_with_metrics("train"), "val": split_with_metrics("val", roc_auc=0.88)}
+    )
+    worse = KINDS["metric_regression"].fn(
+        _with_reference(ev, {"roc_auc": 0.91}), _params("metric_regression")
+    )
     assert worse.status == "failed"
-    assert worse.message.startswith("ROC AUC on val drops from 0.91 (baseline) to 0.88 (candidate), 0.03")
+    assert worse.message.startswith(
+        "ROC AUC on val drops from 0.91 (baseline) to 0.88 (candidate), 0.03"
+    )
     assert worse.observed["drop"] == {"roc_auc": pytest.approx(0.03)}
-    held = KINDS["metric_regression"].fn(_with_reference(ev, {"roc_auc": 0.885}), _params("metric_regression"))
+    held = KINDS["metric_regression"].fn(
+        _with_reference(ev, {"roc_auc": 0.885}), _params("metric_regression")
+    )
     assert held.status == "passed"
     none = KINDS["metric_regression"].fn(ev, _params("metric_regression"))
     assert none.status == "not_applicable" and "--baseline" in none.message
 
 
 def test_per_class_regression_names_the_class():
-    ev = evaluation({"train": split_with_metrics("train"), "val": split_with_metrics("val", per_class={"1": {"recall": 0.70}})})
-    ref = {"per_class": {"0": {"recall": ev.splits["val"].metrics["per_class"]["0"]["recall"]}, "1": {"recall": 0.80}}}
+    ev = evaluation(
+        {
+            "train": split_with_metrics("train"),
+            "val": split_with_metrics("val", per_class={"1": {"recall": 0.70}}),
+        }
+    )
+    ref = {
+        "per_class": {
+            "0": {"recall": ev.splits["val"].metrics["per_class"]["0"]["recall"]},
+            "1": {"recall": 0.80},
+        }
+    }
     out = KINDS["metric_regression"].fn(
-        _with_reference(ev, ref), _params("metric_regression", metric="recall", per_class=True, max_drop=0.05, max_relative_drop=0.05)
+        _with_reference(ev, ref),
+        _params(
+            "metric_regression",
+            metric="recall",
+            per_class=True,
+            max_drop=0.05,
+            max_relative_drop=0.05,
+        ),
     )
     assert out.status == "failed"
-    assert "recall of class '1'" in out.message.lower() and out.observed["regressed"] == ["class '1'"]
+    assert "recall of class '1'" in out.message.lower() and out.observed["regressed"] == [
+        "class '1'"
+    ]
 
 
 def test_loss_gap_regression():
-    ev = evaluation({"train": split_with_metrics("train", loss=0.20), "val": split_with_metrics("val", loss=0.35)})
-    grown = KINDS["loss_gap_regression"].fn(_with_reference(ev, {"loss": 0.25}, {"loss": 0.21}), _params("loss_gap_regression"))
+    ev = evaluation(
+        {
+            "train": split_with_metrics("train", loss=0.20),
+            "val": split_with_metrics("val", loss=0.35),
+        }
+    )
+    grown = KINDS["loss_gap_regression"].fn(
+        _with_reference(ev, {"loss": 0.25}, {"loss": 0.21}), _params("loss_gap_regression")
+    )
     assert grown.status == "failed"
     assert grown.observed["growth"] == pytest.approx(0.15 - 0.04)
-    same = KINDS["loss_gap_regression"].fn(_with_reference(ev, {"loss": 0.34}, {"loss": 0.21}), _params("loss_gap_regression"))
+    same = KINDS["loss_gap_regression"].fn(
+        _with_reference(ev, {"loss": 0.34}, {"loss": 0.21}), _params("loss_gap_regression")
+    )
     assert same.status == "passed"
 
 
@@ -67,38 +103,105 @@ def test_loss_gap_regression():
 def test_cli_baseline_json_and_baseline_model(tiny_binary, tmp_path):
     import keras
 
-    args = ["--train", str(tiny_binary.split("train")), "--val", str(tiny_binary.split("val")), "--format", "json"]
-    good = CliRunner().invoke(main, ["audit", str(tiny_binary.path("keras")), *args, "--out", str(tmp_path / "good"), "--fail-on", "never"])
+    args = [
+        "--train",
+        str(tiny_binary.split("train")),
+        "--val",
+        str(tiny_binary.split("val")),
+        "--format",
+        "json",
+    ]
+    good = CliRunner().invoke(
+        main,
+        [
+            "audit",
+            str(tiny_binary.path("keras")),
+            *args,
+            "--out",
+            str(tmp_path / "good"),
+            "--fail-on",
+            "never",
+        ],
+    )
     assert good.exit_code == 0, good.output
     # A candidate that has learned nothing: same architecture, fresh weights.
     keras.utils.set_random_seed(11)
     weak = keras.models.clone_model(tiny_binary.model)
     weak.compile(loss="binary_crossentropy")
     weak.save(tmp_path / "weak.keras")
-    vs_json = CliRunner().invoke(main, ["audit", str(tmp_path / "weak.keras"), *args, "--out", str(tmp_path / "a"), "--baseline", str(tmp_path / "good" / "report.json")])
+    vs_json = CliRunner().invoke(
+        main,
+        [
+            "audit",
+            str(tmp_path / "weak.keras"),
+            *args,
+            "--out",
+            str(tmp_path / "a"),
+            "--baseline",
+            str(tmp_path / "good" / "report.json"),
+        ],
+    )
     report = json.loads((tmp_path / "a" / "report.json").read_text())
     rg01 = next(r for r in report["results"] if r["rule_id"] == "RG01")
     assert rg01["status"] == "failed" and vs_json.exit_code == 1
     assert report["reference"]["source"].endswith("report.json")
-    vs_model = CliRunner().invoke(main, ["audit", str(tmp_path / "weak.keras"), *args, "--out", str(tmp_path / "b"), "--baseline-model", str(tiny_binary.path("keras"))])
+    vs_model = CliRunner().invoke(
+        main,
+        [
+            "audit",
+            str(tmp_path / "weak.keras"),
+            *args,
+            "--out",
+            str(tmp_path / "b"),
+            "--baseline-model",
+            str(tiny_binary.path("keras")),
+        ],
+    )
     report_b = json.loads((tmp_path / "b" / "report.json").read_text())
     rg01_b = next(r for r in report_b["results"] if r["rule_id"] == "RG01")
     assert rg01_b["status"] == "failed" and vs_model.exit_code == 1
     assert rg01_b["observed"]["baseline"] == rg01["observed"]["baseline"]
     # The same model against its own report passes every regression rule.
-    itself = CliRunner().invoke(main, ["audit", str(tiny_binary.path("keras")), *args, "--out", str(tmp_path / "c"), "--baseline", str(tmp_path / "good" / "report.json"), "--fail-on", "never"])
+    itself = CliRunner().invoke(
+        main,
+        [
+            "audit",
+            str(tiny_binary.path("keras")),
+            *args,
+            "--out",
+            str(tmp_path / "c"),
+            "--baseline",
+            str(tmp_path / "good" / "report.json"),
+            "--fail-on",
+            "never",
+        ],
+    )
     assert itself.exit_code == 0
     same = json.loads((tmp_path / "c" / "report.json").read_text())
-    assert {r["rule_id"]: r["status"] for r in same["results"] if r["category"] == "regression"} == {"RG01": "passed", "RG02": "passed", "RG03": "passed"}
+    assert {
+        r["rule_id"]: r["status"] for r in same["results"] if r["category"] == "regression"
+    } == {"RG01": "passed", "RG02": "passed", "RG03": "passed"}
 
 
 def test_bad_baseline_file_is_a_clear_error(tmp_path):
     (tmp_path / "b.json").write_text('{"hello": 1}')
-    result = CliRunner().invoke(main, ["audit", "m.keras", "--train", "t.csv", "--val", "v.csv", "--baseline", str(tmp_path / "b.json")])
+    result = CliRunner().invoke(
+        main,
+        [
+            "audit",
+            "m.keras",
+            "--train",
+            "t.csv",
+            "--val",
+            "v.csv",
+            "--baseline",
+            str(tmp_path / "b.json"),
+        ],
+    )
     assert result.exit_code == 2
 
 
-# ---- confidence-aware floors ----------------------------------------------------------------------
+# ---- confidence-aware floors ---------------------------------------------------------------------
 
 
 def test_wilson_matches_scipy():
@@ -112,7 +215,9 @@ def test_wilson_matches_scipy():
 def _recall_case(n_positive: int, recall: float):
     found = round(n_positive * recall)
     y = np.array([0] * n_positive + [1] * n_positive)
-    p = np.concatenate([np.full(n_positive, 0.1), np.full(found, 0.9), np.full(n_positive - found, 0.2)])
+    p = np.concatenate(
+        [np.full(n_positive, 0.1), np.full(found, 0.9), np.full(n_positive - found, 0.2)]
+    )
     splits = {s: split_from_predictions(s, y, p, ("0", "1")) for s in ("train", "val")}
     return evaluation(splits)
 
@@ -129,7 +234,9 @@ def _recall_case(n_positive: int, recall: float):
 )
 def test_recall_floor_judged_on_an_interval(n, recall, judge, status):
     ev = _recall_case(n, recall)
-    out = KINDS["recall_floor"].fn(ev, _params("recall_floor", min_recall=0.5, classes=["1"], judge=judge))
+    out = KINDS["recall_floor"].fn(
+        ev, _params("recall_floor", min_recall=0.5, classes=["1"], judge=judge)
+    )
     assert out.status == status, out.message
     lo, hi = out.observed["interval"]["1"]
     assert lo <= recall <= hi
@@ -137,11 +244,13 @@ def test_recall_floor_judged_on_an_interval(n, recall, judge, status):
         assert judge.replace("_", " ") in out.message or "bound" in out.message
 
 
-# ---- waivers --------------------------------------------------------------------------------------
+# ---- waivers -------------------------------------------------------------------------------------
 
 
 def _overfit_ev():
-    return evaluation({"train": split_with_metrics("train", loss=0.1), "val": split_with_metrics("val", loss=0.6)})
+    return evaluation(
+        {"train": split_with_metrics("train", loss=0.1), "val": split_with_metrics("val", loss=0.6)}
+    )
 
 
 def _waived(tmp_path: Path, body: str):
@@ -151,11 +260,15 @@ def _waived(tmp_path: Path, body: str):
 
 
 def test_active_waiver_lets_the_failure_through(tmp_path):
-    rules = _waived(tmp_path, "  - rule: OF01\n    reason: Known; retraining in Q3.\n    expires: 2030-01-01\n")
+    rules = _waived(
+        tmp_path, "  - rule: OF01\n    reason: Known; retraining in Q3.\n    expires: 2030-01-01\n"
+    )
     results = run_rules(_overfit_ev(), rules, today=date(2026, 11, 28))
     of01 = next(r for r in results if r.rule.id == "OF01")
     assert of01.status == "waived"
-    assert of01.message.startswith("Waived until 2030-01-01: Known; retraining in Q3. — Validation loss")
+    assert of01.message.startswith(
+        "Waived until 2030-01-01: Known; retraining in Q3. — Validation loss"
+    )
     assert of01.waiver["expired"] is False
     assert "OF01" not in {r.rule.id for r in blocking(results, "error")}
 
@@ -188,7 +301,7 @@ def test_class_waiver_only_covers_its_classes(tmp_path):
     assert next(r for r in run_rules(ev, other) if r.rule.id == "RC01").status == "failed"
 
 
-# ---- CLI commands ----------------------------------------------------------------------------------
+# ---- CLI commands --------------------------------------------------------------------------------
 
 
 def test_init_writes_a_valid_commented_rule_set(tmp_path):
@@ -204,8 +317,18 @@ def test_init_writes_a_valid_commented_rule_set(tmp_path):
 
 @pytest.mark.slow
 def test_quiet_and_verbose(tiny_binary, tmp_path):
-    base = ["audit", str(tiny_binary.path("keras")), "--train", str(tiny_binary.split("train")),
-            "--val", str(tiny_binary.split("val")), "--format", "json", "--fail-on", "never"]
+    base = [
+        "audit",
+        str(tiny_binary.path("keras")),
+        "--train",
+        str(tiny_binary.split("train")),
+        "--val",
+        str(tiny_binary.split("val")),
+        "--format",
+        "json",
+        "--fail-on",
+        "never",
+    ]
     quiet = CliRunner().invoke(main, [*base, "--out", str(tmp_path / "q"), "--quiet"])
     assert quiet.exit_code == 0 and len(quiet.output.strip().splitlines()) == 1
     verbose = CliRunner().invoke(main, [*base, "--out", str(tmp_path / "v"), "--verbose"])
@@ -221,8 +344,23 @@ def test_api_on_in_memory_objects_equals_the_cli_on_files(tiny_binary, tmp_path)
 
     import auditor
 
-    cli = CliRunner().invoke(main, ["audit", str(tiny_binary.path("keras")), "--train", str(tiny_binary.split("train", "npz")),
-                                    "--val", str(tiny_binary.split("val", "npz")), "--format", "json", "--out", str(tmp_path), "--fail-on", "never"])
+    cli = CliRunner().invoke(
+        main,
+        [
+            "audit",
+            str(tiny_binary.path("keras")),
+            "--train",
+            str(tiny_binary.split("train", "npz")),
+            "--val",
+            str(tiny_binary.split("val", "npz")),
+            "--format",
+            "json",
+            "--out",
+            str(tmp_path),
+            "--fail-on",
+            "never",
+        ],
+    )
     assert cli.exit_code == 0, cli.output
     from_files = json.loads((tmp_path / "report.json").read_text())
     frame = pd.DataFrame(tiny_binary.x_val, columns=tiny_binary.names)
@@ -236,7 +374,9 @@ def test_api_on_in_memory_objects_equals_the_cli_on_files(tiny_binary, tmp_path)
         for key, value in theirs.items():
             if key != "per_class" and value is not None:
                 assert ours[key] == pytest.approx(value, abs=1e-6), key
-    assert [(r["rule_id"], r["status"]) for r in in_memory["results"]] == [(r["rule_id"], r["status"]) for r in from_files["results"]]
+    assert [(r["rule_id"], r["status"]) for r in in_memory["results"]] == [
+        (r["rule_id"], r["status"]) for r in from_files["results"]
+    ]
     html = result.write_html(tmp_path / "api" / "report.html")
     assert html.exists() and "<html" in html.read_text()
     assert json.loads(result.to_json())["verdict"] == result.verdict
@@ -250,12 +390,29 @@ def test_two_audits_give_identical_json_apart_from_time(tiny_binary, tmp_path):
     reports = []
     for name in ("one", "two"):
         out = tmp_path / name
-        result = CliRunner().invoke(main, ["audit", str(tiny_binary.path("keras")), "--train", str(tiny_binary.split("train")),
-                                           "--val", str(tiny_binary.split("val")), "--format", "json,junit,md", "--out", str(out), "--fail-on", "never"])
+        result = CliRunner().invoke(
+            main,
+            [
+                "audit",
+                str(tiny_binary.path("keras")),
+                "--train",
+                str(tiny_binary.split("train")),
+                "--val",
+                str(tiny_binary.split("val")),
+                "--format",
+                "json,junit,md",
+                "--out",
+                str(out),
+                "--fail-on",
+                "never",
+            ],
+        )
         assert result.exit_code == 0
         report = json.loads((out / "report.json").read_text())
         for key in ("created", "timings"):
             report.pop(key)
         reports.append(report)
     assert reports[0] == reports[1]
-    assert (tmp_path / "one" / "summary.md").read_text() == (tmp_path / "two" / "summary.md").read_text()
+    assert (tmp_path / "one" / "summary.md").read_text() == (
+        tmp_path / "two" / "summary.md"
+    ).read_text()

@@ -17,7 +17,8 @@ pytestmark = pytest.mark.slow
 def test_wheel_works_outside_the_repository(tmp_path):
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
-        check=True, capture_output=True,
+        check=True,
+        capture_output=True,
     )
     wheel = next(tmp_path.glob("*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
@@ -30,18 +31,33 @@ def test_wheel_works_outside_the_repository(tmp_path):
         assert required in names, required
     site = tmp_path / "site"
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(site), str(wheel)],
-        check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "-q",
+            "--target",
+            str(site),
+            str(wheel),
+        ],
+        check=True,
+        capture_output=True,
     )
     env = {**os.environ, "PYTHONPATH": str(site)}
     code = (
         "import auditor, auditor.resources as r;"
-        "assert str(r.templates_dir()).startswith(%r), r.templates_dir();"
-        "assert (r.rules_dir() / 'default.yaml').exists()" % str(site)
+        f"assert str(r.templates_dir()).startswith({str(site)!r}), r.templates_dir();"
+        "assert (r.rules_dir() / 'default.yaml').exists()"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=tmp_path, env=env)
     listed = subprocess.run(
         [sys.executable, "-m", "auditor", "rules", "list"],
-        check=True, cwd=tmp_path, env=env, capture_output=True, text=True,
+        check=True,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert "OF01" in listed.stdout and str(site) in listed.stdout

@@ -1,4 +1,4 @@
-"""Property tests and a short fuzz run: the loader and the readers fail only with their own errors."""
+"""Property tests and a short fuzz run: the loader and readers fail only with their own errors."""
 
 from __future__ import annotations
 
@@ -17,15 +17,29 @@ from auditor.loading.data import ReadOptions, SplitReader
 from auditor.rules import load_rule_set
 from auditor.rules.kinds import KINDS
 
-FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+FAST = settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(-5, 5), st.floats(allow_nan=True), st.text(max_size=8),
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 5),
+    st.floats(allow_nan=True),
+    st.text(max_size=8),
     st.sampled_from(["val", "train", "all", "positive", "error", "warning", "point"]),
 )
-values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3), max_leaves=8)
+values = st.recursive(
+    scalars,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
 param_maps = st.dictionaries(
-    st.sampled_from(sorted({k for kind in KINDS.values() for k in kind.params}) + ["bogus"]), values, max_size=4
+    st.sampled_from(sorted({k for kind in KINDS.values() for k in kind.params}) + ["bogus"]),
+    values,
+    max_size=4,
 )
 rules = st.fixed_dictionaries(
     {"id": st.one_of(st.sampled_from(["OF01", "RC01", "TT01", "TT02"]), st.text(max_size=5))},
@@ -46,7 +60,13 @@ rule_sets = st.fixed_dictionaries(
         "rules": st.one_of(st.lists(rules, max_size=4), values),
         "disable": st.one_of(st.lists(st.sampled_from(["OF01", "XX"]), max_size=2), values),
         "waivers": st.one_of(
-            st.lists(st.fixed_dictionaries({"rule": st.sampled_from(["OF01", "XX"])}, optional={"reason": values, "expires": values}), max_size=2),
+            st.lists(
+                st.fixed_dictionaries(
+                    {"rule": st.sampled_from(["OF01", "XX"])},
+                    optional={"reason": values, "expires": values},
+                ),
+                max_size=2,
+            ),
             values,
         ),
         "name": values,
@@ -71,7 +91,7 @@ def test_rule_set_loader_accepts_or_names_the_problem(tmp_path: Path, document):
 
 
 @FAST
-@given(text=st.text(alphabet=st.sampled_from(list("0123456789.,-e\n\"abcnaNinf ")), max_size=300))
+@given(text=st.text(alphabet=st.sampled_from(list('0123456789.,-e\n"abcnaNinf ')), max_size=300))
 def test_csv_reader_fuzz(tmp_path: Path, text):
     path = tmp_path / "f.csv"
     path.write_text("a,b,label\n" + text)
@@ -102,8 +122,13 @@ def test_npz_reader_fuzz_on_raw_bytes(tmp_path: Path, data):
 def test_npz_reader_fuzz_on_arrays(tmp_path: Path, rows, dtype, y_kind):
     rng = np.random.default_rng(rows)
     x = rng.integers(0, 3, size=(rows, 2)).astype(dtype)
-    y = {"int": rng.integers(0, 2, rows), "float": rng.random(rows), "bool": rng.random(rows) > 0.5,
-         "text": np.array(["a"] * rows), "short": np.zeros(max(rows - 1, 0), int)}[y_kind]
+    y = {
+        "int": rng.integers(0, 2, rows),
+        "float": rng.random(rows),
+        "bool": rng.random(rows) > 0.5,
+        "text": np.array(["a"] * rows),
+        "short": np.zeros(max(rows - 1, 0), int),
+    }[y_kind]
     buffer = io.BytesIO()
     np.savez(buffer, x=x, y=y)
     path = tmp_path / "f.npz"
@@ -117,7 +142,9 @@ def test_npz_reader_fuzz_on_arrays(tmp_path: Path, rows, dtype, y_kind):
 
 @FAST
 @given(
-    x=st.integers(2, 400).flatmap(lambda n: st.lists(st.floats(-1e3, 1e3, width=32), min_size=n * 3, max_size=n * 3)),
+    x=st.integers(2, 400).flatmap(
+        lambda n: st.lists(st.floats(-1e3, 1e3, width=32), min_size=n * 3, max_size=n * 3)
+    ),
     cut=st.integers(1, 399),
 )
 def test_row_facts_merge_equals_one_pass(x, cut):
@@ -133,7 +160,9 @@ def test_row_facts_merge_equals_one_pass(x, cut):
     np.testing.assert_array_equal(merged.hashes, single.hashes)
     np.testing.assert_array_equal(merged.near_hashes, single.near_hashes)
     for field in ("total", "total_sq", "minimum", "maximum", "integral"):
-        np.testing.assert_allclose(getattr(merged.stats, field), getattr(single.stats, field), rtol=1e-9)
+        np.testing.assert_allclose(
+            getattr(merged.stats, field), getattr(single.stats, field), rtol=1e-9
+        )
     assert merged.stats.n == single.stats.n == len(data)
 
 

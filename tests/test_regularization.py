@@ -1,4 +1,4 @@
-"""Regularization advice: reading the model's penalties, the direction of each recommendation, the sweep."""
+"""Regularization advice: reading the penalties, the direction of each recommendation, the sweep."""
 
 from __future__ import annotations
 
@@ -19,8 +19,14 @@ def _advice(ev):
 def _dense(name, shape, l1=0.0, l2=0.0, seed=0, units=None):
     rng = np.random.default_rng(seed)
     reg = Penalty(l1=l1, l2=l2) if (l1 or l2) else None
-    return LayerFacts(name, "Dense", units=units or shape[1], activation="relu", kernel_regularizer=reg,
-                      kernel=rng.normal(scale=0.3, size=shape).astype(np.float32))
+    return LayerFacts(
+        name,
+        "Dense",
+        units=units or shape[1],
+        activation="relu",
+        kernel_regularizer=reg,
+        kernel=rng.normal(scale=0.3, size=shape).astype(np.float32),
+    )
 
 
 def test_nice_rounds_to_the_125_grid():
@@ -28,15 +34,25 @@ def test_nice_rounds_to_the_125_grid():
 
 
 def test_overfitting_with_l2_scales_up_from_the_current_value():
-    arch = Architecture(layers=(_dense("hidden", (3, 8), l2=1e-4), _dense("out", (8, 1), units=1)), config_readable=True)
-    ev = evaluation({"train": split_with_metrics("train", loss=0.10), "val": split_with_metrics("val", loss=0.60)}, arch=arch)
+    arch = Architecture(
+        layers=(_dense("hidden", (3, 8), l2=1e-4), _dense("out", (8, 1), units=1)),
+        config_readable=True,
+    )
+    ev = evaluation(
+        {
+            "train": split_with_metrics("train", loss=0.10),
+            "val": split_with_metrics("val", loss=0.60),
+        },
+        arch=arch,
+    )
     recs, results = _advice(ev)
     assert any(r.rule.id == "OF01" and r.status == "failed" for r in results)
     top = recs[0]
     assert top.action == "increase_l2"
     assert top.layers == ("hidden",)
     assert top.current == {"hidden": {"l1": 0.0, "l2": 1e-4}}
-    # Error-level gap: x10 from the current value, at least the strength whose penalty is half the gap.
+    # Error-level gap: x10 from the current value, at least the strength whose penalty is half the
+    # gap.
     from_gap = 0.5 * 0.5 / float((arch.layers[0].kernel.astype(np.float64) ** 2).sum())
     assert top.suggested["hidden"]["l2"] == nice(max(1e-3, from_gap))
     assert "OF01" in top.reason and "L1L2(l1=0, l2=" in top.snippet
@@ -48,7 +64,13 @@ def test_overfitting_with_many_ignored_features_adds_l1_on_the_first_layer():
     kernel[:3] = 0.5  # three features carry all the weight, seven none
     first = LayerFacts("first", "Dense", units=8, activation="relu", kernel=kernel)
     arch = Architecture(layers=(first, _dense("out", (8, 1), units=1)), config_readable=True)
-    ev = evaluation({"train": split_with_metrics("train", loss=0.10), "val": split_with_metrics("val", loss=0.60)}, arch=arch)
+    ev = evaluation(
+        {
+            "train": split_with_metrics("train", loss=0.10),
+            "val": split_with_metrics("val", loss=0.60),
+        },
+        arch=arch,
+    )
     ev = type(ev)(**{**ev.__dict__, "features": tuple(f"f{i}" for i in range(10))})
     recs, _ = _advice(ev)
     assert recs[0].action == "add_l1"
@@ -71,7 +93,8 @@ def test_strong_l2_that_underfits_is_decreased():
     top = recs[0]
     assert top.action == "decrease_regularization"
     assert top.current["dense"]["l2"] == 5.0
-    assert top.suggested["dense"]["l2"] == 0.01  # divided by 10, capped at the top of the usual range
+    # Divided by 10, capped at the top of the usual range.
+    assert top.suggested["dense"]["l2"] == 0.01
     assert "More regularization would make it worse" in top.reason
 
 
@@ -84,15 +107,25 @@ def test_underfitting_without_regularization_says_it_is_not_the_lever():
 
     noise = 0.4 + 0.01 * rng.uniform(size=100)  # ranks at chance, loss near the baseline
     train = split_from_predictions("train", y, noise, ("0", "1"))
-    ev = evaluation({"train": train, "val": split_from_predictions("val", y, noise, ("0", "1"))}, arch=architecture())
+    ev = evaluation(
+        {"train": train, "val": split_from_predictions("val", y, noise, ("0", "1"))},
+        arch=architecture(),
+    )
     recs, results = _advice(ev)
-    assert any(r.rule.id == "UF01" and r.status == "failed" for r in results), [r.message for r in results if r.rule.id == "UF01"]
+    assert any(r.rule.id == "UF01" and r.status == "failed" for r in results), [
+        r.message for r in results if r.rule.id == "UF01"
+    ]
     assert recs[0].action == "none" and "not the lever" in recs[0].reason
     assert near > 0
 
 
 def test_healthy_model_gets_an_explicit_no_change():
-    ev = evaluation({"train": split_with_metrics("train", loss=0.30), "val": split_with_metrics("val", loss=0.31)})
+    ev = evaluation(
+        {
+            "train": split_with_metrics("train", loss=0.30),
+            "val": split_with_metrics("val", loss=0.31),
+        }
+    )
     recs, _ = _advice(ev)
     assert recs[0].action == "none"
     assert recs[0].reason.startswith("No regularization change")
@@ -131,7 +164,9 @@ def test_threshold_for_recall_of_the_negative_class():
 
 def test_weight_analysis_numbers():
     kernel = np.array([[1.0, -1.0], [0.001, 0.0], [2.0, 0.0]], np.float32)
-    arch = Architecture(layers=(LayerFacts("d", "Dense", units=2, kernel=kernel),), config_readable=True)
+    arch = Architecture(
+        layers=(LayerFacts("d", "Dense", units=2, kernel=kernel),), config_readable=True
+    )
     analysis = analyse_weights(arch, ("a", "b", "c"))
     layer = analysis.layers[0]
     assert layer.l1_norm == pytest.approx(4.001, abs=1e-6)
@@ -149,17 +184,27 @@ def test_regularizers_read_back_equal_the_built_ones(tmp_path, fmt):
     from auditor.loading.model import load_model
 
     inputs = keras.Input((4,))
-    h = keras.layers.Dense(6, activation="relu", name="a", kernel_regularizer=keras.regularizers.L1L2(l1=3e-4, l2=2e-3),
-                           bias_regularizer=keras.regularizers.L2(1e-5), activity_regularizer=keras.regularizers.L1(1e-6))(inputs)
+    h = keras.layers.Dense(
+        6,
+        activation="relu",
+        name="a",
+        kernel_regularizer=keras.regularizers.L1L2(l1=3e-4, l2=2e-3),
+        bias_regularizer=keras.regularizers.L2(1e-5),
+        activity_regularizer=keras.regularizers.L1(1e-6),
+    )(inputs)
     h = keras.layers.Dropout(0.35, name="drop")(h)
-    out = keras.layers.Dense(1, activation="sigmoid", name="b", kernel_regularizer=keras.regularizers.L2(0.05))(h)
+    out = keras.layers.Dense(
+        1, activation="sigmoid", name="b", kernel_regularizer=keras.regularizers.L2(0.05)
+    )(h)
     model = keras.Model(inputs, out)
     model.compile(optimizer=keras.optimizers.AdamW(weight_decay=0.004), loss="binary_crossentropy")
     path = tmp_path / f"m.{fmt}"
     model.save(path)
     arch = load_model(path).architecture
     layers = {layer.name: layer for layer in arch.layers}
-    assert (layers["a"].kernel_regularizer.l1, layers["a"].kernel_regularizer.l2) == pytest.approx((3e-4, 2e-3))
+    assert (layers["a"].kernel_regularizer.l1, layers["a"].kernel_regularizer.l2) == pytest.approx(
+        (3e-4, 2e-3)
+    )
     assert layers["a"].bias_regularizer.l2 == pytest.approx(1e-5)
     assert layers["a"].activity_regularizer.l1 == pytest.approx(1e-6)
     assert layers["drop"].dropout_rate == pytest.approx(0.35)
@@ -175,8 +220,15 @@ def test_sweep_on_the_overfit_sample_finds_a_lower_validation_loss():
     from auditor.api import audit
 
     folder = _build("overfit")
-    result = audit(folder / "model.keras", train=folder / "train.csv", val=folder / "val.csv",
-                   sweep=True, sweep_epochs=15, sweep_budget=40, seed=1)
+    result = audit(
+        folder / "model.keras",
+        train=folder / "train.csv",
+        val=folder / "val.csv",
+        sweep=True,
+        sweep_epochs=15,
+        sweep_budget=40,
+        seed=1,
+    )
     sweep = result.sweep
     assert sweep is not None and sweep.action in ("add_l1", "increase_l2")
     control = next(r for r in sweep.runs if r.control)
@@ -192,8 +244,15 @@ def test_sweep_on_the_overregularized_sample_confirms_less_helps():
     from auditor.api import audit
 
     folder = _build("overregularized")
-    result = audit(folder / "model.keras", train=folder / "train.csv", val=folder / "val.csv",
-                   sweep=True, sweep_epochs=30, sweep_budget=40, seed=1)
+    result = audit(
+        folder / "model.keras",
+        train=folder / "train.csv",
+        val=folder / "val.csv",
+        sweep=True,
+        sweep_epochs=30,
+        sweep_budget=40,
+        seed=1,
+    )
     assert result.recommendations[0].action in ("decrease_regularization", "remove_regularization")
     sweep = result.sweep
     assert sweep is not None and sweep.confirms

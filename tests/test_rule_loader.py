@@ -65,7 +65,13 @@ def test_default_set_loads() -> None:
         assert rule.category == KINDS[rule.kind].category
         assert set(rule.params) == set(KINDS[rule.kind].params), rule.id  # defaults filled in
         assert rule.source == rules.source
-    assert rules.get("OF01").params == {"split": "val", "max_gap": 0.15, "max_relative_gap": 0.5, "judge": "point", "confidence": 0.95}
+    assert rules.get("OF01").params == {
+        "split": "val",
+        "max_gap": 0.15,
+        "max_relative_gap": 0.5,
+        "judge": "point",
+        "confidence": 0.95,
+    }
     assert rules.get("CI01").params == {"split": "train", "max_ratio": 10.0}
     assert rules.get("NOPE") is None
 
@@ -132,7 +138,13 @@ def test_extends_default(tmp_path: Path) -> None:
 
     of01 = rules.get("OF01")
     # params are merged key by key: the override changes max_gap and keeps the rest.
-    assert of01.params == {"split": "val", "max_gap": 0.1, "max_relative_gap": 0.5, "judge": "point", "confidence": 0.95}
+    assert of01.params == {
+        "split": "val",
+        "max_gap": 0.1,
+        "max_relative_gap": 0.5,
+        "judge": "point",
+        "confidence": 0.95,
+    }
     assert (of01.severity, of01.summary, of01.why, of01.what_to_do, of01.example) == (
         default.get("OF01").severity,
         default.get("OF01").summary,
@@ -149,7 +161,13 @@ def test_extends_default(tmp_path: Path) -> None:
     assert rules.get("RC01") == default.get("RC01")  # untouched rules are inherited as they are
 
     tt01 = rules.get("TT01")
-    assert tt01.params == {"split": "val", "min_recall": 0.8, "classes": ["fraud"], "judge": "point", "confidence": 0.95}
+    assert tt01.params == {
+        "split": "val",
+        "min_recall": 0.8,
+        "classes": ["fraud"],
+        "judge": "point",
+        "confidence": 0.95,
+    }
     assert (tt01.kind, tt01.category, tt01.severity, tt01.example, tt01.enabled) == (
         "recall_floor",
         "recall_floor",
@@ -229,7 +247,13 @@ def test_extends_a_relative_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     monkeypatch.chdir(write(tmp_path / "elsewhere" / "x", "").parent)
     rules = load_rule_set(team)
     assert (rules.name, rules.version) == ("team", "3.0")
-    assert rules.get("OF01").params == {"split": "val", "max_gap": 0.1, "max_relative_gap": 0.3, "judge": "point", "confidence": 0.95}
+    assert rules.get("OF01").params == {
+        "split": "val",
+        "max_gap": 0.1,
+        "max_relative_gap": 0.3,
+        "judge": "point",
+        "confidence": 0.95,
+    }
     assert rules.get("OF02") == load_rule_set().get("OF02")
 
 
@@ -359,7 +383,8 @@ BAD_FILES = [
     ),
     pytest.param(
         rule_text(params="{max_gapp: 0.1}"),
-        "rule TT01: unknown parameter params.max_gapp (known: confidence, judge, max_gap, max_relative_gap, split)",
+        "rule TT01: unknown parameter params.max_gapp "
+        "(known: confidence, judge, max_gap, max_relative_gap, split)",
         id="unknown-param",
     ),
     pytest.param(
@@ -444,7 +469,8 @@ BAD_FILES = [
     ),
     pytest.param(
         "extends: default\nrules:\n  - id: OF01\n    params: {max_ece: 0.1}\n",
-        "rule OF01: unknown parameter params.max_ece (known: confidence, judge, max_gap, max_relative_gap, split)",
+        "rule OF01: unknown parameter params.max_ece "
+        "(known: confidence, judge, max_gap, max_relative_gap, split)",
         id="override-param-of-another-kind",
     ),
 ]

@@ -1,1 +1,1 @@
-"""Loading: the saved model and the data splits. The only package besides evaluate that touches Keras."""
+"""Loading: the saved model and the data splits. With evaluate, the only code that touches Keras."""

@@ -1,4 +1,4 @@
-"""Reads a model's layers, regularizers, dropout and weights into plain values (no Keras beyond here)."""
+"""Reads a model's layers, penalties, dropout and weights into plain values (no Keras past here)."""
 
 from __future__ import annotations
 
@@ -27,9 +27,11 @@ class Penalty:
 
     @property
     def active(self) -> bool:
+        """Whether either strength is above zero."""
         return self.l1 > 0 or self.l2 > 0
 
     def to_dict(self) -> dict[str, Any]:
+        """Return the penalty as report.json holds it."""
         return {"l1": self.l1, "l2": self.l2, "class": self.kind}
 
 
@@ -48,6 +50,8 @@ class LayerFacts:
     kernel: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
+        """Return the layer's facts as report.json holds them (the kernel only by its shape)."""
+
         def pen(p: Penalty | None) -> dict[str, Any] | None:
             return p.to_dict() if p else None
 
@@ -76,10 +80,12 @@ class Architecture:
 
     @property
     def weighted_layers(self) -> tuple[LayerFacts, ...]:
+        """The layers that have a kernel."""
         return tuple(layer for layer in self.layers if layer.kernel is not None)
 
     @property
     def has_regularization(self) -> bool:
+        """Whether any layer has an active penalty or dropout, or the optimizer decays weights."""
         return (
             any(
                 (p is not None and p.active)
@@ -95,6 +101,7 @@ class Architecture:
         )
 
     def to_dict(self) -> dict[str, Any]:
+        """Return the architecture as report.json holds it."""
         return {
             "config_readable": self.config_readable,
             "optimizer": self.optimizer,

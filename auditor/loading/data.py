@@ -27,9 +27,8 @@ class Batch:
     x: np.ndarray
     y: np.ndarray
     start: int
-    kept: np.ndarray | None = (
-        None  # row offsets kept from the block, when invalid rows were dropped
-    )
+    # Row offsets kept from the block, when invalid rows were dropped.
+    kept: np.ndarray | None = None
 
     @property
     def rows(self) -> np.ndarray:
@@ -104,7 +103,8 @@ class SplitReader:
             cols = [str(n) for n in names]
             if len(cols) != x.shape[1]:
                 raise DataError(
-                    f"{self.path}: feature_names has {len(cols)} names for {x.shape[1]} columns of x"
+                    f"{self.path}: feature_names has {len(cols)} names "
+                    f"for {x.shape[1]} columns of x"
                 )
             return cols
         return [f"x{i}" for i in range(x.shape[1])]
@@ -154,8 +154,8 @@ class SplitReader:
             self._memory = (x, np.asarray(y))
             return [f"x{i}" for i in range(x.shape[1])]
         raise DataError(
-            f"{self.path}: pass a path, a DataFrame with a '{self.options.label}' column, or (x, y) "
-            f"arrays; got {type(data).__name__}"
+            f"{self.path}: pass a path, a DataFrame with a '{self.options.label}' column, "
+            f"or (x, y) arrays; got {type(data).__name__}"
         )
 
     def _memory_batches(self, rows: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
@@ -185,6 +185,7 @@ class SplitReader:
 
     @property
     def label(self) -> str:
+        """Where the labels are: the label column's name, or "y" for NPZ files and (x, y) arrays."""
         if self.format == "npz" or (self.format == "memory" and isinstance(self._memory, tuple)):
             return "y"  # labels come as their own array
         return self.options.label

@@ -25,7 +25,8 @@ def load_history(path: str | Path) -> dict[str, list[float]]:
             raise DataError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
         if not isinstance(data, dict) or not all(isinstance(v, list) for v in data.values()):
             raise DataError(
-                f"{path}: expected a JSON object of metric name -> list of numbers (History.history)"
+                f"{path}: expected a JSON object of metric name -> list of numbers "
+                "(History.history)"
             )
         history = {str(k): v for k, v in data.items()}
     else:

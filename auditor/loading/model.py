@@ -1,4 +1,4 @@
-"""Loads a saved Keras classifier (.keras, legacy .h5, TF SavedModel) safely and wraps its prediction."""
+"""Loads a saved Keras classifier (.keras, .h5, TF SavedModel) safely and wraps its prediction."""
 
 from __future__ import annotations
 
@@ -39,6 +39,7 @@ class ModelInfo:
     loss_source: str
 
     def to_dict(self) -> dict[str, Any]:
+        """Return the facts as report.json holds them."""
         return {
             "path": self.path,
             "format": self.format,
@@ -144,8 +145,9 @@ def _explain_load_failure(path: Path, exc: Exception, unsafe: bool) -> str:
     missing = re.search(r"Could not locate (?:class|function) '([^']+)'", text)
     if missing:
         return (
-            f"{path}: the model uses the custom object '{missing.group(1)}', whose code is not part "
-            "of the file; auditor can only load models built from Keras' own layers and losses"
+            f"{path}: the model uses the custom object '{missing.group(1)}', "
+            "whose code is not part of the file; "
+            "auditor can only load models built from Keras' own layers and losses"
         )
     if not unsafe and "lambda" in text.lower():
         return f"{path}: the model contains a Lambda layer; if you trust this file, pass --unsafe"
@@ -293,6 +295,7 @@ def _wrap_loss(
     sparse = "sparse" in name.lower()
 
     def per_row(y: np.ndarray, raw: np.ndarray) -> np.ndarray:
+        target: np.ndarray
         if sparse:
             target = y.astype(np.int64)
         elif units == 1:
@@ -315,9 +318,9 @@ def _load_savedmodel(path: Path) -> LoadedModel:
         raise ModelLoadError(f"{path}: not a readable TF SavedModel ({first})") from None
     endpoint = getattr(loaded, "serve", None)
     signature = loaded.signatures.get("serving_default")
-    if signature is None and endpoint is None:
-        raise ModelLoadError(f"{path}: the SavedModel has no 'serve' or 'serving_default' endpoint")
     sig = signature if signature is not None else endpoint
+    if sig is None:
+        raise ModelLoadError(f"{path}: the SavedModel has no 'serve' or 'serving_default' endpoint")
     specs = sig.structured_input_signature
     flat = [s for s in tf.nest.flatten(specs) if hasattr(s, "shape")]
     if len(flat) != 1 or len(flat[0].shape) != 2 or flat[0].shape[1] is None:

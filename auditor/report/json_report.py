@@ -51,7 +51,10 @@ def report_dict(result: AuditResult) -> dict[str, Any]:
     ev = result.evaluation
     train = ev.splits.get("train")
     baseline: dict[str, Any] = {
-        "strategy": "always predict the training split's majority class (probabilities: its class frequencies)",
+        "strategy": (
+            "always predict the training split's majority class "
+            "(probabilities: its class frequencies)"
+        ),
         "majority_class": train.baseline["majority_class"] if train else None,
         "splits": {
             name: {k: v for k, v in s.baseline.items() if k != "majority_class"}
@@ -92,7 +95,7 @@ def report_dict(result: AuditResult) -> dict[str, Any]:
 
 
 def _reference(reference: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The compared baseline audit, in brief: where it came from and its metrics per split."""
+    """Summarize the compared baseline audit: where it came from and its metrics per split."""
     if reference is None:
         return None
     return {

@@ -49,7 +49,7 @@ def _label(name: str, limit: int = 18) -> str:
 
 
 def confusion_matrices(result: AuditResult) -> str:
-    """Counts and row-normalized confusion matrices, one column per split."""
+    """Plot counts and row-normalized confusion matrices, one column per split."""
     plt = _pyplot()
     ev = result.evaluation
     splits = list(ev.splits.values())
@@ -283,7 +283,10 @@ def weight_histograms(result: AuditResult) -> str | None:
 
 
 def feature_mass(result: AuditResult) -> str | None:
-    """Share of the first layer's absolute weight each input feature receives (top and bottom 15)."""
+    """Plot the share of the first layer's absolute weight each input feature receives.
+
+    Only the top and bottom 15 features are shown.
+    """
     from auditor.regularization import LOW_MASS, analyse_weights
 
     ev = result.evaluation
@@ -314,7 +317,7 @@ def feature_mass(result: AuditResult) -> str | None:
 
 
 def sweep_curve(result: AuditResult) -> str | None:
-    """Validation (and training) loss against the swept strength, best setting marked."""
+    """Plot validation (and training) loss against the swept strength, best setting marked."""
     sweep = result.sweep
     if sweep is None:
         return None

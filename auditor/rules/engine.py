@@ -20,7 +20,7 @@ DATA_CATEGORIES = frozenset(
 
 
 def subjects(result: RuleResult) -> tuple[set[str], set[str]]:
-    """The classes and features a failed result is about, read from its observed values."""
+    """Return the classes and features a failed result is about, read from its observed values."""
     observed = result.observed
     classes = {str(c) for c in observed.get("below_floor", [])}
     for key in ("minority_class",):

@@ -52,7 +52,9 @@ def resolve(source: str | Path | None, relative_to: Path | None = None) -> Path:
     if not text.strip() or not path.is_file():
         known = ", ".join(bundled) or "none"
         shown = text if text.isprintable() else repr(text)
-        raise RuleConfigError(f"{shown}: rule set not found (not a file, nor a bundled set: {known})")
+        raise RuleConfigError(
+            f"{shown}: rule set not found (not a file, nor a bundled set: {known})"
+        )
     return path
 
 
@@ -188,6 +190,7 @@ def _build_waiver(
         lists[key] = tuple(str(v) for v in value)
     if len(problems) > before:
         return None
+    assert expires is None or isinstance(expires, date)  # anything else is a problem above
     return Waiver(
         rule=str(rule_id),
         reason=str(reason).strip(),

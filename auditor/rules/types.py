@@ -107,6 +107,7 @@ class Rule:
     source: str = ""
 
     def to_dict(self) -> dict[str, Any]:
+        """Return the rule, its params and its documentation as plain values."""
         return {
             "id": self.id,
             "kind": self.kind,
@@ -124,7 +125,7 @@ class Rule:
 
 @dataclass(frozen=True)
 class Waiver:
-    """An accepted failure: a rule (optionally only for some classes or features), why, until when."""
+    """An accepted failure: a rule (optionally only some classes or features), why, until when."""
 
     rule: str
     reason: str
@@ -134,9 +135,11 @@ class Waiver:
     source: str = ""
 
     def expired(self, today: date) -> bool:
+        """Whether the waiver no longer applies on TODAY (it still holds on its expiry date)."""
         return self.expires is not None and today > self.expires
 
     def to_dict(self) -> dict[str, Any]:
+        """Return the waiver as report.json holds it."""
         return {
             "rule": self.rule,
             "reason": self.reason,
@@ -158,10 +161,12 @@ class RuleSet:
     waivers: tuple[Waiver, ...] = ()
 
     def get(self, rule_id: str) -> Rule | None:
+        """Return the rule with id RULE_ID, or None when the set has none."""
         return next((r for r in self.rules if r.id == rule_id), None)
 
     @property
     def enabled(self) -> tuple[Rule, ...]:
+        """The rules that are switched on, in set order."""
         return tuple(r for r in self.rules if r.enabled)
 
 
@@ -179,9 +184,11 @@ class RuleResult:
 
     @property
     def failed(self) -> bool:
+        """Whether the rule failed (a waived failure has the status `waived` instead)."""
         return self.status == "failed"
 
     def to_dict(self) -> dict[str, Any]:
+        """Return the result as report.json holds it under `results`."""
         return {
             "rule_id": self.rule.id,
             "kind": self.rule.kind,

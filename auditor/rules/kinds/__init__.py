@@ -1,4 +1,4 @@
-"""The registry of rule kinds: one explicit table from kind name to function, category and params."""
+"""The registry of rule kinds: one explicit table from kind name to function, category, params."""
 
 from __future__ import annotations
 
@@ -214,7 +214,8 @@ KINDS: dict[str, Kind] = {
     "split_drift": Kind(
         split_drift,
         "split_drift",
-        "Feature distributions (PSI, Kolmogorov-Smirnov) and class shares that differ between train and the split.",
+        "Feature distributions (PSI, Kolmogorov-Smirnov) and class shares that differ between "
+        "train and the split.",
         {
             "split": _split(),
             "max_psi": Param(

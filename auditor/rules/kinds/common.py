@@ -39,7 +39,7 @@ METRIC_NAMES = {
 
 
 def metric_name(metric: str) -> str:
-    """The name a reader knows a metric by, as it starts a sentence ("ROC AUC", "Accuracy")."""
+    """Return the name a reader knows a metric by, as it starts a sentence ("ROC AUC")."""
     return METRIC_NAMES.get(metric, metric)
 
 

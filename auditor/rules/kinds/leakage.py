@@ -1,5 +1,7 @@
-"""Rule kinds about the data itself: rows shared across splits, proxies of the label, identifiers,
-drift between splits, and validation results too good to be true.
+"""Rule kinds about the data: shared rows, label proxies, identifiers, drift, too-good scores.
+
+Rows shared across splits, proxies of the label, identifiers, drift between splits, and validation
+results too good to be true.
 """
 
 from __future__ import annotations
@@ -46,10 +48,11 @@ def _match(train: np.ndarray, other: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 
 def _chance_rate(train: np.ndarray, other: np.ndarray, n_train: int) -> float:
-    """Expected share of OTHER rows that match some train row by chance, if features were
-    independent: per row, 1 - (1 - prod_j freq_j(value))^n_train, with each feature's value
-    frequencies taken from the train sample. Discrete data (booleans, small integers) matches a lot
-    by chance; rows of several continuous features almost never do.
+    """Return the expected share of OTHER rows that match some train row by chance.
+
+    Features are taken as independent: per row, 1 - (1 - prod_j freq_j(value))^n_train, with each
+    feature's value frequencies taken from the train sample. Discrete data (booleans, small
+    integers) matches a lot by chance; rows of several continuous features almost never do.
     """
     if len(train) == 0 or len(other) == 0:
         return 0.0
@@ -65,7 +68,7 @@ def _chance_rate(train: np.ndarray, other: np.ndarray, n_train: int) -> float:
 
 
 def _within_rate(full: np.ndarray, sample: np.ndarray) -> float:
-    """Share of sampled training rows whose hash occurs more than once in the whole training split."""
+    """Share of sampled training rows whose hash occurs more than once in the whole train split."""
     if len(sample) == 0:
         return 0.0
     values, counts = np.unique(full, return_counts=True)
@@ -80,7 +83,8 @@ def _chance(train: SplitRows, other: SplitRows) -> tuple[float, float]:
     When that is already noticeable (>= 1%: discrete or low-resolution data), correlated features
     (one-hot columns, say) can make coincidences far likelier than independence says, so the rate
     at which training rows coincide with other training rows is taken when it is higher.
-    Continuous data keeps the independence figure, so duplicated records there still count as copies.
+    Continuous data keeps the independence figure, so duplicated records there still count as
+    copies.
     """
     scale = train.near_scale
     exact = _chance_rate(train.sample_x, other.sample_x, train.n_rows)
@@ -102,7 +106,7 @@ def _noise(rate: float, n: int) -> float:
 
 
 def leakage_duplicates(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
-    """Fail when more rows of the judged split appear (exactly or nearly) in train than chance explains."""
+    """Fail when more judged-split rows appear (exactly or nearly) in train than chance explains."""
     split = params["split"]
     train, other = _rows(ev, "train"), _rows(ev, split)
     if train is None or other is None or split == "train":
@@ -165,9 +169,9 @@ def leakage_duplicates(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     if excess_exact > params["max_shared_fraction"] or excess_near > params["max_near_fraction"]:
         message = (
             f"{exact:,} of {n:,} {split} rows ({pct(exact / n)}) also appear in the training split"
-            f"{f', {near:,} more nearly ({pct(near / n)})' if near else ''}{chance_text}: the model "
-            "is scored on rows it was trained on, so its validation numbers overstate how it will "
-            "do on new data."
+            f"{f', {near:,} more nearly ({pct(near / n)})' if near else ''}{chance_text}: "
+            "the model is scored on rows it was trained on, so its validation numbers overstate "
+            "how it will do on new data."
         )
         return Outcome("failed", message, observed, threshold, evidence)
     message = (
@@ -217,8 +221,8 @@ def duplicate_rows(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     }
     if duplicates / n > params["max_fraction"] or conflicting_rows:
         conflict = (
-            f"; {conflicting_rows:,} rows in {len(conflicting_groups):,} group(s) of identical features "
-            "carry different labels (label noise the model cannot learn)"
+            f"; {conflicting_rows:,} rows in {len(conflicting_groups):,} group(s) "
+            "of identical features carry different labels (label noise the model cannot learn)"
             if conflicting_rows
             else ""
         )
@@ -281,8 +285,8 @@ def leakage_target_proxy(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
         if best[j] >= 0
     ]
     observed = {
-        "method": "cross-fitted ROC AUC of the feature alone (20 quantile bins), vs a cross-validated "
-        "logistic regression on all other features",
+        "method": "cross-fitted ROC AUC of the feature alone (20 quantile bins), "
+        "vs a cross-validated logistic regression on all other features",
         "sample_rows": int(len(y)),
         "top_features": top,
         "suspects": [
@@ -307,8 +311,9 @@ def leakage_target_proxy(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     lead_text = f" (strongest: '{lead['feature']}' at {fmt(lead['score'])})" if lead else ""
     return Outcome(
         "passed",
-        f"No single feature predicts the label on {split} with ROC AUC of {fmt(params['min_score'])} "
-        f"or more while beating the other features by {fmt(params['min_margin'])}{lead_text}.",
+        f"No single feature predicts the label on {split} "
+        f"with ROC AUC of {fmt(params['min_score'])} or more "
+        f"while beating the other features by {fmt(params['min_margin'])}{lead_text}.",
         observed,
         threshold,
     )
@@ -322,7 +327,9 @@ def _identifier_reasons(name: str, rows: SplitRows, i: int) -> list[str]:
     column = rows.sample_x[:, i]
     if stats.integral is not None and stats.integral[i] and len(column) >= 50:
         unique = len(np.unique(column)) / len(column)
-        span = float(stats.maximum[i] - stats.minimum[i] + 1)  # type: ignore[index]
+        # Integral, minimum and maximum are accumulated together: all set or all None.
+        assert stats.minimum is not None and stats.maximum is not None
+        span = float(stats.maximum[i] - stats.minimum[i] + 1)
         # Row numbers fill their range; money or counts with many distinct values do not.
         dense = stats.n / span >= 0.5 if span > 0 else False
         if unique >= 0.95 and dense:
@@ -331,7 +338,7 @@ def _identifier_reasons(name: str, rows: SplitRows, i: int) -> list[str]:
             stats.increasing is not None
             and stats.increasing[i]
             and stats.maximum[i] > stats.minimum[i]
-        ):  # type: ignore[index]
+        ):
             reasons.append("never decreases in file order")
     return reasons
 
@@ -345,7 +352,7 @@ def leakage_identifier(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
         return not_applicable(
             f"the train split has {len(rows.sample_y)} row(s); the check needs 2 or more"
         )
-    found = []
+    found: list[dict[str, Any]] = []
     scores = None
     for i, name in enumerate(ev.features):
         reasons = _identifier_reasons(name, rows, i)
@@ -380,7 +387,8 @@ def leakage_identifier(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
         more = f" ({len(found) - 1} more)" if len(found) > 1 else ""
         return Outcome(
             "failed",
-            f"Feature '{first['feature']}' looks like a row identifier ({first['reasons']}){predicts}"
+            f"Feature '{first['feature']}' looks like a row identifier "
+            f"({first['reasons']}){predicts}"
             f"{more}: an identifier carries no meaning the model can generalize from; when it "
             "predicts the label, the rows were ordered or numbered by outcome.",
             observed,
@@ -412,7 +420,7 @@ def split_drift(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
         return not_applicable(f"needs the train and {split} splits")
     if len(other.sample_y) < params["min_rows"] or len(train.sample_y) < params["min_rows"]:
         return not_applicable(f"needs at least {params['min_rows']} rows in train and {split}")
-    drift = []
+    drift: list[dict[str, Any]] = []
     for i, name in enumerate(ev.features):
         a, b = train.sample_x[:, i], other.sample_x[:, i]
         if np.all(a == a[0]) and np.all(b == b[0]) and a[0] == b[0]:
@@ -444,13 +452,16 @@ def split_drift(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     # (Bonferroni-corrected over the features), so small splits do not raise false alarms.
     alpha = params["alpha"] / max(len(drift), 1)
     drifted = [d for d in drift if d["psi"] > params["max_psi"] and d["ks_pvalue"] < alpha]
-    observed = {
+    observed: dict[str, Any] = {
         "drifted_features": [d["feature"] for d in drifted],
         "max_psi": drift[0]["psi"] if drift else 0.0,
         "class_prior_shift": prior_shift,
         "class_prior_pvalue": prior_pvalue,
         "sample_rows": {"train": int(len(train.sample_y)), split: int(len(other.sample_y))},
-        "method": f"PSI over train deciles and Kolmogorov-Smirnov, on samples of at most {SAMPLE_ROWS:,} rows",
+        "method": (
+            "PSI over train deciles and Kolmogorov-Smirnov, "
+            f"on samples of at most {SAMPLE_ROWS:,} rows"
+        ),
     }
     threshold = {
         "max_psi": params["max_psi"],
@@ -470,8 +481,9 @@ def split_drift(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
             )
         return Outcome(
             "failed",
-            f"Train and {split} differ: {'; '.join(parts)}. The {split} numbers do not describe the "
-            "population the model was trained on; split at random (stratified), or by time on purpose.",
+            f"Train and {split} differ: {'; '.join(parts)}. "
+            f"The {split} numbers do not describe the population the model was trained on; "
+            "split at random (stratified), or by time on purpose.",
             observed,
             threshold,
             evidence,
@@ -511,9 +523,10 @@ def suspicious_validation(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     }
     threshold = {"max_relative_margin": params["max_relative_margin"]}
     benign = (
-        "Dropout and weight penalties make Keras' own training loss look worse than validation loss, "
-        "but auditor measures both without dropout and without the penalty, so that benign cause is "
-        "ruled out here; a smaller or easier validation split is the other innocent explanation."
+        "Dropout and weight penalties make Keras' own training loss look worse than validation "
+        "loss, but auditor measures both without dropout and without the penalty, so that "
+        "benign cause is ruled out here; a smaller or easier validation split is the other "
+        "innocent explanation."
     )
     # The difference must also exceed sampling noise: z = 2.58 standard errors of the split's loss.
     noise = 2.58 * (other.metrics.get("loss_standard_error") or 0.0)
@@ -530,8 +543,8 @@ def suspicious_validation(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     if accuracy == 1.0:
         return Outcome(
             "failed",
-            f"{label} accuracy is 100% on {other.n_rows:,} rows: perfect validation is rare without "
-            f"leakage. {benign}",
+            f"{label} accuracy is 100% on {other.n_rows:,} rows: "
+            f"perfect validation is rare without leakage. {benign}",
             observed,
             threshold,
         )

@@ -1,4 +1,4 @@
-"""Rule kinds that judge the model's metrics: gaps, floors, the accuracy paradox, fit, calibration."""
+"""Rule kinds that judge the model's metrics: gaps, floors, accuracy paradox, fit, calibration."""
 
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ def loss_gap(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
 
 
 def metric_gap(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
-    """Fail when a higher-is-better metric drops from train to the judged split by more than max_gap."""
+    """Fail when a higher-is-better metric drops from train to the judged split by over max_gap."""
     split, metric = params["split"], params["metric"]
     train, other = ev.metric("train", metric), ev.metric(split, metric)
     if train is None or other is None:
@@ -105,7 +105,8 @@ def _class_floor(ev: Evaluation, params: Mapping[str, Any], metric: str, floor_k
         if metric == "precision" and predicted[i] == 0:
             continue  # never predicted: precision is undefined (the recall floor catches this)
         values[name] = stats[metric]
-        # The proportion's Wilson interval: recall counts the class's rows, precision the predictions.
+        # The proportion's Wilson interval: recall counts the class's rows, precision the
+        # predictions.
         n = int(stats["support"]) if metric == "recall" else int(predicted[i])
         lo, hi = wilson(split.confusion_matrix[i][i], n, confidence)
         intervals[name] = [lo, hi]
@@ -123,7 +124,8 @@ def _class_floor(ev: Evaluation, params: Mapping[str, Any], metric: str, floor_k
         judged = (
             ""
             if judge == "point"
-            else f", judged on the {judge.replace('_', ' ')} of its {pct(confidence)} interval {fmt(intervals[worst][0])}-{fmt(intervals[worst][1])}"
+            else f", judged on the {judge.replace('_', ' ')} of its {pct(confidence)} interval "
+            f"{fmt(intervals[worst][0])}-{fmt(intervals[worst][1])}"
         )
         return Outcome(
             "passed",
@@ -146,7 +148,10 @@ def _class_floor(ev: Evaluation, params: Mapping[str, Any], metric: str, floor_k
     if judge != "point":
         lo, hi = intervals[worst]
         bound = "even its upper" if judge == "upper_bound" else "its lower"
-        detail += f"; {bound} {pct(confidence)} bound is {fmt(hi if judge == 'upper_bound' else lo)} (interval {fmt(lo)}-{fmt(hi)})"
+        detail += (
+            f"; {bound} {pct(confidence)} bound is {fmt(hi if judge == 'upper_bound' else lo)} "
+            f"(interval {fmt(lo)}-{fmt(hi)})"
+        )
     return Outcome(
         "failed",
         f"{metric.capitalize()} of class '{worst}' on {split.name} is {fmt(values[worst])}, below "

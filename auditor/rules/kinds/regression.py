@@ -17,7 +17,7 @@ def _reference_metrics(ev: Evaluation, split: str) -> dict[str, Any] | None:
 
 
 def metric_regression(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
-    """Fail when a metric (or a per-class metric) drops from the reference by more than both limits."""
+    """Fail when a metric (or a per-class metric) drops from the reference by over both limits."""
     split, metric = params["split"], params["metric"]
     reference = _reference_metrics(ev, split)
     if reference is None:
@@ -70,7 +70,8 @@ def metric_regression(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     biggest = max(drops, key=lambda n: drops[n][0])
     return Outcome(
         "passed",
-        f"{metric_name(metric)} on {split} holds against the baseline (largest drop {fmt(max(drops[biggest][0], 0.0))}"
+        f"{metric_name(metric)} on {split} holds against the baseline "
+        f"(largest drop {fmt(max(drops[biggest][0], 0.0))}"
         f"{'' if not params['per_class'] else ', ' + biggest}; limit {fmt(params['max_drop'])}).",
         observed,
         threshold,
