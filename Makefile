@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 OUT ?= audit-report
 
-.PHONY: sample test test-all lint bench screenshot setup clean
+.PHONY: sample test test-fast lint bench screenshot setup clean
 
 setup:
 	@./scripts/setup.sh

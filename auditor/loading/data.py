@@ -186,13 +186,16 @@ class SplitReader:
     @property
     def label(self) -> str:
         """Where the labels are: the label column's name, or "y" for NPZ files and (x, y) arrays."""
-        if self.format == "npz" or (self.format == "memory" and isinstance(self._memory, tuple)):
-            return "y"  # labels come as their own array
-        return self.options.label
+        return "y" if self.separate_labels else self.options.label
+
+    @property
+    def separate_labels(self) -> bool:
+        """Whether labels come as their own array (NPZ, (x, y)) rather than as a column."""
+        return self.format == "npz" or (self.format == "memory" and isinstance(self._memory, tuple))
 
     def _select_features(self) -> list[str]:
         opts = self.options
-        if self.label != "y" and opts.label not in self.columns:
+        if not self.separate_labels and opts.label not in self.columns:
             raise DataError(
                 f"{self.path}: label column '{opts.label}' not found; columns are "
                 f"{_preview(self.columns)}; pass --label NAME"
@@ -242,10 +245,16 @@ class SplitReader:
                         yield Batch(x[keep], y[keep], start, np.nonzero(keep)[0])
                     start += len(x)
                     continue
-            if not invalid:
+            if not invalid or self.options.drop_invalid_rows:
                 yield Batch(x, y, start)
             start += len(x)
         self.dropped_rows = invalid if self.options.drop_invalid_rows else 0
+        if start and invalid == start and self.options.drop_invalid_rows:
+            raise DataError(
+                f"{self.path}: all {start} row(s) of the {self.name} split have NaN or infinite "
+                f"feature values (first: column '{first_bad[1] if first_bad else '?'}'); nothing is "
+                "left to audit"
+            )
         if invalid and not self.options.drop_invalid_rows:
             assert first_bad is not None
             raise DataError(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -172,6 +172,8 @@ def _build_waiver(
     if not isinstance(reason, str) or not reason.strip():
         problems.append(f"{where}: 'reason' is required: say why the failure is accepted")
     expires = raw.get("expires")
+    if isinstance(expires, datetime):
+        expires = expires.date()  # YAML reads "2030-01-01 10:00" as a timestamp; the day counts
     if isinstance(expires, str):
         try:
             expires = date.fromisoformat(expires)
