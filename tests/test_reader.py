@@ -60,7 +60,8 @@ def test_a_label_column_named_y_is_a_column(tmp_path):
 def test_waiver_expiring_at_a_time_of_day_counts_the_day(tmp_path):
     path = tmp_path / "w.yaml"
     path.write_text(
-        "extends: default\nwaivers:\n  - rule: OF01\n    reason: r\n    expires: 2030-01-01 10:00:00\n"
+        "extends: default\nwaivers:\n  - rule: OF01\n    reason: r\n"
+        "    expires: 2030-01-01 10:00:00\n"
     )
     waiver = load_rule_set(path).waivers[0]
     assert waiver.expires == date(2030, 1, 1)

@@ -250,10 +250,10 @@ class SplitReader:
             start += len(x)
         self.dropped_rows = invalid if self.options.drop_invalid_rows else 0
         if start and invalid == start and self.options.drop_invalid_rows:
+            column = first_bad[1] if first_bad else "?"
             raise DataError(
                 f"{self.path}: all {start} row(s) of the {self.name} split have NaN or infinite "
-                f"feature values (first: column '{first_bad[1] if first_bad else '?'}'); nothing is "
-                "left to audit"
+                f"feature values (first: column '{column}'); nothing is left to audit"
             )
         if invalid and not self.options.drop_invalid_rows:
             assert first_bad is not None
