@@ -8,6 +8,7 @@ mergeable).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -283,6 +284,16 @@ class SplitRows:
     sample_x: np.ndarray
     sample_y: np.ndarray
     sample_rows: np.ndarray
+
+    @functools.cached_property
+    def hash_order(self) -> np.ndarray:
+        """Stable argsort of the row hashes, computed once for the checks that need it."""
+        return np.argsort(self.hashes, kind="stable")
+
+    @functools.cached_property
+    def near_order(self) -> np.ndarray:
+        """Stable argsort of the near-duplicate hashes."""
+        return np.argsort(self.near_hashes, kind="stable")
 
     @property
     def n_rows(self) -> int:

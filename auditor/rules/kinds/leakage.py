@@ -38,9 +38,13 @@ def _rows(ev: Evaluation, name: str) -> SplitRows | None:
     return ev.rows.get(name)
 
 
-def _match(train: np.ndarray, other: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For each hash of OTHER: whether TRAIN holds it, and the index of the first such train row."""
-    order = np.argsort(train, kind="stable")
+def _match(
+    train: np.ndarray, other: np.ndarray, order: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each hash of OTHER: whether TRAIN holds it, and the index of the first such train row.
+
+    ORDER is TRAIN's stable argsort (cached on the split's facts).
+    """
     ordered = train[order]
     pos = np.clip(np.searchsorted(ordered, other), 0, max(len(ordered) - 1, 0))
     found = ordered[pos] == other if len(ordered) else np.zeros(len(other), bool)
@@ -115,8 +119,8 @@ def leakage_duplicates(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
         return not_applicable(
             f"the {split} split has {other.n_rows} row(s), fewer than {params['min_rows']}"
         )
-    found, where = _match(train.hashes, other.hashes)
-    near_found, near_where = _match(train.near_hashes, other.near_hashes)
+    found, where = _match(train.hashes, other.hashes, train.hash_order)
+    near_found, near_where = _match(train.near_hashes, other.near_hashes, train.near_order)
     near_only = near_found & ~found
     y_train, y_other = ev.splits["train"].y, ev.splits[split].y
     same_label = found & (y_train[where] == y_other)
@@ -192,16 +196,19 @@ def duplicate_rows(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     n = rows.n_rows
     if n < 2:
         return not_applicable(f"the {split} split has fewer than 2 rows")
-    _, first, inverse, counts = np.unique(
-        rows.hashes, return_index=True, return_inverse=True, return_counts=True
-    )
+    # One stable sort of the hashes: groups of identical rows are runs, and a label change inside
+    # a run marks a group whose identical rows carry different labels.
+    order = rows.hash_order
+    ordered, labels = rows.hashes[order], y[order]
+    same = ordered[1:] == ordered[:-1]
+    starts = np.concatenate([[True], ~same])
+    group = np.cumsum(starts) - 1
+    counts = np.bincount(group)
     duplicates = int(n - len(counts))
-    # Groups of identical feature rows whose labels disagree: count distinct (group, label) pairs
-    # per group, with one sort of a combined 64-bit key instead of a 2-D unique.
-    pairs = np.unique(inverse.astype(np.int64) * len(ev.classes) + y)
-    labels_per_group = np.bincount(pairs // len(ev.classes), minlength=len(counts))
-    conflicting_groups = np.nonzero(labels_per_group > 1)[0]
+    changes = np.concatenate([[False], same & (labels[1:] != labels[:-1])])
+    conflicting_groups = np.unique(group[changes])
     conflicting_rows = int(counts[conflicting_groups].sum())
+    first = order[np.nonzero(starts)[0]]
     observed = {
         "duplicate_rows": duplicates,
         "duplicate_fraction": duplicates / n,
@@ -214,7 +221,7 @@ def duplicate_rows(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
             {
                 "row": int(rows.row_numbers[first[g]]),
                 "copies": int(counts[g]),
-                "labels": ", ".join(ev.classes[int(c)] for c in np.unique(y[inverse == g])),
+                "labels": ", ".join(ev.classes[int(c)] for c in np.unique(labels[group == g])),
             }
             for g in conflicting_groups[:EXAMPLES]
         ]
