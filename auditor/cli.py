@@ -263,7 +263,7 @@ def audit(
         sweep_epochs=sweep_epochs,
         sweep_budget=sweep_budget,
         seed=seed,
-        sweep_progress=_sweep_progress if not quiet else None,
+        sweep_progress=None if quiet else _SweepProgress(sys.stderr.isatty() and not no_progress),
         progress=progress,
     )
     progress.done()
@@ -293,11 +293,28 @@ class _Progress:
             click.echo("\r\x1b[K", err=True, nl=False)
 
 
-def _sweep_progress(index: int, total: int, label: str) -> None:
-    if label == "done":
-        click.echo(f"sweep: {total}/{total} runs done", err=True)
-    else:
-        click.echo(f"sweep: run {index + 1}/{total} ({label})", err=True)
+class _SweepProgress:
+    """A progress bar over the sweep's runs and epochs on a terminal; one line per run otherwise."""
+
+    def __init__(self, terminal: bool):
+        self.terminal = terminal
+
+    def __call__(self, index: int, total: int, label: str, epoch: int, epochs: int) -> None:
+        if label == "done":
+            erase = "\r\x1b[K" if self.terminal else ""
+            click.echo(f"{erase}sweep: {total} runs done", err=True)
+            return
+        if not self.terminal:
+            if epoch == 0:
+                click.echo(f"sweep: run {index + 1}/{total} ({label})", err=True)
+            return
+        share = (index + epoch / max(epochs, 1)) / total
+        bar = "#" * round(24 * share)
+        click.echo(
+            f"\rsweep [{bar:<24}] run {index + 1}/{total} ({label}), epoch {epoch}/{epochs}\x1b[K",
+            err=True,
+            nl=False,
+        )
 
 
 def _print_result(result: Any, written: list[Path], quiet: bool, verbose: bool = False) -> None:

@@ -23,7 +23,8 @@ from auditor.loading.keras_env import import_keras
 from auditor.loading.model import LoadedModel, from_keras_model
 from auditor.regularization import Recommendation
 
-SweepProgress = Callable[[int, int, str], None]  # (run index, runs, label)
+# (run index, runs, label, epochs done in the run, epochs); label "done" once every run is over
+SweepProgress = Callable[[int, int, str, int, int], None]
 REGULARIZATION_ACTIONS = (
     "add_l1",
     "increase_l1",
@@ -166,11 +167,16 @@ def run_sweep(
     runs = []
     for index, (label, strength, control) in enumerate(settings):
         if progress is not None:
-            progress(index, len(settings), label)
+            progress(index, len(settings), label, 0, epochs)
         keras.utils.set_random_seed(seed)
         clone = _clone(keras, model, rec.layers, penalty, strength)
         _compile(keras, model, clone)
-        stopper = _Budget(keras, per_run)
+
+        def tick(done: int, index: int = index, label: str = label) -> None:
+            if progress is not None:
+                progress(index, len(settings), label, done, epochs)
+
+        stopper = _Budget(keras, per_run, tick)
         started = time.perf_counter()
         history = clone.fit(
             train.sample_x,
@@ -197,7 +203,7 @@ def run_sweep(
             )
         )
     if progress is not None:
-        progress(len(settings), len(settings), "done")
+        progress(len(settings), len(settings), "done", epochs, epochs)
     return _conclude(
         rec,
         penalty,
@@ -219,7 +225,7 @@ def run_sweep(
 class _Budget:
     """Stops a run when its share of the time budget is spent (after at least one epoch)."""
 
-    def __init__(self, keras: Any, seconds: float):
+    def __init__(self, keras: Any, seconds: float, tick: Callable[[int], None]):
         budget = self
 
         class Callback(keras.callbacks.Callback):
@@ -227,6 +233,7 @@ class _Budget:
                 budget.started = time.perf_counter()
 
             def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+                tick(epoch + 1)
                 if time.perf_counter() - budget.started > seconds:
                     self.model.stop_training = True
 
