@@ -52,7 +52,7 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     extra=""
     [ "$WITH_TEST" = 1 ] && extra="[dev]"
     "$VENV/bin/python" -m pip install -q -e ".$extra" 2>&1 | grep -v '^WARNING: Location' || true
-    "$VENV/bin/python" -c "import auditor, keras, weasyprint" \
+    TF_CPP_MIN_LOG_LEVEL=3 "$VENV/bin/python" -c "import auditor, keras, weasyprint" \
         || { echo "setup: installation failed" >&2; exit 1; }
     echo "$want" > "$stamp"
 fi
