@@ -338,21 +338,13 @@ def _less_regularization(ev: Evaluation, underfit: list[RuleResult]) -> Recommen
     ids = ", ".join(sorted({r.rule.id for r in underfit}))
     evidence = tuple(f"{r.rule.id}: {r.message}" for r in underfit)
     if not regularized:
-        return Recommendation(
-            action="none",
-            layers=(),
-            current={},
-            suggested={},
-            reason=(
-                f"The model under-fits ({ids}) without any L1/L2 penalty: "
-                "regularization is not the lever. Check labels and features, train longer or with "
-                "a better learning rate, or give the model more capacity."
-            ),
-            evidence=evidence,
-            expected_effect=(
-                "No change from regularization; "
-                "capacity or training changes should lower training loss first."
-            ),
+        return _no_change(
+            f"The model under-fits ({ids}) without any L1/L2 penalty: "
+            "regularization is not the lever. Check labels and features, train longer or with "
+            "a better learning rate, or give the model more capacity.",
+            evidence,
+            "No change from regularization; "
+            "capacity or training changes should lower training loss first.",
         )
     penalty = ev.regularization_penalty or 0.0
     data_loss = ev.metric("train", "loss") or 0.0
@@ -504,6 +496,19 @@ def _threshold_advice(ev: Evaluation, failed: list[RuleResult]) -> Recommendatio
     )
 
 
+def _no_change(reason: str, evidence: Sequence[str], expected_effect: str) -> Recommendation:
+    """Recommend leaving the regularization as it is, and say why."""
+    return Recommendation(
+        action="none",
+        layers=(),
+        current={},
+        suggested={},
+        reason=reason,
+        evidence=tuple(evidence),
+        expected_effect=expected_effect,
+    )
+
+
 def recommend(evaluation: Evaluation, results: Sequence[RuleResult]) -> list[Recommendation]:
     """Return the recommendations for this evaluation and its rule results, most important first."""
     weights = analyse_weights(evaluation.architecture, evaluation.features)
@@ -513,16 +518,10 @@ def recommend(evaluation: Evaluation, results: Sequence[RuleResult]) -> list[Rec
     recs: list[Recommendation] = []
     if not evaluation.architecture.config_readable:
         recs.append(
-            Recommendation(
-                action="none",
-                layers=(),
-                current={},
-                suggested={},
-                reason=evaluation.architecture.note,
-                evidence=(),
-                expected_effect=(
-                    "Audit the .keras or .h5 file of this model to get regularization advice."
-                ),
+            _no_change(
+                evaluation.architecture.note,
+                (),
+                "Audit the .keras or .h5 file of this model to get regularization advice.",
             )
         )
     elif underfit:
@@ -535,23 +534,14 @@ def recommend(evaluation: Evaluation, results: Sequence[RuleResult]) -> list[Rec
         if gap is not None:
             side = "above" if gap >= 0 else "below"
             gap_text = f" (validation loss {abs(gap):.2g} {side} training loss)"
+        passed = [r.message for r in results if r.rule.category == "overfitting" and r.passed]
         recs.append(
-            Recommendation(
-                action="none",
-                layers=(),
-                current={},
-                suggested={},
-                reason=(
-                    "No regularization change: "
-                    f"no overfitting or under-fitting rule failed{gap_text}. "
-                    "Changing L1/L2 now would trade fit for nothing."
-                ),
-                evidence=tuple(
-                    r.message
-                    for r in results
-                    if r.rule.category == "overfitting" and r.status == "passed"
-                )[:2],
-                expected_effect="None.",
+            _no_change(
+                "No regularization change: "
+                f"no overfitting or under-fitting rule failed{gap_text}. "
+                "Changing L1/L2 now would trade fit for nothing.",
+                passed[:2],
+                "None.",
             )
         )
     if imbalance:

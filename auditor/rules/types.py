@@ -187,6 +187,11 @@ class RuleResult:
         """Whether the rule failed (a waived failure has the status `waived` instead)."""
         return self.status == "failed"
 
+    @property
+    def passed(self) -> bool:
+        """Whether the rule passed."""
+        return self.status == "passed"
+
     def to_dict(self) -> dict[str, Any]:
         """Return the result as report.json holds it under `results`."""
         return {
