@@ -120,11 +120,33 @@ def blocking(results: Iterable[RuleResult], fail_on: str) -> list[RuleResult]:
     ]
 
 
-def sort_key(result: RuleResult) -> tuple[int, int, str]:
-    """Order results for reading: failures first, most severe first."""
+# Within one severity, what a reviewer should read first: data problems that make every number
+# suspect, then generalization, then the class-level and secondary checks.
+READING_ORDER = (
+    "leakage_duplicates",
+    "leakage_target_proxy",
+    "leakage_identifier",
+    "overfitting",
+    "underfitting",
+    "accuracy_paradox",
+    "recall_floor",
+    "regression",
+    "precision_floor",
+    "suspicious_validation",
+    "split_drift",
+    "class_imbalance",
+    "calibration",
+)
+
+
+def sort_key(result: RuleResult) -> tuple[int, int, int, str]:
+    """Order results for reading: failures first, most severe first, most telling category first."""
     status_order = {"error": 0, "failed": 0, "waived": 1, "passed": 2, "not_applicable": 3}
+    category = result.rule.category
+    rank = READING_ORDER.index(category) if category in READING_ORDER else len(READING_ORDER)
     return (
         status_order.get(result.status, 4),
         -SEVERITIES.index(result.rule.severity),
+        rank,
         result.rule.id,
     )
