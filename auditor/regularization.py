@@ -24,7 +24,7 @@ import numpy as np
 
 from auditor.evaluate import Evaluation
 from auditor.loading.architecture import Architecture, LayerFacts
-from auditor.rules.types import RuleResult
+from auditor.rules.types import RuleResult, severity_rank
 from auditor.univariate import feature_scores
 
 NEAR_ZERO = 0.01  # a weight below 1% of its layer's largest |weight| counts as (near) zero
@@ -428,7 +428,17 @@ def _threshold_advice(ev: Evaluation, failed: list[RuleResult]) -> Recommendatio
     }
     weight_text = ", ".join(f"{k}: {v}" for k, v in weights.items() if v is not None)
     recall_failures = [r for r in failed if r.rule.category == "recall_floor"]
-    floor = max((float(r.threshold["min_recall"]) for r in recall_failures), default=0.5)
+    # Aim at the floor of the most severe failed recall rule (the one that blocks the release);
+    # stricter floors of lesser rules are quoted with what they would cost.
+    floors = sorted(
+        {
+            (severity_rank(r.rule.severity), float(r.threshold["min_recall"]))
+            for r in recall_failures
+        },
+        reverse=True,
+    )
+    floor = floors[0][1] if floors else 0.5
+    others = sorted({f for _, f in floors[1:] if f > floor})
     below = [c for r in recall_failures for c in r.observed.get("below_floor", [])]
     if below:
         target = ev.classes.index(min(below, key=lambda c: val.metrics["per_class"][c]["recall"]))
@@ -459,6 +469,12 @@ def _threshold_advice(ev: Evaluation, failed: list[RuleResult]) -> Recommendatio
             snippets.append(
                 f"# decide with the new threshold\npredicted = model.predict(x)[:, 0] >= {t:.4g}"
             )
+            for stricter in others:
+                more = threshold_for_recall(val.y, val.proba[:, 1], target, stricter)
+                if more is not None:
+                    parts.append(
+                        f"Recall {stricter:g} would need {more[0]:.3g} (precision {more[2]:.2f})."
+                    )
         else:
             parts.append(
                 f"No threshold gives class '{name}' recall {floor:g} on {val.name}; "
