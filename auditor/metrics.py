@@ -21,17 +21,31 @@ def predict_classes(proba: np.ndarray, threshold: float = 0.5) -> np.ndarray:
     return np.argmax(proba, axis=1).astype(np.int64)
 
 
+def calibration_bins(
+    y: np.ndarray, proba: np.ndarray, bins: int = CALIBRATION_BINS
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per equal-width confidence bin: rows, summed top-label confidence, summed correctness.
+
+    Bin i holds confidences in (i/bins, (i+1)/bins]; the lowest bin also holds exactly 0.
+    """
+    confidence = proba.max(axis=1).astype(np.float64)
+    correct = (np.argmax(proba, axis=1) == y).astype(np.float64)
+    index = np.clip(np.ceil(confidence * bins).astype(np.int64) - 1, 0, bins - 1)
+    return (
+        np.bincount(index, minlength=bins),
+        np.bincount(index, weights=confidence, minlength=bins),
+        np.bincount(index, weights=correct, minlength=bins),
+    )
+
+
 def expected_calibration_error(
     y: np.ndarray, proba: np.ndarray, bins: int = CALIBRATION_BINS
 ) -> float:
     """Top-label ECE: the row-weighted mean |accuracy - confidence| over equal-width bins."""
-    confidence = proba.max(axis=1).astype(np.float64)
-    correct = (np.argmax(proba, axis=1) == y).astype(np.float64)
-    # Bin i holds confidences in (i/bins, (i+1)/bins]; the lowest bin also holds exactly 0.
-    index = np.clip(np.ceil(confidence * bins).astype(np.int64) - 1, 0, bins - 1)
-    conf_sum = np.bincount(index, weights=confidence, minlength=bins)
-    acc_sum = np.bincount(index, weights=correct, minlength=bins)
-    return float(np.abs(acc_sum - conf_sum).sum() / len(y)) if len(y) else float("nan")
+    if not len(y):
+        return float("nan")
+    _, conf_sum, acc_sum = calibration_bins(y, proba, bins)
+    return float(np.abs(acc_sum - conf_sum).sum() / len(y))
 
 
 def _safe(fn: Any, *args: Any, **kwargs: Any) -> float | None:

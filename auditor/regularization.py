@@ -18,14 +18,16 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from auditor.evaluate import Evaluation
 from auditor.loading.architecture import Architecture, LayerFacts
 from auditor.rules.types import RuleResult, severity_rank
 from auditor.univariate import feature_scores
+
+if TYPE_CHECKING:  # only for annotations: judging needs no data loading
+    from auditor.evaluate import Evaluation
 
 NEAR_ZERO = 0.01  # a weight below 1% of its layer's largest |weight| counts as (near) zero
 LOW_MASS = 0.5  # a feature with less than half the equal share of first-layer mass is "ignored"

@@ -20,7 +20,7 @@ import numpy as np
 
 from auditor.evaluate import Evaluation
 from auditor.loading.keras_env import import_keras
-from auditor.loading.model import LoadedModel, from_keras_model
+from auditor.loading.model import LoadedModel, from_keras_model, target_encoder
 from auditor.regularization import Recommendation
 
 # (run index, runs, label, epochs done in the run, epochs); label "done" once every run is over
@@ -121,20 +121,13 @@ def _clone(keras: Any, model: Any, layers: tuple[str, ...], penalty: str, streng
     return clone
 
 
-def _compile(keras: Any, model: Any, clone: Any) -> None:
+def _compile(keras: Any, model: Any, clone: Any, default_name: str) -> None:
     optimizer = getattr(model, "optimizer", None)
     if optimizer is not None and hasattr(optimizer, "get_config"):
         fresh = optimizer.__class__.from_config(optimizer.get_config())
     else:
         fresh = keras.optimizers.Adam()
-    loss = getattr(model, "loss", None)
-    if loss is None:
-        loss = (
-            "binary_crossentropy"
-            if model.outputs[0].shape[-1] == 1
-            else "sparse_categorical_crossentropy"
-        )
-    clone.compile(optimizer=fresh, loss=loss)
+    clone.compile(optimizer=fresh, loss=getattr(model, "loss", None) or default_name)
 
 
 def run_sweep(
@@ -159,18 +152,16 @@ def run_sweep(
     settings = [("current", now, True)] + [(f"{penalty.upper()} {v:g}", v, False) for v in grid]
     per_run = budget_seconds / len(settings)
     batch_size = 32 if len(train.sample_y) <= 5_000 else 256
-    y_fit = (
-        train.sample_y
-        if loaded.info.n_classes > 2 or "sparse" in loaded.info.loss
-        else train.sample_y.astype(np.float32)
-    )
+    # Labels shaped for the loss the clones train with (the model's, or the default one).
+    units = int(model.outputs[0].shape[-1] or 1)
+    y_fit = target_encoder(loaded.info.loss, loaded.info.n_classes, units)(train.sample_y)
     runs = []
     for index, (label, strength, control) in enumerate(settings):
         if progress is not None:
             progress(index, len(settings), label, 0, epochs)
         keras.utils.set_random_seed(seed)
         clone = _clone(keras, model, rec.layers, penalty, strength)
-        _compile(keras, model, clone)
+        _compile(keras, model, clone, loaded.info.loss)
 
         def tick(done: int, index: int = index, label: str = label) -> None:
             if progress is not None:

@@ -9,14 +9,14 @@ non-monotonic relations alike, and a feature with no signal scores about 0.5.
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import rankdata
-from sklearn.metrics import roc_auc_score
 
 BINS = 20
 
 
 def auc(truth: np.ndarray, score: np.ndarray) -> float | None:
     """ROC AUC by the rank-sum (Mann-Whitney) formula, ties counted half; None for one class."""
+    from scipy.stats import rankdata
+
     positives = int(truth.sum())
     negatives = len(truth) - positives
     if positives == 0 or negatives == 0:
@@ -72,6 +72,7 @@ def feature_scores(x: np.ndarray, y: np.ndarray, n_classes: int, seed: int = 0) 
 def rest_score(x: np.ndarray, y: np.ndarray, without: int, cls: int, seed: int = 0) -> float | None:
     """Cross-validated ROC AUC for CLS of a logistic regression on every feature but WITHOUT."""
     from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler

@@ -24,3 +24,13 @@ def test_cli_help_does_not_import_tensorflow():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_judging_rules_loads_no_data_or_ml_library():
+    code = (
+        "import sys, auditor.cli, auditor.rules;"
+        "heavy = ('sklearn', 'scipy', 'pyarrow', 'tensorflow', 'matplotlib', 'weasyprint', 'pandas');"
+        "print(','.join(m for m in heavy if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""  # `auditor rules ...` starts in well under a second

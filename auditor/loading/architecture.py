@@ -132,7 +132,8 @@ def _flatten(layers: Any) -> list[Any]:
     return flat
 
 
-def _activation_name(layer: Any) -> str | None:
+def activation_name(layer: Any) -> str | None:
+    """Return a layer's activation by name ("relu", "sigmoid"), or None when it has none."""
     act = layer.get_config().get("activation") if hasattr(layer, "get_config") else None
     if isinstance(act, dict):
         act = act.get("config", {}).get("name") or act.get("class_name")
@@ -153,7 +154,7 @@ def read_architecture(model: Any) -> Architecture:
                 name=layer.name,
                 class_name=cls,
                 units=getattr(layer, "units", None),
-                activation=_activation_name(layer),
+                activation=activation_name(layer),
                 kernel_regularizer=_penalty(getattr(layer, "kernel_regularizer", None)),
                 bias_regularizer=_penalty(getattr(layer, "bias_regularizer", None)),
                 activity_regularizer=_penalty(getattr(layer, "activity_regularizer", None)),

@@ -11,7 +11,12 @@ from typing import Any
 import numpy as np
 
 from auditor.errors import ModelLoadError
-from auditor.loading.architecture import Architecture, read_architecture, read_savedmodel_weights
+from auditor.loading.architecture import (
+    Architecture,
+    activation_name,
+    read_architecture,
+    read_savedmodel_weights,
+)
 from auditor.loading.keras_env import import_keras
 
 SUPPORTED = (
@@ -212,14 +217,9 @@ def _fast_predict(tf: Any, model: Any) -> Callable[[Any], np.ndarray]:
 
 def _output_activation(model: Any) -> str:
     layer = model.layers[-1]
-    config = layer.get_config()
-    name = type(layer).__name__
-    if name == "Softmax":
+    if type(layer).__name__ == "Softmax":
         return "softmax"
-    act = config.get("activation")
-    if isinstance(act, dict):
-        act = act.get("config", {}).get("name") or act.get("class_name")
-    return str(act or "linear")
+    return activation_name(layer) or "linear"
 
 
 def _loss_from_logits(loss_obj: Any) -> bool:
@@ -272,7 +272,7 @@ def _loss_function(
 ) -> tuple[Callable[[np.ndarray, np.ndarray], np.ndarray], str, str]:
     from_logits = output == "logits"
     if loss_obj is None:
-        default = "binary_crossentropy" if units == 1 else "categorical_crossentropy"
+        default = default_loss(units)
         fn = keras.losses.get(default)
         return _wrap_loss(fn, default, n_classes, units, from_logits), default, "default"
     if isinstance(loss_obj, str):
@@ -289,21 +289,28 @@ def _loss_function(
     return _wrap_loss(fn, str(name), n_classes, units, False), str(name), "compiled"
 
 
+def default_loss(units: int) -> str:
+    """Return the cross-entropy a model without a compiled loss is judged by."""
+    return "binary_crossentropy" if units == 1 else "categorical_crossentropy"
+
+
+def target_encoder(name: str, n_classes: int, units: int) -> Callable[[np.ndarray], np.ndarray]:
+    """Return how labels must be shaped for the loss NAME: indices, a column, or one-hot rows."""
+    if "sparse" in name.lower():
+        return lambda y: y.astype(np.int64)
+    if units == 1:
+        return lambda y: y.astype(np.float32).reshape(-1, 1)
+    return lambda y: np.eye(n_classes, dtype=np.float32)[y.astype(np.int64)]
+
+
 def _wrap_loss(
     fn: Callable[..., Any], name: str, n_classes: int, units: int, from_logits: bool
 ) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
-    sparse = "sparse" in name.lower()
+    encode = target_encoder(name, n_classes, units)
 
     def per_row(y: np.ndarray, raw: np.ndarray) -> np.ndarray:
-        target: np.ndarray
-        if sparse:
-            target = y.astype(np.int64)
-        elif units == 1:
-            target = y.astype(np.float32).reshape(-1, 1)
-        else:
-            target = np.eye(n_classes, dtype=np.float32)[y.astype(np.int64)]
         args = {"from_logits": True} if from_logits else {}
-        values = fn(target, raw, **args)
+        values = fn(encode(y), raw, **args)
         return np.asarray(values, dtype=np.float64).reshape(len(y), -1).mean(axis=1)
 
     return per_row
@@ -341,7 +348,7 @@ def _load_savedmodel(path: Path) -> LoadedModel:
 
     task = "binary" if units <= 2 else "multiclass"
     n_classes = 2 if units == 1 else units
-    default = "binary_crossentropy" if units == 1 else "categorical_crossentropy"
+    default = default_loss(units)
     fn = keras.losses.get(default)
     info = ModelInfo(
         path=str(path),

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from auditor.metrics import calibration_bins
+
 if TYPE_CHECKING:
     from auditor.api import AuditResult
 
@@ -119,11 +121,11 @@ def roc_pr_curves(result: AuditResult) -> str | None:
         precision, recall, _ = precision_recall_curve(truth, score)
         pr_ax.plot(*_resample(recall, precision), color=colour, label=split.name)
         if positive is not None:
-            pred = score >= ev.threshold
-            tp = float((pred & (truth == 1)).sum())
-            op_tpr = tp / max(truth.sum(), 1)
-            op_fpr = float((pred & (truth == 0)).sum()) / max((truth == 0).sum(), 1)
-            op_prec = tp / max(pred.sum(), 1)
+            # The operating point is the confusion matrix's, so plot and tables agree.
+            (tn, fp), (fn, tp) = split.confusion_matrix
+            op_tpr = tp / max(tp + fn, 1)
+            op_fpr = fp / max(fp + tn, 1)
+            op_prec = tp / max(tp + fp, 1)
             roc_ax.plot([op_fpr], [op_tpr], "o", color=colour, markersize=5)
             pr_ax.plot([op_tpr], [op_prec], "o", color=colour, markersize=5)
         drawn = True
@@ -144,15 +146,12 @@ def calibration(result: AuditResult) -> str:
     plt = _pyplot()
     ev = result.evaluation
     fig, ax = plt.subplots(figsize=(3.6, 3.4))
-    bins = np.linspace(0, 1, 11)
     for split in ev.splits.values():
-        confidence = split.proba.max(axis=1)
-        correct = np.argmax(split.proba, axis=1) == split.y
-        index = np.clip(np.digitize(confidence, bins[1:-1]), 0, 9)
-        counts = np.bincount(index, minlength=10)
+        # The same bins as the expected calibration error in the metrics.
+        counts, conf_sum, acc_sum = calibration_bins(split.y, split.proba)
         mask = counts > 0
-        mean_conf = np.bincount(index, weights=confidence, minlength=10)[mask] / counts[mask]
-        accuracy = np.bincount(index, weights=correct, minlength=10)[mask] / counts[mask]
+        mean_conf = conf_sum[mask] / counts[mask]
+        accuracy = acc_sum[mask] / counts[mask]
         ax.plot(
             mean_conf,
             accuracy,

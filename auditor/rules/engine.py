@@ -6,10 +6,13 @@ import time
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import date
+from typing import TYPE_CHECKING
 
-from auditor.evaluate import Evaluation
 from auditor.rules.kinds import KINDS
 from auditor.rules.types import SEVERITIES, RuleResult, RuleSet, Waiver, severity_rank
+
+if TYPE_CHECKING:  # only for annotations: judging needs no data loading
+    from auditor.evaluate import Evaluation
 
 FAIL_ON = ("info", "warning", "error", "never")
 

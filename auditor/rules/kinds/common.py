@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from auditor.evaluate import Evaluation, SplitEvaluation
 from auditor.rules.types import Outcome
+
+if TYPE_CHECKING:  # only for annotations: judging needs no data loading
+    from auditor.evaluate import Evaluation, SplitEvaluation
 
 HIGHER_IS_BETTER = frozenset(
     {

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -20,10 +20,12 @@ from auditor.datafacts import (
     hash_rows,
     near_cells,
 )
-from auditor.evaluate import Evaluation
 from auditor.rules.kinds.common import fmt, not_applicable, pct
 from auditor.rules.types import Outcome
 from auditor.univariate import feature_scores, rest_score
+
+if TYPE_CHECKING:  # only for annotations: judging needs no data loading
+    from auditor.evaluate import Evaluation
 
 EXAMPLES = 10  # rows of evidence shown per finding
 DISCRETE_CHANCE = 0.01  # chance matches at or above this mean the features are discrete enough

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from auditor.evaluate import Evaluation
 from auditor.rules.kinds.common import (
     HIGHER_IS_BETTER,
     fmt,
@@ -16,6 +15,9 @@ from auditor.rules.kinds.common import (
     split_or_none,
 )
 from auditor.rules.types import Outcome
+
+if TYPE_CHECKING:  # only for annotations: judging needs no data loading
+    from auditor.evaluate import Evaluation
 
 
 def loss_gap(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:

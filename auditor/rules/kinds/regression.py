@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from auditor.evaluate import Evaluation
 from auditor.rules.kinds.common import fmt, metric_name, not_applicable, pct
 from auditor.rules.types import Outcome
+
+if TYPE_CHECKING:  # only for annotations: judging needs no data loading
+    from auditor.evaluate import Evaluation
 
 
 def _reference_metrics(ev: Evaluation, split: str) -> dict[str, Any] | None:
