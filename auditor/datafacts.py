@@ -286,6 +286,18 @@ class SplitRows:
     sample_rows: np.ndarray
 
     @functools.cached_property
+    def _scores(self) -> dict[int, np.ndarray]:
+        return {}
+
+    def feature_scores(self, n_classes: int) -> np.ndarray:
+        """Single-feature scores of the sample (see `auditor.univariate`), computed once."""
+        from auditor.univariate import feature_scores
+
+        if n_classes not in self._scores:
+            self._scores[n_classes] = feature_scores(self.sample_x, self.sample_y, n_classes)
+        return self._scores[n_classes]
+
+    @functools.cached_property
     def hash_order(self) -> np.ndarray:
         """Stable argsort of the row hashes, computed once for the checks that need it."""
         return np.argsort(self.hashes, kind="stable")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -16,6 +17,9 @@ from auditor.loading.architecture import Architecture
 from auditor.loading.data import ReadOptions, SplitReader
 from auditor.loading.model import LoadedModel, ModelInfo
 from auditor.metrics import baseline_metrics, classification_metrics, confusion
+
+if TYPE_CHECKING:
+    from auditor.regularization import WeightAnalysis
 
 SPLIT_ORDER = ("train", "val", "test")
 Progress = Callable[[str, int], None]
@@ -65,6 +69,13 @@ class Evaluation:
     rows: dict[str, SplitRows] = field(default_factory=dict, compare=False, repr=False)
     reference: dict[str, Any] | None = field(default=None, compare=False, repr=False)
     timings: dict[str, float] = field(default_factory=dict, compare=False)
+
+    @functools.cached_property
+    def weight_analysis(self) -> WeightAnalysis:
+        """Norms, sparsity and first-layer feature mass of the model's weights, computed once."""
+        from auditor.regularization import analyse_weights
+
+        return analyse_weights(self.architecture, self.features)
 
     @property
     def task(self) -> str:

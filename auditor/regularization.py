@@ -24,7 +24,6 @@ import numpy as np
 
 from auditor.loading.architecture import Architecture, LayerFacts
 from auditor.rules.types import RuleResult, severity_rank
-from auditor.univariate import feature_scores
 
 if TYPE_CHECKING:  # only for annotations: judging needs no data loading
     from auditor.evaluate import Evaluation
@@ -147,7 +146,7 @@ def feature_signal(ev: Evaluation) -> dict[str, float]:
     rows = ev.rows.get("train")
     if rows is None or len(rows.sample_y) < 20:
         return {}
-    scores = feature_scores(rows.sample_x, rows.sample_y, len(ev.classes))
+    scores = rows.feature_scores(len(ev.classes))
     return {
         name: float(np.nanmax(scores[i]))
         for i, name in enumerate(ev.features)
@@ -529,7 +528,7 @@ def _no_change(reason: str, evidence: Sequence[str], expected_effect: str) -> Re
 
 def recommend(evaluation: Evaluation, results: Sequence[RuleResult]) -> list[Recommendation]:
     """Return the recommendations for this evaluation and its rule results, most important first."""
-    weights = analyse_weights(evaluation.architecture, evaluation.features)
+    weights = evaluation.weight_analysis
     overfit = _failed(results, "overfitting")
     underfit = _failed(results, "underfitting")
     imbalance = _failed(results, "recall_floor", "accuracy_paradox", "precision_floor")
@@ -573,5 +572,5 @@ def recommend(evaluation: Evaluation, results: Sequence[RuleResult]) -> list[Rec
 
 def weight_report(evaluation: Evaluation) -> dict[str, Any]:
     """Return the regularization facts report.json shows: configuration and weight analysis."""
-    analysis = analyse_weights(evaluation.architecture, evaluation.features)
+    analysis = evaluation.weight_analysis
     return {**evaluation.architecture.to_dict(), "weights": analysis.to_dict()}

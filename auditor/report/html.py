@@ -98,7 +98,6 @@ def _metric_table(result: AuditResult) -> list[dict[str, Any]]:
 def context(result: AuditResult) -> dict[str, Any]:
     """Return everything the templates show; values stay raw and the template escapes them."""
     from auditor.loading.history import summarize
-    from auditor.regularization import analyse_weights
     from auditor.report.plots import build_plots
 
     ev = result.evaluation
@@ -118,7 +117,7 @@ def context(result: AuditResult) -> dict[str, Any]:
         "split_names": list(ev.splits),
         "environment": environment(),
         "plots": build_plots(result),
-        "weights": analyse_weights(ev.architecture, ev.features),
+        "weights": ev.weight_analysis,
         "history_summary": summarize(result.history) if result.history else None,
     }
 

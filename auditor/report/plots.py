@@ -286,10 +286,10 @@ def feature_mass(result: AuditResult) -> str | None:
 
     Only the top and bottom 15 features are shown.
     """
-    from auditor.regularization import LOW_MASS, analyse_weights
+    from auditor.regularization import LOW_MASS
 
     ev = result.evaluation
-    analysis = analyse_weights(ev.architecture, ev.features)
+    analysis = ev.weight_analysis
     if not analysis.feature_mass:
         return None
     plt = _pyplot()

@@ -22,7 +22,7 @@ from auditor.datafacts import (
 )
 from auditor.rules.kinds.common import fmt, not_applicable, pct
 from auditor.rules.types import Outcome
-from auditor.univariate import feature_scores, rest_score
+from auditor.univariate import rest_score
 
 if TYPE_CHECKING:  # only for annotations: judging needs no data loading
     from auditor.evaluate import Evaluation
@@ -274,7 +274,7 @@ def leakage_target_proxy(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
         return not_applicable(
             f"no class has {MIN_CLASS_ROWS} or more rows (and as many others) in the {split} sample"
         )
-    scores = feature_scores(x, y, len(ev.classes))
+    scores = rows.feature_scores(len(ev.classes)).copy()  # rare classes are masked below
     for t, cls in enumerate(targets):
         if cls not in usable:
             scores[:, t] = np.nan
@@ -368,7 +368,7 @@ def leakage_identifier(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
         if not reasons:
             continue
         if scores is None:
-            scores = feature_scores(rows.sample_x, rows.sample_y, len(ev.classes))
+            scores = rows.feature_scores(len(ev.classes))
         score = float(np.nanmax(scores[i])) if not np.all(np.isnan(scores[i])) else None
         predictive = score is not None and score >= params["min_score"]
         if params["require_predictive"] and not predictive:
