@@ -207,12 +207,10 @@ def audit(
     timings["advice"] = time.perf_counter() - started
     swept = None
     if sweep:
-        from auditor.sweep import REGULARIZATION_ACTIONS, run_sweep
+        from auditor.sweep import run_sweep, sweepable
 
         started = time.perf_counter()
-        target = next(
-            (r for r in recommendations if r.action in REGULARIZATION_ACTIONS and r.layers), None
-        )
+        target = next((r for r in recommendations if sweepable(r)), None)
         if target is not None:
             swept = run_sweep(
                 loaded,

@@ -15,6 +15,7 @@ import click
 from auditor import __version__
 from auditor.errors import AuditorError
 from auditor.report.writer import FILE_NAMES, FORMATS
+from auditor.rules.engine import FAIL_ON
 
 EXIT_OK, EXIT_FAILED, EXIT_ERROR, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -121,7 +122,7 @@ def main() -> None:
 )
 @click.option(
     "--fail-on",
-    type=click.Choice(["info", "warning", "error", "never"]),
+    type=click.Choice(FAIL_ON),
     default="error",
     show_default=True,
     help="Lowest severity of a failed rule that fails the gate.",

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
@@ -138,22 +137,6 @@ class FeatureStats:
         assert self.total_sq is not None
         var = self.total_sq / max(self.n, 1) - self.mean**2
         return np.sqrt(np.maximum(var, 0.0))
-
-    def to_dict(self, names: tuple[str, ...]) -> dict[str, Any]:
-        """Return the statistics keyed by feature name (empty before any batch)."""
-        if self.total is None:
-            return {}
-        assert self.minimum is not None and self.maximum is not None and self.integral is not None
-        return {
-            name: {
-                "mean": float(self.mean[i]),
-                "std": float(self.std[i]),
-                "min": float(self.minimum[i]),
-                "max": float(self.maximum[i]),
-                "integer_valued": bool(self.integral[i]),
-            }
-            for i, name in enumerate(names)
-        }
 
 
 @dataclass

@@ -82,10 +82,6 @@ class Evaluation:
         """The model's task: "binary" or "multiclass"."""
         return self.model.task
 
-    def split(self, name: str) -> SplitEvaluation | None:
-        """Return the evaluation of split NAME, or None when the split was not given."""
-        return self.splits.get(name)
-
     def metric(self, split: str, name: str) -> float | None:
         """Return metric NAME on SPLIT as a float, or None when either is missing."""
         found = self.splits.get(split)

@@ -31,8 +31,12 @@ REGULARIZATION_ACTIONS = (
     "increase_l2",
     "decrease_regularization",
     "remove_regularization",
-    "none",
 )
+
+
+def sweepable(rec: Recommendation) -> bool:
+    """Whether the sweep can verify REC: an L1/L2 change on named layers."""
+    return rec.action in REGULARIZATION_ACTIONS and bool(rec.layers)
 
 
 @dataclass(frozen=True)
@@ -141,7 +145,7 @@ def run_sweep(
     progress: SweepProgress | None = None,
 ) -> SweepResult | None:
     """Retrain the control and the grid; None when the model or recommendation cannot be swept."""
-    if loaded.keras_model is None or rec.action not in REGULARIZATION_ACTIONS or not rec.layers:
+    if loaded.keras_model is None or not sweepable(rec):
         return None
     train, val = evaluation.rows.get("train"), evaluation.rows.get("val")
     if train is None or val is None:
@@ -278,18 +282,8 @@ def _conclude(
     stronger = best.strength > now
     wanted_stronger = rec.action in ("add_l1", "increase_l1", "increase_l2")
     improved = best.val_loss < control.val_loss
-    if rec.action == "none":
-        confirms = best.control or (best.val_loss >= control.val_loss - 0.01)
-        verdict = (
-            "confirms: no setting beats the current one by more than 0.01"
-            if confirms
-            else "does not confirm: another strength lowers validation loss"
-        )
-    else:
-        confirms = improved and not best.control and stronger == wanted_stronger
-        verdict = (
-            "confirms the recommendation" if confirms else "does not confirm the recommendation"
-        )
+    confirms = improved and not best.control and stronger == wanted_stronger
+    verdict = "confirms the recommendation" if confirms else "does not confirm the recommendation"
     conclusion = (
         f"Best validation loss {best.val_loss:.4g} at {best.label} "
         f"vs {control.val_loss:.4g} for the current setting ({penalty.upper()} {now:g}), "

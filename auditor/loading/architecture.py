@@ -83,23 +83,6 @@ class Architecture:
         """The layers that have a kernel."""
         return tuple(layer for layer in self.layers if layer.kernel is not None)
 
-    @property
-    def has_regularization(self) -> bool:
-        """Whether any layer has an active penalty or dropout, or the optimizer decays weights."""
-        return (
-            any(
-                (p is not None and p.active)
-                for layer in self.layers
-                for p in (
-                    layer.kernel_regularizer,
-                    layer.bias_regularizer,
-                    layer.activity_regularizer,
-                )
-            )
-            or any((layer.dropout_rate or 0) > 0 for layer in self.layers)
-            or bool(self.weight_decay)
-        )
-
     def to_dict(self) -> dict[str, Any]:
         """Return the architecture as report.json holds it."""
         return {

@@ -318,10 +318,6 @@ def _convert(value: Any, param: Param) -> tuple[bool, Any]:
         if isinstance(value, list) and value and all(isinstance(v, (str, int)) for v in value):
             return True, [str(v) for v in value]
         return False, None
-    if param.type == "list":
-        if isinstance(value, list) and all(isinstance(v, str) for v in value):
-            return True, list(value)
-        return False, None
     if not isinstance(value, str):
         return False, None
     if param.choices and value not in param.choices:

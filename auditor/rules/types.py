@@ -38,7 +38,7 @@ def severity_rank(severity: str) -> int:
 class Param:
     """One parameter a kind accepts: its type, bounds, default and meaning."""
 
-    type: str  # "number", "integer", "string", "split", "classes", "list"
+    type: str  # "number", "integer", "string", "split", "classes", "bool"
     help: str
     default: Any = None
     required: bool = False
@@ -59,8 +59,6 @@ class Param:
             return "one of " + ", ".join(self.choices)
         if self.type == "classes":
             return "'all', 'positive' or a list of class names"
-        if self.type == "list":
-            return "a list of names"
         if self.type == "bool":
             return "true or false"
         return "a string"
@@ -105,22 +103,6 @@ class Rule:
     category: str = ""
     enabled: bool = True
     source: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return the rule, its params and its documentation as plain values."""
-        return {
-            "id": self.id,
-            "kind": self.kind,
-            "category": self.category,
-            "severity": self.severity,
-            "enabled": self.enabled,
-            "params": dict(self.params),
-            "summary": self.summary,
-            "why": self.why,
-            "what_to_do": self.what_to_do,
-            "example": self.example,
-            "source": self.source,
-        }
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from auditor.rules.kinds.common import fmt, not_applicable, split_or_none
+from auditor.rules.kinds.common import fmt, not_applicable, pct, split_or_none
 from auditor.rules.types import Outcome
 
 if TYPE_CHECKING:  # only for annotations: judging needs no data loading
@@ -42,7 +42,7 @@ def class_imbalance(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
             "failed",
             f"Class '{largest}' outnumbers class '{smallest}' {fmt(ratio)} to 1 in the "
             f"{split.name} split (limit {fmt(params['max_ratio'])}; '{smallest}' is "
-            f"{100 * share:.2g}% of rows): accuracy will flatter the model; judge it on recall, "
+            f"{pct(share)} of rows): accuracy will flatter the model; judge it on recall, "
             "precision and balanced accuracy.",
             observed,
             threshold,

@@ -66,6 +66,11 @@ def pct(value: float | None) -> str:
     return f"{shown}%"
 
 
+def split_label(split: str) -> str:
+    """Name a split as a sentence starts it: "Validation", "Test", "Training"."""
+    return {"val": "Validation", "test": "Test", "train": "Training"}.get(split, split)
+
+
 def not_applicable(reason: str) -> Outcome:
     """Return the outcome of a rule whose inputs are missing."""
     return Outcome("not_applicable", f"Not applicable: {reason}.")

@@ -20,7 +20,7 @@ from auditor.datafacts import (
     hash_rows,
     near_cells,
 )
-from auditor.rules.kinds.common import fmt, not_applicable, pct
+from auditor.rules.kinds.common import fmt, not_applicable, pct, split_label
 from auditor.rules.types import Outcome
 from auditor.univariate import rest_score
 
@@ -94,15 +94,12 @@ def _chance(train: SplitRows, other: SplitRows) -> tuple[float, float]:
     """
     scale = train.near_scale
     exact = _chance_rate(train.sample_x, other.sample_x, train.n_rows)
-    near = _chance_rate(
-        near_cells(train.sample_x, scale), near_cells(other.sample_x, scale), train.n_rows
-    )
+    train_cells = near_cells(train.sample_x, scale)
+    near = _chance_rate(train_cells, near_cells(other.sample_x, scale), train.n_rows)
     if exact >= DISCRETE_CHANCE:
         exact = max(exact, _within_rate(train.hashes, hash_rows(train.sample_x)))
     if near >= DISCRETE_CHANCE:
-        near = max(
-            near, _within_rate(train.near_hashes, hash_rows(near_cells(train.sample_x, scale)))
-        )
+        near = max(near, _within_rate(train.near_hashes, hash_rows(train_cells)))
     return exact, max(near - exact, 0.0)
 
 
@@ -521,7 +518,7 @@ def suspicious_validation(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     t_loss, o_loss = train.metrics["loss"], other.metrics["loss"]
     if t_loss is None or o_loss is None:
         return not_applicable(f"needs the loss on the train and {split} splits")
-    label = {"val": "Validation", "test": "Test"}.get(split, split)
+    label = split_label(split)
     accuracy = other.metrics["accuracy"]
     margin = (t_loss - o_loss) / t_loss if t_loss else 0.0
     observed = {

@@ -12,6 +12,7 @@ from auditor.rules.kinds.common import (
     not_applicable,
     pct,
     selected_classes,
+    split_label,
     split_or_none,
 )
 from auditor.rules.types import Outcome
@@ -44,7 +45,7 @@ def loss_gap(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
         "loss": ev.model.loss,
     }
     threshold = {"max_gap": max_gap, "max_relative_gap": max_rel}
-    name = _split_label(split)
+    name = split_label(split)
     if gap > max_gap and relative > max_rel:
         message = (
             f"{name} loss {fmt(other)} is {fmt(gap)} above training loss {fmt(train)} "
@@ -399,10 +400,6 @@ def _relative(relative: float) -> str:
             else f"{relative + 1:,.0f} times as high"
         )
     return f"{pct(relative)} higher"
-
-
-def _split_label(split: str) -> str:
-    return {"val": "Validation", "test": "Test", "train": "Training"}.get(split, split)
 
 
 METRIC_CHOICES = tuple(sorted(HIGHER_IS_BETTER))
