@@ -148,17 +148,20 @@ def _class_floor(ev: Evaluation, params: Mapping[str, Any], metric: str, floor_k
     else:
         detail = f"{pct(1 - values[worst])} of the rows it labels '{worst}' are something else"
     others = f" ({len(low) - 1} more class(es) below the floor)" if len(low) > 1 else ""
+    below = f"below the floor {fmt(floor)}"
     if judge != "point":
+        # The point estimate may clear the floor; what fails is the judged end of the interval.
         lo, hi = intervals[worst]
         bound = "even its upper" if judge == "upper_bound" else "its lower"
-        detail += (
-            f"; {bound} {pct(confidence)} bound is {fmt(hi if judge == 'upper_bound' else lo)} "
+        judged = hi if judge == "upper_bound" else lo
+        below = (
+            f"and {bound} {pct(confidence)} bound {fmt(judged)} is {below} "
             f"(interval {fmt(lo)}-{fmt(hi)})"
         )
     return Outcome(
         "failed",
-        f"{metric.capitalize()} of class '{worst}' on {split.name} is {fmt(values[worst])}, below "
-        f"the floor {fmt(floor)}: {detail}{others}.",
+        f"{metric.capitalize()} of class '{worst}' on {split.name} is {fmt(values[worst])}, "
+        f"{below}: {detail}{others}.",
         observed,
         threshold,
     )
