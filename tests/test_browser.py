@@ -23,7 +23,7 @@ pytestmark = [
 ]
 
 
-def _report(tmp_path: Path) -> Path:
+def _report(tmp_path: Path) -> tuple[Path, str]:
     import numpy as np
 
     from auditor.api import AuditResult
@@ -44,11 +44,11 @@ def _report(tmp_path: Path) -> Path:
         ev, rules, results, tuple(recommend(ev, results)), created="2026-01-01T00:00:00+00:00"
     )
     write_reports(result, tmp_path, ("html",))
-    return tmp_path / "report.html"
+    return tmp_path / "report.html", result.verdict
 
 
 def test_report_renders_in_chromium(tmp_path):
-    html = _report(tmp_path)
+    html, _ = _report(tmp_path)
     png = tmp_path / "report.png"
     done = shot.screenshot(html, png, height=1600)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -58,7 +58,7 @@ def test_report_renders_in_chromium(tmp_path):
 
 
 def test_dom_in_chromium_shows_the_verdict_and_escaped_names(tmp_path):
-    html = _report(tmp_path)
+    html, verdict = _report(tmp_path)
     with tempfile.TemporaryDirectory() as profile:
         dom = subprocess.run(
             [
@@ -72,6 +72,6 @@ def test_dom_in_chromium_shows_the_verdict_and_escaped_names(tmp_path):
             text=True,
             timeout=120,
         ).stdout
-    assert "FAIL" in dom or "PASS" in dom
+    assert f'<span class="badge {verdict}">{verdict.upper()}</span>' in dom
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in dom
     assert "<script>alert(1)" not in dom

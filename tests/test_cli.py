@@ -30,14 +30,24 @@ def audit_args(tiny, out, *extra: str) -> list[str]:
 
 @pytest.mark.slow
 def test_audit_writes_every_report_and_exits_by_the_gate(tiny_binary, tmp_path):
-    result = run(*audit_args(tiny_binary, tmp_path / "r", "--fail-on", "never"))
+    result = run(*audit_args(tiny_binary, tmp_path / "r"))  # the default gate: errors block
     assert result.exit_code == 0, result.output
     assert result.output.startswith("PASS")
     for name in ("report.json", "report.html", "report.pdf", "junit.xml", "summary.md"):
         assert (tmp_path / "r" / name).stat().st_size > 0
     report = json.loads((tmp_path / "r" / "report.json").read_text())
-    assert report["verdict"] == "pass"
+    assert report["verdict"] == "pass" and report["summary"]["blocking"] == []
     assert report["model"]["format"] == "keras"
+    # The tiny model fails a warning-level rule (CA01): a stricter gate blocks on it.
+    warned = [r["rule_id"] for r in report["results"] if r["status"] == "failed"]
+    assert warned and all(
+        r["severity"] != "error" for r in report["results"] if r["status"] == "failed"
+    )
+    strict = run(
+        *audit_args(tiny_binary, tmp_path / "s", "--fail-on", "warning", "--format", "json")
+    )
+    assert strict.exit_code == 1
+    assert strict.output.startswith(f"FAIL  tiny2: {len(warned)} blocking finding(s)")
 
 
 @pytest.mark.slow
@@ -62,7 +72,24 @@ def test_a_failed_blocking_rule_exits_1(tiny_binary, tmp_path):
     assert "STRICT01" in result.output
     report = json.loads((tmp_path / "r" / "report.json").read_text())
     assert report["verdict"] == "fail" and "STRICT01" in report["summary"]["blocking"]
-    # The same failure passes the gate when only errors of a higher level block... and 'never'.
+    # As a warning the same failure is reported but does not block at the default level.
+    warning = strict.read_text().replace("severity: error", "severity: warning")
+    (tmp_path / "warning.yaml").write_text(warning)
+    reported = run(
+        *audit_args(
+            tiny_binary,
+            tmp_path / "w",
+            "--rules",
+            str(tmp_path / "warning.yaml"),
+            "--format",
+            "json",
+        )
+    )
+    assert reported.exit_code == 0, reported.output
+    report_w = json.loads((tmp_path / "w" / "report.json").read_text())
+    strict01 = next(r for r in report_w["results"] if r["rule_id"] == "STRICT01")
+    assert strict01["status"] == "failed" and report_w["verdict"] == "pass"
+    # And 'never' lets even an error-level failure through.
     again = run(
         *audit_args(
             tiny_binary,
@@ -86,10 +113,10 @@ def test_a_failed_blocking_rule_exits_1(tiny_binary, tmp_path):
             "Error: missing.keras: model file not found",
         ),
         (
-            ["audit", "model.txt", "--train", "t.csv", "--val", "v.csv"],
-            "Error: model.txt: model file not found",
+            ["audit", "{tmp}/model.txt", "--train", "t.csv", "--val", "v.csv"],
+            "model.txt: unknown model format '.txt'; supported are .keras, .h5 and TF SavedModel",
         ),
-        (["rules", "explain", "NOPE"], "Error: "),
+        (["rules", "explain", "NOPE"], "default.yaml: no rule 'NOPE' (known: OF01, OF02"),
         (["rules", "validate", "nothing.yaml"], "Error: nothing.yaml: rule set not found"),
         (
             ["audit", "m.keras", "--train", "t.csv", "--val", "v.csv", "--format", "docx"],
@@ -97,11 +124,15 @@ def test_a_failed_blocking_rule_exits_1(tiny_binary, tmp_path):
         ),
     ],
 )
-def test_usage_and_input_errors_exit_2_with_one_line(args, message):
-    result = CliRunner().invoke(main, args)
+def test_usage_and_input_errors_exit_2_with_one_line(args, message, tmp_path):
+    (tmp_path / "model.txt").write_text("not a model")
+    result = CliRunner().invoke(main, [a.replace("{tmp}", str(tmp_path)) for a in args])
     assert result.exit_code == 2
     assert message in result.output
     assert "Traceback" not in result.output
+    if not message.startswith("unknown format"):  # click's own usage errors print a usage block
+        assert len(result.output.strip().splitlines()) == 1
+        assert result.output.startswith("Error: ")
 
 
 @pytest.mark.slow

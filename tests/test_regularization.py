@@ -99,8 +99,6 @@ def test_strong_l2_that_underfits_is_decreased():
 
 
 def test_underfitting_without_regularization_says_it_is_not_the_lever():
-    base = split_with_metrics("train")
-    near = base.baseline["log_loss"] * 0.99
     rng = np.random.default_rng(0)
     y = np.array([0] * 60 + [1] * 40)
     from helpers import split_from_predictions
@@ -116,7 +114,6 @@ def test_underfitting_without_regularization_says_it_is_not_the_lever():
         r.message for r in results if r.rule.id == "UF01"
     ]
     assert recs[0].action == "none" and "not the lever" in recs[0].reason
-    assert near > 0
 
 
 def test_healthy_model_gets_an_explicit_no_change():

@@ -63,4 +63,8 @@ def test_multiclass_passes():
 
 def test_overregularized_is_flagged_as_underfitting():
     result = _audit("overregularized")
-    assert "underfitting" in _failed(result)
+    assert not result.passed
+    assert next(r for r in result.results if r.rule.id == "UF02").status == "failed"
+    predicted_0 = [row[0] for row in result.evaluation.splits["val"].confusion_matrix]
+    assert predicted_0 == [0, 0], "the L2 = 5 model predicts one class only"
+    assert result.recommendations[0].action in ("decrease_regularization", "remove_regularization")
