@@ -22,19 +22,6 @@ DATA_CATEGORIES = frozenset(
 )
 
 
-def subjects(result: RuleResult) -> tuple[set[str], set[str]]:
-    """Return the classes and features a failed result is about, read from its observed values."""
-    observed = result.observed
-    classes = {str(c) for c in observed.get("below_floor", [])}
-    for key in ("minority_class",):
-        if key in observed and result.rule.category == "accuracy_paradox":
-            classes.add(str(observed[key]))
-    features = {str(f) for f in observed.get("drifted_features", [])}
-    features |= {str(s["feature"]) for s in observed.get("suspects", [])}
-    features |= {str(s["feature"]) for s in observed.get("identifier_columns", [])}
-    return classes, features
-
-
 def apply_waivers(results: list[RuleResult], rule_set: RuleSet, today: date) -> list[RuleResult]:
     """Mark failed results that an active waiver covers as `waived`; say when a waiver expired."""
     out = []
@@ -60,7 +47,7 @@ def apply_waivers(results: list[RuleResult], rule_set: RuleSet, today: date) -> 
 def _covers(waiver: Waiver, result: RuleResult) -> bool:
     if waiver.rule != result.rule.id:
         return False
-    classes, features = subjects(result)
+    classes, features = set(result.classes), set(result.features)
     if waiver.classes and not (classes and classes <= set(waiver.classes)):
         return False
     if waiver.features and not (features and features <= set(waiver.features)):
@@ -106,6 +93,8 @@ def run_rules(
                 observed=outcome.observed,
                 threshold=outcome.threshold,
                 evidence=outcome.evidence,
+                classes=outcome.classes,
+                features=outcome.features,
             )
         )
     return apply_waivers(results, rule_set, today or date.today())

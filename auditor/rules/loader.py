@@ -33,6 +33,16 @@ ID_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")
 MAX_DEPTH = 8
 
 
+def _shown(key: Any) -> str:
+    """Show a key from the file on one line: control characters escaped."""
+    text = str(key)
+    return text if text.isprintable() else repr(text)[1:-1]
+
+
+def _quoted(key: Any) -> str:
+    return f"'{_shown(key)}'"
+
+
 def bundled_sets() -> dict[str, Path]:
     """Return the rule sets shipped with auditor, by name."""
     return {p.stem: p for p in sorted(rules_dir().glob("*.yaml"))}
@@ -51,9 +61,8 @@ def resolve(source: str | Path | None, relative_to: Path | None = None) -> Path:
         path = relative_to / path
     if not text.strip() or not path.is_file():
         known = ", ".join(bundled) or "none"
-        shown = text if text.isprintable() else repr(text)
         raise RuleConfigError(
-            f"{shown}: rule set not found (not a file, nor a bundled set: {known})"
+            f"{_shown(text)}: rule set not found (not a file, nor a bundled set: {known})"
         )
     return path
 
@@ -91,7 +100,7 @@ def _load(path: Path, depth: int, seen: tuple[Path, ...]) -> RuleSet:
     problems: list[str] = []
     for key in sorted(set(data) - TOP_KEYS, key=str):
         problems.append(
-            f"{path}: unknown top-level key '{key}' (allowed: {', '.join(sorted(TOP_KEYS))})"
+            f"{path}: unknown top-level key {_quoted(key)} (allowed: {', '.join(sorted(TOP_KEYS))})"
         )
 
     parent: RuleSet | None = None
@@ -165,7 +174,8 @@ def _build_waiver(
     )
     before = len(problems)
     for key in sorted(set(raw) - WAIVER_KEYS, key=str):
-        problems.append(f"{where}: unknown key '{key}' (allowed: {', '.join(sorted(WAIVER_KEYS))})")
+        allowed = ", ".join(sorted(WAIVER_KEYS))
+        problems.append(f"{where}: unknown key {_quoted(key)} (allowed: {allowed})")
     if not isinstance(rule_id, str) or rule_id not in rules:
         problems.append(f"{where}: 'rule' must name a rule of the set, got {rule_id!r}")
     reason = raw.get("reason")
@@ -227,7 +237,8 @@ def _build_rule(
         return None
     declared.add(rule_id)
     for key in sorted(set(raw) - RULE_KEYS, key=str):
-        problems.append(f"{where}: unknown key '{key}' (allowed: {', '.join(sorted(RULE_KEYS))})")
+        allowed = ", ".join(sorted(RULE_KEYS))
+        problems.append(f"{where}: unknown key {_quoted(key)} (allowed: {allowed})")
 
     before = len(problems)
     if raw.get("params") is not None and not isinstance(raw.get("params"), dict):
@@ -277,7 +288,7 @@ def _check_params(
     checked: dict[str, Any] = {}
     for key in sorted(set(params) - set(spec), key=str):
         problems.append(
-            f"{where}: unknown parameter params.{key} (known: {', '.join(sorted(spec))})"
+            f"{where}: unknown parameter params.{_shown(key)} (known: {', '.join(sorted(spec))})"
         )
     for key, param in spec.items():
         if key not in params:

@@ -73,6 +73,9 @@ class Outcome:
     observed: Mapping[str, Any] = field(default_factory=dict)
     threshold: Mapping[str, Any] = field(default_factory=dict)
     evidence: Mapping[str, Any] = field(default_factory=dict)
+    # What a failure is about, so that waivers can be scoped to some classes or features.
+    classes: tuple[str, ...] = ()
+    features: tuple[str, ...] = ()
 
 
 KindFn = Callable[["Evaluation", Mapping[str, Any]], Outcome]
@@ -163,6 +166,8 @@ class RuleResult:
     threshold: Mapping[str, Any] = field(default_factory=dict)
     evidence: Mapping[str, Any] = field(default_factory=dict)
     waiver: Mapping[str, Any] | None = None
+    classes: tuple[str, ...] = ()
+    features: tuple[str, ...] = ()
 
     @property
     def failed(self) -> bool:

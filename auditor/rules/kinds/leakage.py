@@ -312,6 +312,7 @@ def leakage_target_proxy(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
             observed,
             threshold,
             {"single_feature_scores": top},
+            features=tuple(suspect[0] for suspect in suspects),
         )
     lead = top[0] if top else None
     lead_text = f" (strongest: '{lead['feature']}' at {fmt(lead['score'])})" if lead else ""
@@ -400,6 +401,7 @@ def leakage_identifier(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
             observed,
             threshold,
             {"identifier_columns": found},
+            features=tuple(str(column["feature"]) for column in found),
         )
     what = (
         "a predictive identifier" if params["require_predictive"] else "an identifier-like column"
@@ -493,6 +495,7 @@ def split_drift(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
             observed,
             threshold,
             evidence,
+            features=tuple(d["feature"] for d in drifted),
         )
     return Outcome(
         "passed",

@@ -164,6 +164,7 @@ def _class_floor(ev: Evaluation, params: Mapping[str, Any], metric: str, floor_k
         f"{below}: {detail}{others}.",
         observed,
         threshold,
+        classes=tuple(low),
     )
 
 
@@ -239,6 +240,7 @@ def accuracy_paradox(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
             "of the minority class.",
             observed,
             threshold,
+            classes=(weakest,),
         )
     return Outcome(
         "passed",

@@ -28,12 +28,14 @@ def metric_regression(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     if candidate is None:
         return not_applicable(f"no {split} split was given")
     pairs: dict[str, tuple[float, float]] = {}
+    owners: dict[str, str] = {}  # pair name -> class, for per-class comparisons
     if params["per_class"]:
         for cls in ev.classes:
             before = reference.get("per_class", {}).get(cls, {}).get(metric)
             after = candidate.metrics["per_class"].get(cls, {}).get(metric)
             if before is not None and after is not None:
                 pairs[f"class '{cls}'"] = (float(before), float(after))
+                owners[f"class '{cls}'"] = cls
     else:
         before, after = reference.get(metric), candidate.metrics.get(metric)
         if before is not None and after is not None:
@@ -68,6 +70,7 @@ def metric_regression(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
             "it would replace.",
             observed,
             threshold,
+            classes=tuple(owners[n] for n in worse if n in owners),
         )
     biggest = max(drops, key=lambda n: drops[n][0])
     return Outcome(
