@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -446,3 +447,20 @@ def test_waived_results_in_junit_and_markdown(tmp_path):
     )
     assert case.find("skipped") is not None and case.find("failure") is None
     assert "Waived: OF01 (Known; retraining in Q3.)" in render_markdown(result)
+
+
+def test_feature_waiver_follows_the_features_a_kind_reports(tmp_path, monkeypatch):
+    from auditor.rules.kinds import KINDS as kinds
+    from auditor.rules.types import Outcome
+
+    drifted = Outcome("failed", "Train and val differ.", features=("season",))
+    monkeypatch.setitem(
+        kinds, "split_drift", replace(kinds["split_drift"], fn=lambda ev, p: drifted)
+    )
+    ev = _overfit_ev()
+    covered = _waived(
+        tmp_path, "  - rule: DR01\n    reason: by time on purpose\n    features: [season]\n"
+    )
+    assert next(r for r in run_rules(ev, covered) if r.rule.id == "DR01").status == "waived"
+    other = _waived(tmp_path, "  - rule: DR01\n    reason: r\n    features: [income]\n")
+    assert next(r for r in run_rules(ev, other) if r.rule.id == "DR01").status == "failed"
