@@ -192,6 +192,8 @@ class RuleResult:
             "threshold": dict(self.threshold),
             "evidence": dict(self.evidence),
             "waiver": dict(self.waiver) if self.waiver else None,
+            "classes": list(self.classes),
+            "features": list(self.features),
             "summary": self.rule.summary,
             "why": self.rule.why,
             "what_to_do": self.rule.what_to_do,
