@@ -16,7 +16,7 @@ from auditor.errors import DataError
 from auditor.loading.architecture import Architecture
 from auditor.loading.data import ReadOptions, SplitReader
 from auditor.loading.model import LoadedModel, ModelInfo
-from auditor.metrics import baseline_metrics, classification_metrics, confusion
+from auditor.metrics import baseline_metrics, confusion, measure
 
 if TYPE_CHECKING:
     from auditor.regularization import WeightAnalysis
@@ -40,6 +40,10 @@ class SplitEvaluation:
     y: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64), repr=False, compare=False)
     proba: np.ndarray = field(
         default_factory=lambda: np.empty((0, 2), np.float32), repr=False, compare=False
+    )
+    # Per class with both outcomes: one-vs-rest ROC and PR curves at most CURVE_POINTS long.
+    curves: dict[str, dict[str, np.ndarray]] = field(
+        default_factory=dict, repr=False, compare=False
     )
 
     def to_dict(self) -> dict[str, Any]:
@@ -311,7 +315,7 @@ def _measure(
     y.setflags(write=False)
     proba.setflags(write=False)
     counts = np.bincount(y, minlength=len(names))
-    metrics = classification_metrics(
+    metrics, curves = measure(
         y, proba, names, threshold=threshold, loss=float(losses[1] / losses[0])
     )
     # The standard error of the mean loss tells the rules which loss differences are noise.
@@ -329,4 +333,5 @@ def _measure(
         dropped_rows=reader.dropped_rows,
         y=y,
         proba=proba,
+        curves=curves,
     )

@@ -401,20 +401,24 @@ def threshold_for_recall(
     The threshold is the one closest to the current decision that still gives CLS a recall of at
     least FLOOR; None if none does.
     """
-    from sklearn.metrics import precision_recall_curve
+    from auditor.metrics import ranking
 
     if len(np.unique(y)) < 2:
         return None
     # Class 1 is predicted when p1 >= t; class 0 when p1 < t, i.e. when 1 - p1 > 1 - t.
-    score = p1 if cls == 1 else 1.0 - p1
-    precision, recall, thresholds = precision_recall_curve((y == cls).astype(int), score)
-    # recall[i] and precision[i] hold for predicting CLS when score >= thresholds[i].
-    meets = np.nonzero(recall[:-1] >= floor)[0]
+    score = p1 if cls == 1 else 1.0 - p1.astype(np.float64)
+    ranked = ranking(y == cls, score)
+    # Thresholds fall from the first entry on, so recall rises: the first that meets the floor is
+    # the highest threshold, the one closest to the current decision.
+    recall = ranked.tps / ranked.positives
+    meets = np.flatnonzero(recall >= floor)
     if len(meets) == 0:
         return None
-    i = int(meets[-1])
-    t = float(thresholds[i]) if cls == 1 else float(np.nextafter(1.0 - thresholds[i], 1.0))
-    return t, float(recall[i]), float(precision[i])
+    i = int(meets[0])
+    cut = float(ranked.thresholds[i])
+    t = cut if cls == 1 else float(np.nextafter(1.0 - cut, 1.0))
+    precision = ranked.tps[i] / (ranked.tps[i] + ranked.fps[i])
+    return t, float(recall[i]), float(precision)
 
 
 def _threshold_advice(ev: Evaluation, failed: list[RuleResult]) -> Recommendation:

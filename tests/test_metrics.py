@@ -17,6 +17,7 @@ from auditor.metrics import (
     classification_metrics,
     confusion,
     expected_calibration_error,
+    ranking,
 )
 
 TOL = 1e-9
@@ -391,6 +392,49 @@ def predictions(draw: st.DrawFn, min_k: int = 2, max_k: int = 5) -> tuple[np.nda
 def test_property_matches_sklearn(data: tuple[np.ndarray, np.ndarray]) -> None:
     y, proba = data
     check(y, proba)
+
+
+@PROPERTY
+@given(data=predictions())
+def test_property_float32_probabilities_match_sklearn(data: tuple[np.ndarray, np.ndarray]) -> None:
+    # Models output float32: the ranking then sorts the scores' bits, not an argsort.
+    y, proba = data
+    check(y, proba.astype(np.float32))
+
+
+@PROPERTY
+@given(
+    truth=st.lists(st.booleans(), min_size=2, max_size=40),
+    grid=st.sampled_from([3, 10, 1000]),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    seed=st.integers(0, 2**16),
+)
+def test_property_ranking_curves_match_sklearn(
+    truth: list[bool], grid: int, dtype: type, seed: int
+) -> None:
+    hits = np.array(truth)
+    if hits.all() or not hits.any():
+        return
+    score = (np.random.default_rng(seed).integers(0, grid, len(hits)) / grid).astype(dtype)
+    score[0] = -0.0  # ranks with 0.0
+    curves = ranking(hits, score).curves(points=10_000)
+    fpr, tpr, _ = skm.roc_curve(hits, score, drop_intermediate=False)
+    precision, recall, thresholds = skm.precision_recall_curve(hits, score)
+    np.testing.assert_allclose(curves["fpr"], fpr, atol=TOL)
+    np.testing.assert_allclose(curves["tpr"], tpr, atol=TOL)
+    # scikit-learn lists thresholds rising and ends on (recall 0, precision 1).
+    np.testing.assert_allclose(curves["recall"], recall[::-1][1:], atol=TOL)
+    np.testing.assert_allclose(curves["precision"], precision[::-1][1:], atol=TOL)
+    np.testing.assert_array_equal(curves["thresholds"], thresholds[::-1])
+
+
+def test_ranking_resamples_long_curves_to_the_requested_points() -> None:
+    rng = np.random.default_rng(0)
+    score = rng.random(50_000).astype(np.float32)
+    curves = ranking(rng.random(50_000) < score, score).curves(points=300)
+    assert len(curves["fpr"]) == 301 and len(curves["recall"]) == 300
+    assert curves["fpr"][0] == 0.0 and curves["fpr"][-1] == 1.0 and curves["tpr"][-1] == 1.0
+    assert np.all(np.diff(curves["fpr"]) >= 0) and np.all(np.diff(curves["thresholds"]) <= 0)
 
 
 @PROPERTY

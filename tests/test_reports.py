@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import io
 import json
 import os
 import re
@@ -446,20 +447,20 @@ def test_html_is_self_contained(written: tuple[AuditResult, Path]) -> None:
         assert found.startswith("data:"), found
 
 
-def test_html_images_are_inert_svg(written: tuple[AuditResult, Path]) -> None:
+def test_html_images_are_inert_png(written: tuple[AuditResult, Path]) -> None:
+    import matplotlib.image
+
     _, out = written
     _, page = _page(out)
     images = [attrs["src"] for tag, attrs in page.tags if tag == "img"]
     assert len(images) >= 4
     for src in images:
         header, payload = src.split(",", 1)
-        assert header == "data:image/svg+xml;base64"
-        svg = ET.fromstring(base64.b64decode(payload))
-        for node in svg.iter():
-            assert not node.tag.endswith("script")
-            for name, value in node.attrib.items():
-                if name.endswith("href"):
-                    assert value.startswith("#") or value.startswith("data:"), value[:60]
+        assert header == "data:image/png;base64"
+        pixels = matplotlib.image.imread(io.BytesIO(base64.b64decode(payload)), format="png")
+        height, width = pixels.shape[:2]
+        assert 300 <= width <= 2000 and 150 <= height <= 3000, (width, height)
+        assert pixels[..., :3].std() > 0.05  # drawn, not blank
 
 
 def test_html_shows_verdict_and_failed_rules(written: tuple[AuditResult, Path]) -> None:
