@@ -1,5 +1,5 @@
 """Allows `python -m auditor`."""
 
-from auditor.cli import main
+from auditor.cli import run
 
-main()
+run()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -10,6 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from auditor.drawing import Drawing
 from auditor.errors import AuditorError
 from auditor.evaluate import Evaluation, Progress, evaluate
 from auditor.loading.model import LoadedModel, from_keras_model, load_model
@@ -31,6 +33,15 @@ class AuditResult:
     sweep: Any = None
     history: dict[str, list[float]] | None = None
     timings: dict[str, float] = field(default_factory=dict, compare=False)
+    drawing: Drawing | None = field(default=None, compare=False, repr=False)
+
+    def figures(self) -> dict[str, str]:
+        """Return the evaluation's figures by name (from the background drawing, if started)."""
+        if self.drawing is not None:
+            return self.drawing.result()
+        from auditor.report.plots import evaluation_figures
+
+        return evaluation_figures(self.evaluation, self.history)
 
     @property
     def blocking(self) -> list[RuleResult]:
@@ -129,6 +140,7 @@ def audit(
     seed: int = 0,
     progress: Progress | None = None,
     sweep_progress: Any = None,
+    prepare: Sequence[str] = (),
 ) -> AuditResult:
     """Audit MODEL on its train/val(/test) splits against a rule set, and return the result.
 
@@ -136,6 +148,8 @@ def audit(
     path (.csv, .parquet, .npz), a DataFrame holding the `label` column, or an (x, y) pair of
     arrays.
     Nothing is printed or written: call `.write_html(path)`, `.write_pdf(path)` or `.to_json()`.
+    PREPARE names the report formats that will be written: for "html" or "pdf", the figures are
+    drawn in a forked process while the rules run (Linux only).
     """
     if fail_on not in FAIL_ON:
         raise AuditorError(f"fail_on must be one of {', '.join(FAIL_ON)}, got {fail_on!r}")
@@ -199,6 +213,7 @@ def audit(
     if reference is not None:
         evaluation = replace(evaluation, reference=reference)
 
+    drawing = _draw_in_background(evaluation, history, prepare)
     started = time.perf_counter()
     results = tuple(run_rules(evaluation, rule_set, timings))
     timings["rules"] = time.perf_counter() - started
@@ -232,4 +247,14 @@ def audit(
         history=history,
         created=datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
         timings=timings,
+        drawing=drawing,
     )
+
+
+def _draw_in_background(
+    evaluation: Evaluation, history: dict[str, list[float]] | None, formats: Sequence[str]
+) -> Drawing | None:
+    """Start drawing the figures HTML and PDF reports show, in a forked process, on Linux."""
+    if not {"html", "pdf"} & set(formats) or not sys.platform.startswith("linux"):
+        return None
+    return Drawing(evaluation, history)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import textwrap
 import time
@@ -266,6 +267,7 @@ def audit(
         seed=seed,
         sweep_progress=None if quiet else _SweepProgress(sys.stderr.isatty() and not no_progress),
         progress=progress,
+        prepare=chosen,
     )
     progress.done()
     written = write_reports(result, out, chosen)
@@ -466,3 +468,22 @@ def init(path: Path, force: bool) -> None:
 
 
 __all__ = ["main", "FILE_NAMES"]
+
+
+def run() -> None:
+    """Run the `auditor` command (`main`), then exit without tearing the interpreter down.
+
+    Once the reports are written and the output flushed, tearing the interpreter down only
+    destroys TensorFlow's runtime, which takes about 2 seconds; `os._exit` skips it. Tests and
+    embedders call `main` itself, which exits normally.
+    """
+    try:
+        main()
+        code: int = 0
+    except SystemExit as exc:
+        if isinstance(exc.code, str):
+            click.echo(exc.code, err=True)
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -16,6 +16,7 @@ from auditor.metrics import calibration_bins, ranking
 
 if TYPE_CHECKING:
     from auditor.api import AuditResult
+    from auditor.evaluate import Evaluation
 
 DPI = 150
 SPLIT_COLOURS = {"train": "#4c72b0", "val": "#dd8452", "test": "#55a868"}
@@ -55,10 +56,9 @@ def _label(name: str, limit: int = 18) -> str:
     return name if len(name) <= limit else name[: limit - 1] + "…"
 
 
-def confusion_matrices(result: AuditResult) -> str:
+def confusion_matrices(ev: Evaluation) -> str:
     """Plot counts and row-normalized confusion matrices, one column per split."""
     plt = _pyplot()
-    ev = result.evaluation
     splits = list(ev.splits.values())
     k = len(ev.classes)
     size = min(2.2 + 0.25 * k, 5.0)
@@ -95,10 +95,9 @@ def confusion_matrices(result: AuditResult) -> str:
     return _png(fig)
 
 
-def roc_pr_curves(result: AuditResult) -> str | None:
+def roc_pr_curves(ev: Evaluation) -> str | None:
     """ROC and precision/recall curves per split, with the operating threshold marked."""
     plt = _pyplot()
-    ev = result.evaluation
     k = len(ev.classes)
     positive = 1 if k == 2 else None
     fig, (roc_ax, pr_ax) = plt.subplots(1, 2, figsize=(8, 3.4))
@@ -135,10 +134,9 @@ def roc_pr_curves(result: AuditResult) -> str | None:
     return _png(fig)
 
 
-def calibration(result: AuditResult) -> str:
+def calibration(ev: Evaluation) -> str:
     """Reliability diagram: mean predicted confidence vs observed accuracy per bin."""
     plt = _pyplot()
-    ev = result.evaluation
     fig, ax = plt.subplots(figsize=(3.6, 3.4))
     for split in ev.splits.values():
         # The same bins as the expected calibration error in the metrics.
@@ -167,10 +165,9 @@ def calibration(result: AuditResult) -> str:
     return _png(fig)
 
 
-def class_distribution(result: AuditResult) -> str:
+def class_distribution(ev: Evaluation) -> str:
     """Share of each class per split."""
     plt = _pyplot()
-    ev = result.evaluation
     k = len(ev.classes)
     fig, ax = plt.subplots(figsize=(min(3 + 0.4 * k, 8), 3))
     width = 0.8 / max(len(ev.splits), 1)
@@ -192,10 +189,9 @@ def class_distribution(result: AuditResult) -> str:
     return _png(fig)
 
 
-def score_distributions(result: AuditResult) -> str:
+def score_distributions(ev: Evaluation) -> str:
     """Histogram of the predicted probability of the true class's competitor, per true class."""
     plt = _pyplot()
-    ev = result.evaluation
     split = ev.splits.get("val") or next(iter(ev.splits.values()))
     k = len(ev.classes)
     shown = list(range(k)) if k <= 6 else list(range(6))
@@ -252,9 +248,9 @@ def learning_curves(history: dict[str, list[float]]) -> str:
     return _png(fig)
 
 
-def weight_histograms(result: AuditResult) -> str | None:
+def weight_histograms(ev: Evaluation) -> str | None:
     """Distribution of each layer's kernel weights (at most 8 layers)."""
-    layers = [layer for layer in result.evaluation.architecture.weighted_layers][:8]
+    layers = [layer for layer in ev.architecture.weighted_layers][:8]
     if not layers:
         return None
     plt = _pyplot()
@@ -275,14 +271,13 @@ def weight_histograms(result: AuditResult) -> str | None:
     return _png(fig)
 
 
-def feature_mass(result: AuditResult) -> str | None:
+def feature_mass(ev: Evaluation) -> str | None:
     """Plot the share of the first layer's absolute weight each input feature receives.
 
     Only the top and bottom 15 features are shown.
     """
     from auditor.regularization import LOW_MASS
 
-    ev = result.evaluation
     analysis = ev.weight_analysis
     if not analysis.feature_mass:
         return None
@@ -309,9 +304,8 @@ def feature_mass(result: AuditResult) -> str | None:
     return _png(fig)
 
 
-def sweep_curve(result: AuditResult) -> str | None:
+def sweep_curve(sweep: Any) -> str | None:
     """Plot validation (and training) loss against the swept strength, best setting marked."""
-    sweep = result.sweep
     if sweep is None:
         return None
     plt = _pyplot()
@@ -342,20 +336,28 @@ def sweep_curve(result: AuditResult) -> str | None:
     return _png(fig)
 
 
-def build_plots(result: AuditResult) -> dict[str, str]:
-    """Return every figure the report shows, by name."""
+def evaluation_figures(ev: Evaluation, history: dict[str, list[float]] | None) -> dict[str, str]:
+    """Return every figure drawn from the evaluation and the training history, by name."""
     plots = {
-        "confusion": confusion_matrices(result),
-        "calibration": calibration(result),
-        "classes": class_distribution(result),
-        "scores": score_distributions(result),
+        "confusion": confusion_matrices(ev),
+        "calibration": calibration(ev),
+        "classes": class_distribution(ev),
+        "scores": score_distributions(ev),
     }
     optional = {
-        "curves": roc_pr_curves(result),
-        "history": learning_curves(result.history) if result.history else None,
-        "weights": weight_histograms(result),
-        "feature_mass": feature_mass(result),
-        "sweep": sweep_curve(result),
+        "curves": roc_pr_curves(ev),
+        "history": learning_curves(history) if history else None,
+        "weights": weight_histograms(ev),
+        "feature_mass": feature_mass(ev),
     }
     plots.update({k: v for k, v in optional.items() if v})
+    return plots
+
+
+def build_plots(result: AuditResult) -> dict[str, str]:
+    """Return every figure the report shows, by name (the evaluation's may be drawn already)."""
+    plots = dict(result.figures())
+    sweep = sweep_curve(result.sweep)
+    if sweep:
+        plots["sweep"] = sweep
     return plots

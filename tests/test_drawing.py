@@ -1,0 +1,74 @@
+"""Figures drawn in a forked process while the rules run: same figures, and a safe fallback."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from typing import Any
+
+import pytest
+
+from auditor import drawing
+from auditor.api import AuditResult, audit
+from auditor.report.plots import evaluation_figures
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork is Linux-only")
+
+
+@pytest.fixture(scope="module")
+def result(tiny_binary: Any) -> AuditResult:
+    return audit(
+        tiny_binary.path("keras"),
+        train=tiny_binary.split("train"),
+        val=tiny_binary.split("val"),
+        history={"loss": [0.7, 0.5, 0.4], "val_loss": [0.7, 0.55, 0.5]},
+    )
+
+
+def test_the_forked_figures_equal_the_figures_drawn_here(result: AuditResult) -> None:
+    here = evaluation_figures(result.evaluation, result.history)
+    forked = drawing.Drawing(result.evaluation, result.history).result()
+    assert set(forked) == set(here) >= {"confusion", "calibration", "curves", "history"}
+    assert forked == here  # PNGs without metadata: the same bytes
+
+
+def test_audit_draws_in_the_background_only_for_html_or_pdf(tiny_binary: Any) -> None:
+    paths = {"train": tiny_binary.split("train"), "val": tiny_binary.split("val")}
+    assert audit(tiny_binary.path("keras"), **paths, prepare=("json", "md")).drawing is None
+    started = audit(tiny_binary.path("keras"), **paths, prepare=("json", "pdf"))
+    assert isinstance(started.drawing, drawing.Drawing)
+    assert started.figures() == evaluation_figures(started.evaluation, None)
+
+
+def _fails_in_the_child(parent: int) -> Any:
+    def draw(evaluation: Any, history: Any) -> dict[str, str]:
+        if os.getpid() != parent:
+            raise RuntimeError("the child fails")
+        return {"drawn": "here"}
+
+    return draw
+
+
+def test_a_failing_child_leaves_the_parent_to_draw(
+    result: AuditResult, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(drawing, "_draw", _fails_in_the_child(os.getpid()))
+    assert drawing.Drawing(result.evaluation, None).result() == {"drawn": "here"}
+
+
+def test_a_child_that_does_not_answer_is_killed(
+    result: AuditResult, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parent = os.getpid()
+
+    def draw(evaluation: Any, history: Any) -> dict[str, str]:
+        if os.getpid() != parent:
+            time.sleep(60)
+        return {"drawn": "here"}
+
+    monkeypatch.setattr(drawing, "_draw", draw)
+    monkeypatch.setattr(drawing, "TIMEOUT_SECONDS", 0.5)
+    started = time.monotonic()
+    assert drawing.Drawing(result.evaluation, None).result() == {"drawn": "here"}
+    assert time.monotonic() - started < 30
