@@ -477,6 +477,9 @@ def run() -> None:
     destroys TensorFlow's runtime, which takes about 2 seconds; `os._exit` skips it. Tests and
     embedders call `main` itself, which exits normally.
     """
+    from auditor.memory import return_freed_memory
+
+    return_freed_memory()  # before any thread starts: see its docstring
     try:
         main()
         code: int = 0

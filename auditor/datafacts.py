@@ -33,30 +33,40 @@ def _finalize(h: np.ndarray) -> np.ndarray:
     return h ^ (h >> np.uint64(31))
 
 
+def _words(values: np.ndarray) -> np.ndarray:
+    """Return each row's values as 64-bit words: two 4-byte values per word (rows padded)."""
+    if values.dtype.kind == "f" or values.dtype.itemsize <= 4:
+        four = np.float32 if values.dtype.kind == "f" else np.int32
+        n, f = values.shape
+        packed = np.zeros((n, f + f % 2), dtype=four)
+        packed[:, :f] = values
+        if values.dtype.kind == "f":
+            packed += np.float32(0.0)  # -0.0 + 0.0 == +0.0: equal values, equal bits
+        return packed.view(np.uint64)
+    return np.ascontiguousarray(values, dtype=np.int64).view(np.uint64)
+
+
 def hash_rows(values: np.ndarray) -> np.ndarray:
     """Return a 64-bit hash per row of a 2-D array (equal rows give equal hashes; -0.0 == 0.0).
 
-    Each value's bits are mixed on their own (multiply, xor-shift), the row's mixed values are
-    combined by a dot product with random odd 64-bit constants, and the sum is finalized with
-    splitmix64: one vectorized pass, about 0.15 microseconds per row of 50 features.
+    Floats are hashed as float32 and integers of up to 4 bytes as int32, two values to a 64-bit
+    word. Each word is mixed on its own (multiply, xor-shift), a row's words are combined by a
+    dot product with random odd 64-bit constants, and the sum is finalized with splitmix64: one
+    vectorized pass, about 0.2 microseconds per row of 50 features.
     """
-    if values.dtype.kind == "f":
-        clean = values.astype(np.float32, copy=False) + np.float32(0.0)  # -0.0 + 0.0 == +0.0
-        bits = clean.view(np.uint32).astype(np.uint64)
-    else:
-        bits = values.astype(np.int64, copy=False).view(np.uint64)
+    words = _words(values)
     with np.errstate(over="ignore"):
-        mixed = bits * _MIX
+        mixed = words * _MIX
         mixed ^= mixed >> np.uint64(29)
-        h = mixed @ _column_constants(bits.shape[1])
-        return _finalize(h + np.uint64(bits.shape[1]))
+        h = mixed @ _column_constants(words.shape[1])
+        return _finalize(h + np.uint64(values.shape[1]))
 
 
 def near_cells(x: np.ndarray, scale: np.ndarray) -> np.ndarray:
     """Round each feature down to its grid of width SCALE: rows in one cell are near duplicates."""
     cells = np.floor(x / scale.astype(np.float32))
-    np.clip(cells, -(2.0**31), 2.0**31, out=cells)
-    return cells.astype(np.int64)
+    np.clip(cells, -(2.0**31), 2.0**31 - 2.0**7, out=cells)  # the largest float32 below 2**31
+    return cells.astype(np.int32)
 
 
 @dataclass
@@ -279,16 +289,6 @@ class SplitRows:
         if n_classes not in self._scores:
             self._scores[n_classes] = feature_scores(self.sample_x, self.sample_y, n_classes)
         return self._scores[n_classes]
-
-    @functools.cached_property
-    def hash_order(self) -> np.ndarray:
-        """Stable argsort of the row hashes, computed once for the checks that need it."""
-        return np.argsort(self.hashes, kind="stable")
-
-    @functools.cached_property
-    def near_order(self) -> np.ndarray:
-        """Stable argsort of the near-duplicate hashes."""
-        return np.argsort(self.near_hashes, kind="stable")
 
     @property
     def n_rows(self) -> int:

@@ -30,6 +30,10 @@ def _render(
     from auditor.report.junit import render_junit
     from auditor.report.markdown import render_markdown
 
+    if "pdf" in formats:
+        # A second of imports, taken while the figures may still be drawing in the background.
+        import weasyprint  # noqa: F401
+
     # HTML and PDF share one context, so the plots are drawn once.
     ctx = context(result) if {"html", "pdf"} & set(formats) else None
     renderers: dict[str, Callable[[], bytes]] = {

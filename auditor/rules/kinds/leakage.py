@@ -40,17 +40,42 @@ def _rows(ev: Evaluation, name: str) -> SplitRows | None:
     return ev.rows.get(name)
 
 
-def _match(
-    train: np.ndarray, other: np.ndarray, order: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """For each hash of OTHER: whether TRAIN holds it, and the index of the first such train row.
+def _label_bits(n_classes: int) -> int:
+    return max(1, int(np.ceil(np.log2(max(n_classes, 2)))))
 
-    ORDER is TRAIN's stable argsort (cached on the split's facts).
+
+def _labelled(hashes: np.ndarray, y: np.ndarray, bits: int) -> np.ndarray:
+    """Each row's hash with its low BITS replaced by its label.
+
+    Sorted, such keys put identical rows next to each other (`key >> bits` is the row's hash
+    without its low bits) and, inside a group of identical rows, rows with the same label.
+    Sorting 8-byte integers is several times faster than the argsort it replaces, and needs no
+    index array.
     """
-    ordered = train[order]
-    pos = np.clip(np.searchsorted(ordered, other), 0, max(len(ordered) - 1, 0))
-    found = ordered[pos] == other if len(ordered) else np.zeros(len(other), bool)
-    return found, order[pos]
+    mask = np.uint64((1 << bits) - 1)
+    return (hashes & ~mask) | y.astype(np.uint64)
+
+
+def _count_in(needles: np.ndarray, haystack: np.ndarray) -> int:
+    """How many of the sorted NEEDLES occur in the sorted HAYSTACK (with multiplicity)."""
+    if not len(haystack) or not len(needles):
+        return 0
+    pos = np.minimum(np.searchsorted(haystack, needles), len(haystack) - 1)
+    return int(np.count_nonzero(haystack[pos] == needles))
+
+
+def _first_matches(needles: np.ndarray, haystack: np.ndarray, limit: int) -> np.ndarray:
+    """Return the indices of the first LIMIT NEEDLES (in their order) found in HAYSTACK (sorted)."""
+    found: list[np.ndarray] = []
+    if not len(haystack):
+        return np.empty(0, np.int64)
+    for start in range(0, len(needles), 1 << 16):
+        chunk = needles[start : start + (1 << 16)]
+        pos = np.minimum(np.searchsorted(haystack, chunk), len(haystack) - 1)
+        found.append(start + np.flatnonzero(haystack[pos] == chunk))
+        if sum(len(f) for f in found) >= limit:
+            break
+    return np.concatenate(found)[:limit] if found else np.empty(0, np.int64)
 
 
 def _chance_rate(train: np.ndarray, other: np.ndarray, n_train: int) -> float:
@@ -118,13 +143,19 @@ def leakage_duplicates(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
         return not_applicable(
             f"the {split} split has {other.n_rows} row(s), fewer than {params['min_rows']}"
         )
-    found, where = _match(train.hashes, other.hashes, train.hash_order)
-    near_found, near_where = _match(train.near_hashes, other.near_hashes, train.near_order)
-    near_only = near_found & ~found
+    bits = _label_bits(len(ev.classes))
     y_train, y_other = ev.splits["train"].y, ev.splits[split].y
-    same_label = found & (y_train[where] == y_other)
     n = other.n_rows
-    exact, near = int(found.sum()), int(near_only.sum())
+    # Sorted keys of (row hash, label): counts of shared rows come from merging two sorted
+    # arrays; no per-row index is kept.
+    train_keys = np.sort(_labelled(train.hashes, y_train, bits))
+    other_keys = np.sort(_labelled(other.hashes, y_other, bits))
+    same_label = _count_in(other_keys, train_keys)
+    exact = _count_in(other_keys >> np.uint64(bits), train_keys >> np.uint64(bits))
+    del train_keys, other_keys
+    # Identical rows fall in the same near-duplicate cell, so near matches include the exact ones.
+    train_near = np.sort(train.near_hashes)
+    near = _count_in(np.sort(other.near_hashes), train_near) - exact
     # What unrelated records would share by chance (booleans and small integers collide honestly),
     # plus sampling noise around that level.
     chance_exact, chance_near = _chance(train, other)
@@ -134,8 +165,8 @@ def leakage_duplicates(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
         "shared_rows": exact,
         "shared_fraction": exact / n,
         "shared_fraction_by_chance": chance_exact,
-        "shared_rows_same_label": int(same_label.sum()),
-        "shared_rows_other_label": exact - int(same_label.sum()),
+        "shared_rows_same_label": same_label,
+        "shared_rows_other_label": exact - same_label,
         "near_duplicate_rows": near,
         "near_duplicate_fraction": near / n,
         "near_duplicate_fraction_by_chance": chance_near,
@@ -151,19 +182,21 @@ def leakage_duplicates(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
         "max_shared_fraction": params["max_shared_fraction"],
         "max_near_fraction": params["max_near_fraction"],
     }
-    index = np.nonzero(found | near_only)[0][:EXAMPLES]
-    evidence = {
-        "shared_rows": [
+    shown = []
+    for i in _first_matches(other.near_hashes, train_near, EXAMPLES):
+        copies = np.flatnonzero(train.hashes == other.hashes[i])
+        match = "exact" if len(copies) else "near"
+        j = int(copies[0] if len(copies) else np.argmax(train.near_hashes == other.near_hashes[i]))
+        shown.append(
             {
                 f"{split}_row": int(other.row_numbers[i]),
-                "train_row": int(train.row_numbers[where[i] if found[i] else near_where[i]]),
-                "match": "exact" if found[i] else "near",
+                "train_row": int(train.row_numbers[j]),
+                "match": match,
                 f"{split}_label": ev.classes[int(y_other[i])],
-                "train_label": ev.classes[int(y_train[where[i] if found[i] else near_where[i]])],
+                "train_label": ev.classes[int(y_train[j])],
             }
-            for i in index
-        ]
-    }
+        )
+    evidence = {"shared_rows": shown}
     chance_text = (
         f"; chance alone explains {pct(chance_exact + chance_near)}"
         if chance_exact + chance_near >= 0.001
@@ -195,39 +228,42 @@ def duplicate_rows(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     n = rows.n_rows
     if n < 2:
         return not_applicable(f"the {split} split has fewer than 2 rows")
-    # One stable sort of the hashes: groups of identical rows are runs, and a label change inside
-    # a run marks a group whose identical rows carry different labels.
-    order = rows.hash_order
-    ordered, labels = rows.hashes[order], y[order]
-    same = ordered[1:] == ordered[:-1]
-    starts = np.concatenate([[True], ~same])
-    group = np.cumsum(starts) - 1
-    counts = np.bincount(group)
-    duplicates = int(n - len(counts))
-    changes = np.concatenate([[False], same & (labels[1:] != labels[:-1])])
-    conflicting_groups = np.unique(group[changes])
-    conflicting_rows = int(counts[conflicting_groups].sum())
-    first = order[np.nonzero(starts)[0]]
+    # One sort of (hash, label) keys: identical rows form runs, and a key change inside a run
+    # marks a group of identical rows that carry different labels.
+    bits = _label_bits(len(ev.classes))
+    keys = np.sort(_labelled(rows.hashes, y, bits))
+    groups = keys >> np.uint64(bits)
+    same = groups[1:] == groups[:-1]
+    duplicates = int(np.count_nonzero(same))
+    second_label = np.flatnonzero(same & (keys[1:] != keys[:-1]))
+    del keys, same
+    conflicting = np.unique(groups[second_label + 1])
+    sizes = np.searchsorted(groups, conflicting, "right") - np.searchsorted(groups, conflicting)
+    del groups
+    conflicting_rows = int(sizes.sum())
     observed = {
         "duplicate_rows": duplicates,
         "duplicate_fraction": duplicates / n,
         "conflicting_label_rows": conflicting_rows,
-        "conflicting_label_groups": int(len(conflicting_groups)),
+        "conflicting_label_groups": int(len(conflicting)),
     }
     threshold = {"max_fraction": params["max_fraction"]}
-    evidence = {
-        "conflicting_labels": [
-            {
-                "row": int(rows.row_numbers[first[g]]),
-                "copies": int(counts[g]),
-                "labels": ", ".join(ev.classes[int(c)] for c in np.unique(labels[group == g])),
-            }
-            for g in conflicting_groups[:EXAMPLES]
-        ]
-    }
+    shown = []
+    if len(conflicting):
+        file_groups = rows.hashes >> np.uint64(bits)
+        for group, size in zip(conflicting[:EXAMPLES], sizes[:EXAMPLES], strict=True):
+            members = np.flatnonzero(file_groups == group)
+            shown.append(
+                {
+                    "row": int(rows.row_numbers[members[0]]),
+                    "copies": int(size),
+                    "labels": ", ".join(ev.classes[int(c)] for c in np.unique(y[members])),
+                }
+            )
+    evidence = {"conflicting_labels": shown}
     if duplicates / n > params["max_fraction"] or conflicting_rows:
         conflict = (
-            f"; {conflicting_rows:,} rows in {len(conflicting_groups):,} group(s) "
+            f"; {conflicting_rows:,} rows in {len(conflicting):,} group(s) "
             "of identical features carry different labels (label noise the model cannot learn)"
             if conflicting_rows
             else ""
