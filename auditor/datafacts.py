@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -89,8 +90,10 @@ class FeatureStats:
         total = x.sum(axis=0, dtype=np.float64)
         total_sq = np.einsum("ij,ij->j", x, x, dtype=np.float64)
         low, high = x.min(axis=0).astype(np.float64), x.max(axis=0).astype(np.float64)
-        whole = np.all(x == np.round(x), axis=0)
-        rising = np.all(x[1:] >= x[:-1], axis=0) if len(x) > 1 else np.ones(x.shape[1], bool)
+        # Whole numbers and file order are checked only in the columns that still qualify: on
+        # continuous data, after the first batch, neither check costs anything.
+        whole = self._holds(x, self.integral, lambda c: c == np.round(c))
+        rising = self._holds(x, self.increasing, lambda c: c[1:] >= c[:-1])
         if self.total is None:
             self.total, self.total_sq, self.minimum, self.maximum = total, total_sq, low, high
             self.integral, self.increasing = whole, rising
@@ -110,6 +113,16 @@ class FeatureStats:
             self.increasing = self.increasing & rising & (x[0] >= self.last)
         self.last = x[-1].astype(np.float64)
         self.n += len(x)
+
+    @staticmethod
+    def _holds(x: np.ndarray, still: np.ndarray | None, test: Any) -> np.ndarray:
+        """Per column: whether TEST holds on every row, checked only where STILL is true."""
+        columns = np.arange(x.shape[1]) if still is None else np.flatnonzero(still)
+        result = np.zeros(x.shape[1], bool)
+        if len(columns):
+            part = x if len(columns) == x.shape[1] else x[:, columns]
+            result[columns] = np.all(test(part), axis=0)
+        return result
 
     def merge(self, other: FeatureStats) -> FeatureStats:
         """Combine the statistics of two consecutive shards (SELF first) into one."""

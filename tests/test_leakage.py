@@ -308,8 +308,12 @@ def planted_copies(k: int = 2) -> tuple[Evaluation, np.ndarray, np.ndarray]:
     )
 
 
+@pytest.mark.parametrize("step", [1 << 20, 3])
 @pytest.mark.parametrize("k", [2, 3], ids=["binary", "multiclass"])
-def test_duplicates_copied_from_train_into_val(k: int, default_rules: RuleSet) -> None:
+def test_duplicates_copied_from_train_into_val(
+    k: int, step: int, default_rules: RuleSet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(leakage, "CHUNK_ROWS", step)
     ev, copied, source = planted_copies(k)
     outcome = judge(default_rules, "LK01", ev)
     assert default_rules.get("LK01").category == "leakage_duplicates"  # type: ignore[union-attr]
@@ -747,7 +751,13 @@ def test_copies_are_not_excused_by_rows_repeated_within_train() -> None:
 # ---- duplicate_rows ------------------------------------------------------------------------------
 
 
-def test_duplicate_rows_within_a_split_and_conflicting_labels(default_rules: RuleSet) -> None:
+@pytest.mark.parametrize("step", [1 << 20, 2, 7], ids=["one pass", "step 2", "step 7"])
+def test_duplicate_rows_within_a_split_and_conflicting_labels(
+    default_rules: RuleSet, step: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The sorted keys are walked in steps that overlap by one: small steps put groups of
+    # identical rows across step boundaries.
+    monkeypatch.setattr(leakage, "CHUNK_ROWS", step)
     x, y = normal_rows(100, seed=40)
     y[:] = np.arange(100) % 2
     x[90:100] = x[0:10]  # ten duplicates with the same label (0 and 90 are both even, ...)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import warnings
 from typing import Any
+from unittest.mock import patch
 
 import numpy as np
 import pytest
@@ -12,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn import metrics as skm
 
+from auditor import metrics
 from auditor.metrics import (
     baseline_metrics,
     classification_metrics,
@@ -408,16 +410,24 @@ def test_property_float32_probabilities_match_sklearn(data: tuple[np.ndarray, np
     grid=st.sampled_from([3, 10, 1000]),
     dtype=st.sampled_from([np.float32, np.float64]),
     seed=st.integers(0, 2**16),
+    chunk=st.sampled_from([2, 3, 7, 1 << 20]),
 )
 def test_property_ranking_curves_match_sklearn(
-    truth: list[bool], grid: int, dtype: type, seed: int
+    truth: list[bool], grid: int, dtype: type, seed: int, chunk: int
 ) -> None:
     hits = np.array(truth)
     if hits.all() or not hits.any():
         return
     score = (np.random.default_rng(seed).integers(0, grid, len(hits)) / grid).astype(dtype)
     score[0] = -0.0  # ranks with 0.0
-    curves = ranking(hits, score).curves(points=10_000)
+    # Small steps put runs of tied scores across step boundaries.
+    with patch.object(metrics, "CHUNK_ROWS", chunk):
+        ranked = ranking(hits, score, points=None)
+    assert ranked.roc_auc() == pytest.approx(skm.roc_auc_score(hits, score), abs=TOL)
+    assert ranked.average_precision() == pytest.approx(
+        skm.average_precision_score(hits, score), abs=TOL
+    )
+    curves = ranked.curves()
     fpr, tpr, _ = skm.roc_curve(hits, score, drop_intermediate=False)
     precision, recall, thresholds = skm.precision_recall_curve(hits, score)
     np.testing.assert_allclose(curves["fpr"], fpr, atol=TOL)
@@ -431,7 +441,7 @@ def test_property_ranking_curves_match_sklearn(
 def test_ranking_resamples_long_curves_to_the_requested_points() -> None:
     rng = np.random.default_rng(0)
     score = rng.random(50_000).astype(np.float32)
-    curves = ranking(rng.random(50_000) < score, score).curves(points=300)
+    curves = ranking(rng.random(50_000) < score, score, points=300).curves()
     assert len(curves["fpr"]) == 301 and len(curves["recall"]) == 300
     assert curves["fpr"][0] == 0.0 and curves["fpr"][-1] == 1.0 and curves["tpr"][-1] == 1.0
     assert np.all(np.diff(curves["fpr"]) >= 0) and np.all(np.diff(curves["thresholds"]) <= 0)
@@ -470,3 +480,24 @@ def test_property_baseline_matches_sklearn(k: int, counts: list[int], labels: li
         want = skm.log_loss(y, np.tile(priors, (len(y), 1)), labels=list(range(k)))
     assert got["accuracy"] == pytest.approx(np.mean(y == np.argmax(priors)), abs=TOL)
     assert got["log_loss"] == pytest.approx(want, abs=TOL)
+
+
+@pytest.mark.parametrize("k", [2, 4])
+def test_metrics_walked_in_small_steps_equal_one_pass(k: int) -> None:
+    # The passes add up per-step accumulators: steps of 7 rows must give the one-pass figures.
+    rng = np.random.default_rng(k)
+    raw = rng.random((500, k)).astype(np.float32)
+    proba = raw / raw.sum(axis=1, keepdims=True)
+    y = rng.integers(0, k, 500)
+    classes = [str(c) for c in range(k)]
+    whole = classification_metrics(y, proba, classes)
+    whole_confusion = confusion(y, proba, k)
+    with patch.object(metrics, "CHUNK_ROWS", 7):
+        stepped = classification_metrics(y, proba, classes)
+        assert confusion(y, proba, k) == whole_confusion
+    for key, value in whole.items():
+        if isinstance(value, float):
+            assert stepped[key] == pytest.approx(value, abs=1e-12), key
+    for name, values in whole["per_class"].items():
+        for key, value in values.items():
+            assert stepped["per_class"][name][key] == pytest.approx(value, abs=1e-12)

@@ -162,11 +162,34 @@ def test_row_facts_merge_equals_one_pass(x, cut):
     single = whole.freeze(("a", "b", "c"))
     np.testing.assert_array_equal(merged.hashes, single.hashes)
     np.testing.assert_array_equal(merged.near_hashes, single.near_hashes)
-    for field in ("total", "total_sq", "minimum", "maximum", "integral"):
+    for field in ("total", "total_sq", "minimum", "maximum", "integral", "increasing"):
         np.testing.assert_allclose(
             getattr(merged.stats, field), getattr(single.stats, field), rtol=1e-9
         )
     assert merged.stats.n == single.stats.n == len(data)
+
+
+def test_feature_stats_whole_and_rising_columns_in_batches():
+    # Columns stop being whole or rising at different rows; later batches only check the columns
+    # that still qualify, and must reach the one-pass answer.
+    rows = np.arange(1000, dtype=np.float32)
+    data = np.column_stack(
+        [
+            rows,  # whole and rising throughout: an identifier
+            np.where(rows < 600, rows, rows + 0.5),  # rising throughout, fractional from row 600
+            np.where(rows < 300, rows, 0.0),  # whole throughout, falls at row 300
+            np.random.default_rng(1).normal(size=1000),  # neither, from the first batch
+        ]
+    ).astype(np.float32)
+    batched = FeatureStats()
+    for start in range(0, 1000, 137):
+        batched.update(data[start : start + 137])
+    single = FeatureStats()
+    single.update(data)
+    np.testing.assert_array_equal(batched.integral, [True, False, True, False])
+    np.testing.assert_array_equal(batched.increasing, [True, True, False, False])
+    np.testing.assert_array_equal(batched.integral, single.integral)
+    np.testing.assert_array_equal(batched.increasing, single.increasing)
 
 
 def test_feature_stats_match_numpy():
