@@ -138,6 +138,7 @@ def ranking(truth: np.ndarray, score: np.ndarray, points: int | None = CURVE_POI
         thresholds=parts[2] if parts else np.empty(0, score.dtype),
     )
 
+
 def _summed(fn: Any, y: np.ndarray, proba: np.ndarray) -> Any:
     """Add up FN(y, proba) over steps of CHUNK_ROWS rows (FN returns an array or a tuple)."""
     total: Any = None

@@ -407,7 +407,7 @@ def threshold_for_recall(
         return None
     # Class 1 is predicted when p1 >= t; class 0 when p1 < t, i.e. when 1 - p1 > 1 - t.
     score = p1 if cls == 1 else 1.0 - p1.astype(np.float64)
-    ranked = ranking(y == cls, score)
+    ranked = ranking(y == cls, score, points=None)
     # Thresholds fall from the first entry on, so recall rises: the first that meets the floor is
     # the highest threshold, the one closest to the current decision.
     recall = ranked.tps / ranked.positives
