@@ -214,29 +214,34 @@ def audit(
         evaluation = replace(evaluation, reference=reference)
 
     drawing = _draw_in_background(evaluation, history, prepare)
-    started = time.perf_counter()
-    results = tuple(run_rules(evaluation, rule_set, timings))
-    timings["rules"] = time.perf_counter() - started
-    started = time.perf_counter()
-    recommendations = tuple(recommend(evaluation, results))
-    timings["advice"] = time.perf_counter() - started
-    swept = None
-    if sweep:
-        from auditor.sweep import run_sweep, sweepable
-
+    try:
         started = time.perf_counter()
-        target = next((r for r in recommendations if sweepable(r)), None)
-        if target is not None:
-            swept = run_sweep(
-                loaded,
-                evaluation,
-                target,
-                epochs=sweep_epochs,
-                budget_seconds=sweep_budget,
-                seed=seed,
-                progress=sweep_progress,
-            )
-        timings["sweep"] = time.perf_counter() - started
+        results = tuple(run_rules(evaluation, rule_set, timings))
+        timings["rules"] = time.perf_counter() - started
+        started = time.perf_counter()
+        recommendations = tuple(recommend(evaluation, results))
+        timings["advice"] = time.perf_counter() - started
+        swept = None
+        if sweep:
+            from auditor.sweep import run_sweep, sweepable
+
+            started = time.perf_counter()
+            target = next((r for r in recommendations if sweepable(r)), None)
+            if target is not None:
+                swept = run_sweep(
+                    loaded,
+                    evaluation,
+                    target,
+                    epochs=sweep_epochs,
+                    budget_seconds=sweep_budget,
+                    seed=seed,
+                    progress=sweep_progress,
+                )
+            timings["sweep"] = time.perf_counter() - started
+    except BaseException:
+        if drawing is not None:
+            drawing.cancel()  # the figures will not be wanted: stop the child now
+        raise
     return AuditResult(
         evaluation=evaluation,
         rule_set=rule_set,

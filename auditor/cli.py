@@ -477,9 +477,11 @@ def run() -> None:
     destroys TensorFlow's runtime, which takes about 2 seconds; `os._exit` skips it. Tests and
     embedders call `main` itself, which exits normally.
     """
+    from auditor.loading import keras_env
     from auditor.memory import return_freed_memory
 
     return_freed_memory()  # before any thread starts: see its docstring
+    keras_env.FREEZE_AFTER_IMPORT = True  # the process is ours: see keras_env
     try:
         main()
         code: int = 0

@@ -120,8 +120,10 @@ def ranking(truth: np.ndarray, score: np.ndarray, points: int | None = CURVE_POI
         before_fps = np.r_[last_fps, fps[:-1]].astype(np.float64)
         roc_area += float(np.sum((fps - before_fps) * (tps + before_tps)))
         precision_sum += float(np.sum((tps - before_tps) * (tps / rows)))
-        ordinals = closed + np.arange(len(closes))
-        pick = np.isin(ordinals, wanted, assume_unique=True)
+        if len(wanted) == distinct:
+            pick: Any = slice(None)
+        else:
+            pick = np.isin(closed + np.arange(len(closes)), wanted, assume_unique=True)
         kept.append((tps[pick], fps[pick], ordered[rows[pick] - 1]))
         if len(closes):
             last_tps, last_fps = int(tps[-1]), int(fps[-1])

@@ -72,3 +72,69 @@ def test_a_child_that_does_not_answer_is_killed(
     started = time.monotonic()
     assert drawing.Drawing(result.evaluation, None).result() == {"drawn": "here"}
     assert time.monotonic() - started < 30
+
+
+def _open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_no_process_to_spare_means_drawing_here(
+    result: AuditResult, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_fork() -> int:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(drawing.os, "fork", no_fork)
+    fds = _open_fds()
+    started = drawing.Drawing(result.evaluation, None)
+    assert _open_fds() == fds  # both ends of the pipe closed again
+    assert started.result() == evaluation_figures(result.evaluation, None)
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return False
+
+
+def test_an_uncollected_drawing_is_killed_and_reaped(result: AuditResult) -> None:
+    import gc
+
+    fds = _open_fds()
+    abandoned = drawing.Drawing(result.evaluation, None)
+    pid = abandoned._pid
+    del abandoned
+    gc.collect()
+    assert _gone(pid) and _open_fds() == fds
+    cancelled = drawing.Drawing(result.evaluation, None)
+    cancelled.cancel()
+    assert _gone(cancelled._pid) and _open_fds() == fds
+    assert cancelled.result() == evaluation_figures(result.evaluation, None)  # drawn here
+
+
+def test_an_audit_that_fails_after_the_fork_stops_the_child(
+    tiny_binary: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import auditor.api as api
+
+    started: list[drawing.Drawing] = []
+
+    def remember(*args: Any) -> drawing.Drawing:
+        started.append(drawing.Drawing(*args[:2]))
+        return started[-1]
+
+    def broken_rules(*args: Any) -> None:
+        raise RuntimeError("a rule kind failed")
+
+    monkeypatch.setattr(api, "_draw_in_background", remember)
+    monkeypatch.setattr(api, "run_rules", broken_rules)
+    with pytest.raises(RuntimeError, match="a rule kind failed"):
+        audit(
+            tiny_binary.path("keras"),
+            train=tiny_binary.split("train"),
+            val=tiny_binary.split("val"),
+            prepare=("html",),
+        )
+    assert len(started) == 1 and _gone(started[0]._pid)

@@ -748,6 +748,21 @@ def test_copies_are_not_excused_by_rows_repeated_within_train() -> None:
     assert outcome.status == "failed", outcome.message
 
 
+def test_a_copy_counts_and_shows_the_train_row_with_its_label(default_rules: RuleSet) -> None:
+    # Train holds row 5 twice, labelled 0 then 1; a val copy labelled 1 matches the second.
+    x_train, y_train = normal_rows(200, seed=60)
+    x_train[6], y_train[5], y_train[6] = x_train[5], 0, 1
+    x_val, y_val = normal_rows(100, seed=61)
+    x_val[3], y_val[3] = x_train[5], 1
+    ev = with_rows({"train": (x_train, y_train), "val": (x_val, y_val)}, "abc")
+    outcome = judge(default_rules, "LK01", ev)
+    assert outcome.observed["shared_rows"] == 1
+    assert outcome.observed["shared_rows_same_label"] == 1
+    assert outcome.evidence["shared_rows"] == [
+        {"val_row": 3, "train_row": 6, "match": "exact", "val_label": "1", "train_label": "1"}
+    ]
+
+
 # ---- duplicate_rows ------------------------------------------------------------------------------
 
 

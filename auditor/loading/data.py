@@ -337,7 +337,7 @@ class SplitReader:
                 column = column.cast(pa.float64()).fill_null(np.nan)
             x[:, i] = column.to_numpy(zero_copy_only=False)
         y = np.array(batch.column(self.label).to_numpy(zero_copy_only=False))
-        del batch, column
+        del batch
         # The batch is copied out: hand Arrow's freed buffers back to the system now rather than
         # let its allocator keep the high-water mark of every batch read (~100 MB).
         pa.default_memory_pool().release_unused()

@@ -157,14 +157,14 @@ def leakage_duplicates(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     # arrays; no per-row index is kept.
     train_keys = _sorted_keys(train.hashes, y_train, bits)
     other_keys = _sorted_keys(other.hashes, y_other, bits)
-    same_label = _count_in(other_keys, train_keys)
+    same_label = _count_in(other_keys, train_keys)  # rows with a train copy of the same label
     train_keys >>= np.uint64(bits)  # in place, still sorted: the hashes without the labels
     other_keys >>= np.uint64(bits)
     exact = _count_in(other_keys, train_keys)
     del train_keys, other_keys
     # Identical rows fall in the same near-duplicate cell, so near matches include the exact ones.
     train_near = np.sort(train.near_hashes)
-    near = _count_in(np.sort(other.near_hashes), train_near) - exact
+    near = max(_count_in(np.sort(other.near_hashes), train_near) - exact, 0)
     # What unrelated records would share by chance (booleans and small integers collide honestly),
     # plus sampling noise around that level.
     chance_exact, chance_near = _chance(train, other)
@@ -195,7 +195,12 @@ def leakage_duplicates(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     for i in _first_matches(other.near_hashes, train_near, EXAMPLES):
         copies = np.flatnonzero(train.hashes == other.hashes[i])
         match = "exact" if len(copies) else "near"
-        j = int(copies[0] if len(copies) else np.argmax(train.near_hashes == other.near_hashes[i]))
+        if len(copies):
+            # Show a copy with the same label if there is one, as `shared_rows_same_label` counts.
+            alike = copies[y_train[copies] == y_other[i]]
+            j = int(alike[0] if len(alike) else copies[0])
+        else:
+            j = int(np.argmax(train.near_hashes == other.near_hashes[i]))
         shown.append(
             {
                 f"{split}_row": int(other.row_numbers[i]),
