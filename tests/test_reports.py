@@ -452,15 +452,19 @@ def test_html_images_are_inert_png(written: tuple[AuditResult, Path]) -> None:
 
     _, out = written
     _, page = _page(out)
-    images = [attrs["src"] for tag, attrs in page.tags if tag == "img"]
+    images = [attrs for tag, attrs in page.tags if tag == "img"]
     assert len(images) >= 4
-    for src in images:
-        header, payload = src.split(",", 1)
+    for attrs in images:
+        header, payload = attrs["src"].split(",", 1)
         assert header == "data:image/png;base64"
         pixels = matplotlib.image.imread(io.BytesIO(base64.b64decode(payload)), format="png")
         height, width = pixels.shape[:2]
         assert 300 <= width <= 2000 and 150 <= height <= 3000, (width, height)
         assert pixels[..., :3].std() > 0.05  # drawn, not blank
+        # Shown at the size the figure was laid out for (96 CSS px an inch, drawn at 150 dpi),
+        # so every figure's text has the same size.
+        shown = int(re.fullmatch(r"width: (\d+)px", attrs["style"]).group(1))  # type: ignore[union-attr]
+        assert abs(shown * 150 / 96 - width) <= 2, (shown, width)
 
 
 def test_html_shows_verdict_and_failed_rules(written: tuple[AuditResult, Path]) -> None:

@@ -40,7 +40,13 @@ def _pyplot() -> Any:
     return plt
 
 
-def _png(fig: Any) -> str:
+class Figure(str):
+    """A figure's PNG data URI, with the width (in CSS pixels) it was drawn for."""
+
+    width: int
+
+
+def _png(fig: Any) -> Figure:
     """Encode FIG as a PNG data URI (at 1.5x screen resolution) and close it.
 
     Every figure lays itself out with `tight_layout`, so it is drawn once, without the second
@@ -49,8 +55,10 @@ def _png(fig: Any) -> str:
     plt = _pyplot()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
+    figure = Figure("data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii"))
+    figure.width = round(fig.get_size_inches()[0] * 96)  # shown at the size it was laid out for
     plt.close(fig)
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    return figure
 
 
 def _label(name: str, limit: int = 18) -> str:
