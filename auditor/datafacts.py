@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 SAMPLE_ROWS = 20_000
+GRID_ROWS = 65_536  # leading training rows whose spread fixes the near-duplicate grid
 NEAR_DUPLICATE_TOLERANCE = 0.01  # grid step, in units of each feature's standard deviation
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 _SEED = 20261128
@@ -178,15 +179,34 @@ class RowFacts:
     sample_y: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     sample_rows: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     _rng: np.random.Generator = field(default_factory=lambda: np.random.default_rng(_SEED))
+    _waiting: list[np.ndarray] = field(default_factory=list)  # rows whose grid is not fixed yet
+
+    def fix_grid(self) -> None:
+        """Fix the near-duplicate grid from the rows seen so far (up to GRID_ROWS) and hash them.
+
+        Called once GRID_ROWS rows are in, and at the end of the split; later splits are given
+        this split's grid (`scale`), so that their hashes compare.
+        """
+        if not self._waiting:
+            return
+        waiting = np.concatenate(self._waiting)
+        self._waiting = []
+        if self.scale is None:
+            std = waiting[:GRID_ROWS].astype(np.float64).std(axis=0)
+            self.scale = np.where(std > 0, std * NEAR_DUPLICATE_TOLERANCE, 1.0)
+        self.near_hashes.append(hash_rows(near_cells(waiting, self.scale)))
 
     def update(self, x: np.ndarray, y: np.ndarray, rows: np.ndarray) -> None:
         """Fold one batch of rows (with their file row numbers) into the facts."""
-        if self.scale is None:
-            # The first batch fixes the near-duplicate grid; later splits reuse the train grid.
-            std = x.astype(np.float64).std(axis=0)
-            self.scale = np.where(std > 0, std * NEAR_DUPLICATE_TOLERANCE, 1.0)
         self.hashes.append(hash_rows(x))
-        self.near_hashes.append(hash_rows(near_cells(x, self.scale)))
+        if self.scale is None:
+            # The grid comes from the first GRID_ROWS rows, whatever the batch size: their
+            # near-duplicate hashes wait until that many rows are in (at most ~13 MB).
+            self._waiting.append(x)
+            if sum(len(w) for w in self._waiting) >= GRID_ROWS:
+                self.fix_grid()
+        else:
+            self.near_hashes.append(hash_rows(near_cells(x, self.scale)))
         self.stats.update(x)
         # Row numbers are stored only once they stop being simply 0..n-1 (rows were dropped).
         follows = (
@@ -237,6 +257,8 @@ class RowFacts:
         Shards can thus be read and hashed in parallel. The sample is the bottom-k of the random
         keys over both shards; it equals one pass's when the keys come from one stream.
         """
+        self.fix_grid()  # shards hashed in parallel should be given one grid (`scale`)
+        other.fix_grid()
         merged = RowFacts(scale=self.scale if self.scale is not None else other.scale)
         merged.hashes = self.hashes + other.hashes
         merged.near_hashes = self.near_hashes + other.near_hashes
@@ -253,6 +275,7 @@ class RowFacts:
 
     def freeze(self, names: tuple[str, ...]) -> SplitRows:
         """Return the immutable facts the rules read."""
+        self.fix_grid()
         hashes = np.concatenate(self.hashes) if self.hashes else np.empty(0, np.uint64)
         near = np.concatenate(self.near_hashes) if self.near_hashes else np.empty(0, np.uint64)
         numbers = None if self.contiguous else self.explicit_rows()

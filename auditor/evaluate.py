@@ -167,6 +167,7 @@ def evaluate(
         raw_results[reader.name] = _predict_split(
             model, reader, facts[reader.name], progress, timings
         )
+        facts[reader.name].fix_grid()  # a split shorter than GRID_ROWS fixes it at its end
 
     for reader in readers:
         present = np.unique(raw_results[reader.name][0])

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from auditor.datafacts import (
+    GRID_ROWS,
     NEAR_DUPLICATE_TOLERANCE,
     SAMPLE_ROWS,
     SplitRows,
@@ -181,9 +182,9 @@ def leakage_duplicates(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
         "near_duplicate_fraction_by_chance": chance_near,
         "near_duplicate_method": (
             f"features rounded to a grid of {NEAR_DUPLICATE_TOLERANCE:g} x each feature's standard "
-            "deviation (from the first training batch), then hashed; rows within the tolerance but "
-            "across a grid line are not counted. Chance: the share independent rows with the same "
-            "per-feature value frequencies would match"
+            f"deviation (from the first {GRID_ROWS:,} training rows), then hashed; rows within the "
+            "tolerance but across a grid line are not counted. Chance: the share independent rows "
+            "with the same per-feature value frequencies would match"
         ),
         "rows_checked": n,
     }
