@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -179,3 +183,37 @@ def test_rules_validate(tmp_path):
 def test_help_documents_exit_codes():
     result = run("audit", "--help")
     assert "Exit codes" in result.output and "usage, configuration or input error" in result.output
+
+
+def _command(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run `python -m auditor`, the path of the installed command (`auditor.cli.run`)."""
+    return subprocess.run(
+        [sys.executable, "-m", "auditor", *args], capture_output=True, text=True, timeout=300
+    )
+
+
+def test_the_command_flushes_everything_before_it_exits(tiny_binary: Any, tmp_path: Path) -> None:
+    # `run` leaves with os._exit: the summary, the reports and the exit code must all be there.
+    done = _command(*audit_args(tiny_binary, tmp_path / "r", "--verbose"))
+    assert done.returncode in (0, 1), done.stderr
+    verdict = "PASS" if done.returncode == 0 else "FAIL"
+    assert done.stdout.startswith(verdict)
+    lines = done.stdout.splitlines()
+    assert done.stdout.endswith("\n") and "advice" in lines[-1]  # the timings, printed last
+    for name in ("report.json", "report.html", "report.pdf", "junit.xml", "summary.md"):
+        assert any(line.strip() == f"wrote {tmp_path / 'r' / name}" for line in lines), name
+        assert (tmp_path / "r" / name).stat().st_size > 0, name
+    assert json.loads((tmp_path / "r" / "report.json").read_text())["verdict"] == verdict.lower()
+    assert not list((tmp_path / "r").glob(".auditor-*"))  # no temporary file left
+
+
+def test_the_command_exit_codes_for_errors_and_help(tmp_path: Path) -> None:
+    missing = _command("audit", str(tmp_path / "none.keras"), "--train", "a", "--val", "b")
+    assert missing.returncode == 2
+    assert missing.stderr.strip().splitlines() == [
+        f"Error: {tmp_path / 'none.keras'}: model file not found"
+    ]
+    helped = _command("--help")
+    assert helped.returncode == 0 and "Usage:" in helped.stdout
+    unknown = _command("no-such-command")
+    assert unknown.returncode == 2 and "No such command" in unknown.stderr
