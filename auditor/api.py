@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from auditor.drawing import Drawing
 from auditor.errors import AuditorError
@@ -18,6 +18,9 @@ from auditor.loading.model import LoadedModel, from_keras_model, load_model
 from auditor.regularization import Recommendation, recommend
 from auditor.rules import RuleResult, RuleSet, blocking, load_rule_set, run_rules
 from auditor.rules.engine import FAIL_ON
+
+if TYPE_CHECKING:
+    from auditor.report.plots import Figure
 
 
 @dataclass(frozen=True)
@@ -35,7 +38,7 @@ class AuditResult:
     timings: dict[str, float] = field(default_factory=dict, compare=False)
     drawing: Drawing | None = field(default=None, compare=False, repr=False)
 
-    def figures(self) -> dict[str, str]:
+    def figures(self) -> dict[str, Figure]:
         """Return the evaluation's figures by name (from the background drawing, if started)."""
         if self.drawing is not None:
             return self.drawing.result()

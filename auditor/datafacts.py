@@ -180,6 +180,7 @@ class RowFacts:
     sample_rows: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     _rng: np.random.Generator = field(default_factory=lambda: np.random.default_rng(_SEED))
     _waiting: list[np.ndarray] = field(default_factory=list)  # rows whose grid is not fixed yet
+    _waiting_rows: int = 0
 
     def fix_grid(self) -> None:
         """Fix the near-duplicate grid from the rows seen so far (up to GRID_ROWS) and hash them.
@@ -189,8 +190,8 @@ class RowFacts:
         """
         if not self._waiting:
             return
-        waiting = np.concatenate(self._waiting)
-        self._waiting = []
+        waiting = self._waiting[0] if len(self._waiting) == 1 else np.concatenate(self._waiting)
+        self._waiting, self._waiting_rows = [], 0
         if self.scale is None:
             std = waiting[:GRID_ROWS].astype(np.float64).std(axis=0)
             self.scale = np.where(std > 0, std * NEAR_DUPLICATE_TOLERANCE, 1.0)
@@ -201,9 +202,11 @@ class RowFacts:
         self.hashes.append(hash_rows(x))
         if self.scale is None:
             # The grid comes from the first GRID_ROWS rows, whatever the batch size: their
-            # near-duplicate hashes wait until that many rows are in (at most ~13 MB).
+            # near-duplicate hashes wait until that many rows are in (GRID_ROWS x 4 bytes a
+            # feature: 13 MB for 50 features; one default batch).
             self._waiting.append(x)
-            if sum(len(w) for w in self._waiting) >= GRID_ROWS:
+            self._waiting_rows += len(x)
+            if self._waiting_rows >= GRID_ROWS:
                 self.fix_grid()
         else:
             self.near_hashes.append(hash_rows(near_cells(x, self.scale)))
@@ -257,11 +260,26 @@ class RowFacts:
         Shards can thus be read and hashed in parallel. The sample is the bottom-k of the random
         keys over both shards; it equals one pass's when the keys come from one stream.
         """
-        self.fix_grid()  # shards hashed in parallel should be given one grid (`scale`)
-        other.fix_grid()
-        merged = RowFacts(scale=self.scale if self.scale is not None else other.scale)
+        # Near hashes compare only on one grid: give shards the same `scale`. A shard still
+        # waiting for its grid (fewer than GRID_ROWS rows) takes the one before it.
+        if self.scale is None and other.scale is not None:
+            raise ValueError("merged shards need one near-duplicate grid: pass the same scale")
+        if self.scale is not None and other.scale is None:
+            other.scale = self.scale
+            other.fix_grid()
+        if (
+            self.scale is not None
+            and other.scale is not None
+            and not np.array_equal(self.scale, other.scale)
+        ):
+            raise ValueError("merged shards were hashed on different near-duplicate grids")
+        merged = RowFacts(scale=self.scale)
         merged.hashes = self.hashes + other.hashes
         merged.near_hashes = self.near_hashes + other.near_hashes
+        merged._waiting = self._waiting + other._waiting  # both waiting: as one pass would
+        merged._waiting_rows = self._waiting_rows + other._waiting_rows
+        if merged._waiting_rows >= GRID_ROWS:
+            merged.fix_grid()
         numbers = np.concatenate([f.explicit_rows() for f in (self, other)])
         merged.rows_seen = len(numbers)
         merged.contiguous = bool(np.array_equal(numbers, np.arange(len(numbers))))

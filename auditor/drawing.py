@@ -19,12 +19,13 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from auditor.evaluate import Evaluation
+    from auditor.report.plots import Figure
 
 TIMEOUT_SECONDS = 120.0
 _FORKING = threading.Lock()  # a child forked by another thread must not inherit our pipe's end
 
 
-def _draw(evaluation: Evaluation, history: dict[str, list[float]] | None) -> dict[str, str]:
+def _draw(evaluation: Evaluation, history: dict[str, list[float]] | None) -> dict[str, Figure]:
     from auditor.report.plots import evaluation_figures
 
     return evaluation_figures(evaluation, history)
@@ -61,7 +62,7 @@ class Drawing:
 
     def __init__(self, evaluation: Evaluation, history: dict[str, list[float]] | None):
         self._args = (evaluation, history)
-        self._figures: dict[str, str] | None = None
+        self._figures: dict[str, Figure] | None = None
         self._finalizer: weakref.finalize | None = None
         try:
             with _FORKING:
@@ -80,7 +81,7 @@ class Drawing:
         self._pid, self._read = pid, read
         self._finalizer = weakref.finalize(self, _reap, pid, read)
 
-    def result(self) -> dict[str, str]:
+    def result(self) -> dict[str, Figure]:
         """Return the figures by name: the child's, or drawn here if the child gave none."""
         if self._figures is None:
             self._figures = self._receive() or _draw(*self._args)
@@ -91,7 +92,7 @@ class Drawing:
         if self._finalizer is not None:
             self._finalizer()
 
-    def _receive(self) -> dict[str, str] | None:
+    def _receive(self) -> dict[str, Figure] | None:
         if self._finalizer is None or not self._finalizer.alive:
             return None
         self._finalizer.detach()  # from here on, this call reads, kills if need be and reaps

@@ -264,6 +264,29 @@ def test_row_facts_do_not_depend_on_batch_size(monkeypatch: pytest.MonkeyPatch) 
     assert np.array_equal(one.hashes, hash_rows(x))
 
 
+def test_merged_shards_share_the_grid_one_pass_would_use(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(datafacts, "GRID_ROWS", 50)
+    x, y = normal_rows(120, seed=3)
+    x = x.astype(np.float32)
+
+    def shard(start: int, stop: int, scale: Any = None) -> Any:
+        facts = RowFacts(scale=scale)
+        for a in range(start, stop, 7):
+            b = min(a + 7, stop)
+            facts.update(x[a:b], y[a:b], np.arange(a, b))
+        return facts
+
+    # Both shards still waiting for the grid (40 and 45 rows), then the first one fixed it.
+    for cut, stop in ((40, 85), (80, 120)):
+        one = _feed(x[:stop], y[:stop], 7)
+        merged = shard(0, cut).merge(shard(cut, stop)).freeze(("a", "b", "c"))
+        assert np.array_equal(merged.near_scale, one.near_scale), cut
+        assert np.array_equal(merged.near_hashes, one.near_hashes), cut
+    # A first shard still waiting cannot take a grid the second fixed from its own rows.
+    with pytest.raises(ValueError, match="one near-duplicate grid"):
+        shard(0, 20).merge(shard(20, 120))
+
+
 def test_sample_is_bounded_deterministic_and_holds_real_rows(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -65,7 +65,7 @@ def _label(name: str, limit: int = 18) -> str:
     return name if len(name) <= limit else name[: limit - 1] + "…"
 
 
-def confusion_matrices(ev: Evaluation) -> str:
+def confusion_matrices(ev: Evaluation) -> Figure:
     """Plot counts and row-normalized confusion matrices, one column per split."""
     plt = _pyplot()
     splits = list(ev.splits.values())
@@ -104,7 +104,7 @@ def confusion_matrices(ev: Evaluation) -> str:
     return _png(fig)
 
 
-def roc_pr_curves(ev: Evaluation) -> str | None:
+def roc_pr_curves(ev: Evaluation) -> Figure | None:
     """ROC and precision/recall curves per split, with the operating threshold marked."""
     plt = _pyplot()
     k = len(ev.classes)
@@ -120,7 +120,7 @@ def roc_pr_curves(ev: Evaluation) -> str | None:
         else:  # micro-average over classes: one curve per split stays readable
             # Every row's k scores are ranked together; a 300-point curve needs no more than
             # MICRO_ROWS evenly spread rows (10 classes x 5M rows would be 0.65 GB to sort).
-            step = max(1, len(split.y) // MICRO_ROWS)
+            step = max(1, -(-len(split.y) // MICRO_ROWS))  # rounded up: at most MICRO_ROWS
             y, proba = split.y[::step], split.proba[::step]
             truth = y[:, None] == np.arange(k, dtype=y.dtype)
             curve = ranking(truth.ravel(), proba.ravel()).curves()
@@ -147,7 +147,7 @@ def roc_pr_curves(ev: Evaluation) -> str | None:
     return _png(fig)
 
 
-def calibration(ev: Evaluation) -> str:
+def calibration(ev: Evaluation) -> Figure:
     """Reliability diagram: mean predicted confidence vs observed accuracy per bin."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(3.6, 3.4))
@@ -178,7 +178,7 @@ def calibration(ev: Evaluation) -> str:
     return _png(fig)
 
 
-def class_distribution(ev: Evaluation) -> str:
+def class_distribution(ev: Evaluation) -> Figure:
     """Share of each class per split."""
     plt = _pyplot()
     k = len(ev.classes)
@@ -202,7 +202,7 @@ def class_distribution(ev: Evaluation) -> str:
     return _png(fig)
 
 
-def score_distributions(ev: Evaluation) -> str:
+def score_distributions(ev: Evaluation) -> Figure:
     """Histogram of the predicted probability of the true class's competitor, per true class."""
     plt = _pyplot()
     split = ev.splits.get("val") or next(iter(ev.splits.values()))
@@ -234,7 +234,7 @@ def score_distributions(ev: Evaluation) -> str:
     return _png(fig)
 
 
-def learning_curves(history: dict[str, list[float]]) -> str:
+def learning_curves(history: dict[str, list[float]]) -> Figure:
     """Training and validation curves per epoch from the training history."""
     plt = _pyplot()
     metrics = [m for m in ("loss", "accuracy", "auc", "recall", "precision") if m in history]
@@ -261,7 +261,7 @@ def learning_curves(history: dict[str, list[float]]) -> str:
     return _png(fig)
 
 
-def weight_histograms(ev: Evaluation) -> str | None:
+def weight_histograms(ev: Evaluation) -> Figure | None:
     """Distribution of each layer's kernel weights (at most 8 layers)."""
     layers = [layer for layer in ev.architecture.weighted_layers][:8]
     if not layers:
@@ -284,7 +284,7 @@ def weight_histograms(ev: Evaluation) -> str | None:
     return _png(fig)
 
 
-def feature_mass(ev: Evaluation) -> str | None:
+def feature_mass(ev: Evaluation) -> Figure | None:
     """Plot the share of the first layer's absolute weight each input feature receives.
 
     Only the top and bottom 15 features are shown.
@@ -317,7 +317,7 @@ def feature_mass(ev: Evaluation) -> str | None:
     return _png(fig)
 
 
-def sweep_curve(sweep: Any) -> str | None:
+def sweep_curve(sweep: Any) -> Figure | None:
     """Plot validation (and training) loss against the swept strength, best setting marked."""
     if sweep is None:
         return None
@@ -349,7 +349,7 @@ def sweep_curve(sweep: Any) -> str | None:
     return _png(fig)
 
 
-def evaluation_figures(ev: Evaluation, history: dict[str, list[float]] | None) -> dict[str, str]:
+def evaluation_figures(ev: Evaluation, history: dict[str, list[float]] | None) -> dict[str, Figure]:
     """Return every figure drawn from the evaluation and the training history, by name."""
     plots = {
         "confusion": confusion_matrices(ev),
@@ -367,7 +367,7 @@ def evaluation_figures(ev: Evaluation, history: dict[str, list[float]] | None) -
     return plots
 
 
-def build_plots(result: AuditResult) -> dict[str, str]:
+def build_plots(result: AuditResult) -> dict[str, Figure]:
     """Return every figure the report shows, by name (the evaluation's may be drawn already)."""
     plots = dict(result.figures())
     sweep = sweep_curve(result.sweep)
