@@ -16,7 +16,7 @@ from auditor.errors import DataError
 from auditor.loading.architecture import Architecture
 from auditor.loading.data import ReadOptions, SplitReader
 from auditor.loading.model import LoadedModel, ModelInfo
-from auditor.metrics import baseline_metrics, confusion, measure
+from auditor.metrics import baseline_metrics, measure
 
 if TYPE_CHECKING:
     from auditor.regularization import WeightAnalysis
@@ -316,7 +316,7 @@ def _measure(
     y.setflags(write=False)
     proba.setflags(write=False)
     counts = np.bincount(y, minlength=len(names))
-    metrics, curves = measure(
+    metrics, curves, matrix = measure(
         y, proba, names, threshold=threshold, loss=float(losses[1] / losses[0])
     )
     # The standard error of the mean loss tells the rules which loss differences are noise.
@@ -329,7 +329,7 @@ def _measure(
         n_rows=int(len(y)),
         class_counts={name: int(c) for name, c in zip(names, counts, strict=True)},
         metrics=metrics,
-        confusion_matrix=confusion(y, proba, len(names), threshold),
+        confusion_matrix=matrix,
         baseline=baseline,
         dropped_rows=reader.dropped_rows,
         y=y,

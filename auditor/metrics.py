@@ -1,16 +1,16 @@
 """Classification metrics of one split, from labels and probabilities, in a few vectorized passes.
 
 Every figure equals scikit-learn's on the same predictions (the tests check it to 1e-9), but each
-split is sorted once per class instead of once per metric, and nothing is copied per row beyond a
-sort's index: at millions of rows this is several times faster and smaller than calling
-scikit-learn metric by metric.
+split is sorted once per class instead of once per metric, and every pass runs in steps of
+CHUNK_ROWS rows with sums that merge: at millions of rows this is several times faster and smaller
+than calling scikit-learn metric by metric.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -242,7 +242,15 @@ def classification_metrics(
     loss: float | None = None,
 ) -> dict[str, Any]:
     """Return every metric of one split as plain floats; undefined ones are None."""
-    return measure(y, proba, classes, threshold=threshold, loss=loss)[0]
+    return measure(y, proba, classes, threshold=threshold, loss=loss).metrics
+
+
+class Measured(NamedTuple):
+    """A split's metrics, its one-vs-rest curves per class with both outcomes, and its confusion."""
+
+    metrics: dict[str, Any]
+    curves: dict[str, dict[str, np.ndarray]]
+    confusion: list[list[int]]
 
 
 def measure(
@@ -252,8 +260,8 @@ def measure(
     *,
     threshold: float = 0.5,
     loss: float | None = None,
-) -> tuple[dict[str, Any], dict[str, dict[str, np.ndarray]]]:
-    """Return the split's metrics and, per class with both outcomes, its one-vs-rest curves."""
+) -> Measured:
+    """Return the split's metrics, curves and confusion matrix, from one pass over its rows."""
     k = len(classes)
     matrix = confusion_counts(y, proba, k, threshold)
     tp = np.diag(matrix).astype(np.float64)
@@ -306,7 +314,7 @@ def measure(
         positive = per_class[classes[1]]
         result.update(precision=positive["precision"], recall=positive["recall"], f1=positive["f1"])
     result["per_class"] = per_class
-    return result, curves
+    return Measured(result, curves, matrix.astype(int).tolist())
 
 
 def confusion(

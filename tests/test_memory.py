@@ -41,7 +41,8 @@ print((rss() - before) >> 20)
         )
         for mode in ("on", "off")
     }
-    assert grown["on"] < 5, grown
+    # Without the setting the same loop keeps 30 MB: the test tells the two apart.
+    assert grown["on"] < 5 <= 20 <= grown["off"], grown
 
 
 def test_is_a_no_op_that_says_so_where_it_cannot_apply(monkeypatch: pytest.MonkeyPatch) -> None:

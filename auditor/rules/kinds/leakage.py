@@ -60,16 +60,20 @@ def _sorted_keys(hashes: np.ndarray, y: np.ndarray, bits: int) -> np.ndarray:
     return keys
 
 
+def _found_in(needles: np.ndarray, haystack: np.ndarray) -> np.ndarray:
+    """Per needle: whether the sorted, non-empty HAYSTACK holds it."""
+    pos = np.minimum(np.searchsorted(haystack, needles), len(haystack) - 1)
+    return haystack[pos] == needles
+
+
 def _count_in(needles: np.ndarray, haystack: np.ndarray) -> int:
     """How many of the sorted NEEDLES occur in the sorted HAYSTACK (with multiplicity)."""
     if not len(haystack):
         return 0
-    found = 0
-    for start in range(0, len(needles), CHUNK_ROWS):
-        chunk = needles[start : start + CHUNK_ROWS]
-        pos = np.minimum(np.searchsorted(haystack, chunk), len(haystack) - 1)
-        found += int(np.count_nonzero(haystack[pos] == chunk))
-    return found
+    return sum(
+        int(np.count_nonzero(_found_in(needles[start : start + CHUNK_ROWS], haystack)))
+        for start in range(0, len(needles), CHUNK_ROWS)
+    )
 
 
 def _first_matches(needles: np.ndarray, haystack: np.ndarray, limit: int) -> np.ndarray:
@@ -77,10 +81,9 @@ def _first_matches(needles: np.ndarray, haystack: np.ndarray, limit: int) -> np.
     found: list[np.ndarray] = []
     if not len(haystack):
         return np.empty(0, np.int64)
-    for start in range(0, len(needles), 1 << 16):  # small steps: the first matches come early
-        chunk = needles[start : start + (1 << 16)]
-        pos = np.minimum(np.searchsorted(haystack, chunk), len(haystack) - 1)
-        found.append(start + np.flatnonzero(haystack[pos] == chunk))
+    step = 1 << 16  # small steps: the first matches come early
+    for start in range(0, len(needles), step):
+        found.append(start + np.flatnonzero(_found_in(needles[start : start + step], haystack)))
         if sum(len(f) for f in found) >= limit:
             break
     return np.concatenate(found)[:limit] if found else np.empty(0, np.int64)
@@ -193,7 +196,9 @@ def leakage_duplicates(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
         "max_near_fraction": params["max_near_fraction"],
     }
     shown = []
-    for i in _first_matches(other.near_hashes, train_near, EXAMPLES):
+    # Examples only when there is something to show: a clean split costs no second pass.
+    examples = _first_matches(other.near_hashes, train_near, EXAMPLES) if exact + near else ()
+    for i in examples:
         copies = np.flatnonzero(train.hashes == other.hashes[i])
         match = "exact" if len(copies) else "near"
         if len(copies):
