@@ -13,11 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 from auditor.drawing import Drawing
 from auditor.errors import AuditorError
-from auditor.evaluate import Evaluation, Progress, evaluate
+from auditor.evaluate import Evaluation, Progress, add_facts, evaluate
 from auditor.loading.model import LoadedModel, from_keras_model, load_model
-from auditor.regularization import Recommendation, recommend
+from auditor.regularization import Recommendation, facts_needed, recommend
 from auditor.rules import RuleResult, RuleSet, blocking, load_rule_set, run_rules
 from auditor.rules.engine import FAIL_ON
+from auditor.rules.engine import facts_needed as rule_facts
 
 if TYPE_CHECKING:
     from auditor.report.plots import Figure
@@ -219,9 +220,13 @@ def audit(
     drawing = _draw_in_background(evaluation, history, prepare)
     try:
         started = time.perf_counter()
+        evaluation = add_facts(evaluation, rule_facts(rule_set))
+        timings["data_facts"] = time.perf_counter() - started
+        started = time.perf_counter()
         results = tuple(run_rules(evaluation, rule_set, timings))
         timings["rules"] = time.perf_counter() - started
         started = time.perf_counter()
+        evaluation = add_facts(evaluation, facts_needed(results))
         recommendations = tuple(recommend(evaluation, results))
         timings["advice"] = time.perf_counter() - started
         swept = None

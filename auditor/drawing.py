@@ -18,7 +18,7 @@ import weakref
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from auditor.evaluate import Evaluation
+    from auditor.evaluation import Evaluation
     from auditor.report.plots import Figure
 
 TIMEOUT_SECONDS = 120.0

@@ -1,98 +1,32 @@
-"""Predicts every split batch by batch and computes the `Evaluation` the rules judge."""
+"""Evaluates a model on its splits: every shard predicted and accumulated, then merged and measured.
+
+The flow is the same on every engine: for each split, each shard is read, predicted and
+accumulated (`auditor.engines`); the shards' accumulators are merged in file order; the split is
+checked as a whole and measured. Facts that compare splits (`add_facts`) come after, for the rules
+that read them.
+"""
 
 from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
-from auditor.datafacts import RowFacts, SplitRows
+from auditor.engines import Progress, engine
 from auditor.errors import DataError
-from auditor.loading.architecture import Architecture
+from auditor.evaluation import SPLIT_ORDER, Evaluation, SplitEvaluation
+from auditor.facts import data as data_facts
+from auditor.facts.rows import GRID_ROWS, near_grid
+from auditor.facts.shard import ShardFacts, standard_error
 from auditor.loading.data import ReadOptions, SplitReader
-from auditor.loading.model import LoadedModel, ModelInfo
+from auditor.loading.model import LoadedModel
 from auditor.metrics import baseline_metrics, measure
 
-if TYPE_CHECKING:
-    from auditor.regularization import WeightAnalysis
-
-SPLIT_ORDER = ("train", "val", "test")
-Progress = Callable[[str, int], None]
-
-
-@dataclass(frozen=True)
-class SplitEvaluation:
-    """Everything measured on one split. `y` and `proba` stay out of the JSON."""
-
-    name: str
-    path: str
-    n_rows: int
-    class_counts: dict[str, int]
-    metrics: dict[str, Any]
-    confusion_matrix: list[list[int]]
-    baseline: dict[str, Any]
-    dropped_rows: int = 0
-    y: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64), repr=False, compare=False)
-    proba: np.ndarray = field(
-        default_factory=lambda: np.empty((0, 2), np.float32), repr=False, compare=False
-    )
-    # Per class with both outcomes: one-vs-rest ROC and PR curves at most CURVE_POINTS long.
-    curves: dict[str, dict[str, np.ndarray]] = field(
-        default_factory=dict, repr=False, compare=False
-    )
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return the split's measurements as report.json holds them (without `y` and `proba`)."""
-        return {
-            "path": self.path,
-            "n_rows": self.n_rows,
-            "dropped_rows": self.dropped_rows,
-            "class_counts": dict(self.class_counts),
-            "metrics": self.metrics,
-            "confusion_matrix": self.confusion_matrix,
-            "baseline": self.baseline,
-        }
-
-
-@dataclass(frozen=True)
-class Evaluation:
-    """The model's behaviour on every split, plus the facts about the model the rules need."""
-
-    model: ModelInfo
-    classes: tuple[str, ...]
-    features: tuple[str, ...]
-    splits: dict[str, SplitEvaluation]
-    architecture: Architecture
-    regularization_penalty: float | None = None
-    threshold: float = 0.5
-    rows: dict[str, SplitRows] = field(default_factory=dict, compare=False, repr=False)
-    reference: dict[str, Any] | None = field(default=None, compare=False, repr=False)
-    timings: dict[str, float] = field(default_factory=dict, compare=False)
-
-    @functools.cached_property
-    def weight_analysis(self) -> WeightAnalysis:
-        """Norms, sparsity and first-layer feature mass of the model's weights, computed once."""
-        from auditor.regularization import analyse_weights
-
-        return analyse_weights(self.architecture, self.features)
-
-    @property
-    def task(self) -> str:
-        """The model's task: "binary" or "multiclass"."""
-        return self.model.task
-
-    def metric(self, split: str, name: str) -> float | None:
-        """Return metric NAME on SPLIT as a float, or None when either is missing."""
-        found = self.splits.get(split)
-        if found is None:
-            return None
-        value = found.metrics.get(name)
-        return float(value) if value is not None else None
+__all__ = ["SPLIT_ORDER", "Evaluation", "Progress", "SplitEvaluation", "add_facts", "evaluate"]
 
 
 def class_names(n_classes: int, classes: Sequence[str] | None) -> tuple[str, ...]:
@@ -117,6 +51,8 @@ def evaluate(
     drop_invalid_rows: bool = False,
     batch_rows: int = 65_536,
     progress: Progress | None = None,
+    engine_name: str = "local",
+    sample_rows: int = data_facts.SAMPLE_ROWS,
 ) -> Evaluation:
     """Predict each split in `paths` (train, val, optional test) and measure it."""
     info = model.info
@@ -158,16 +94,19 @@ def evaluate(
             )
 
     timings: dict[str, float] = {"read": 0.0, "predict": 0.0, "row_facts": 0.0, "metrics": 0.0}
+    accumulate = engine(engine_name)
+    # One near-duplicate grid for every split and shard, from the first training rows.
+    scale = _grid(readers[0], timings)
     raw_results = {}
-    facts: dict[str, RowFacts] = {}
+    row_facts = {}
     for reader in readers:
-        first = next(iter(facts.values()), None)
-        # Every split shares the first split's near-duplicate grid, so their hashes compare.
-        facts[reader.name] = RowFacts(scale=first.scale if first is not None else None)
-        raw_results[reader.name] = _predict_split(
-            model, reader, facts[reader.name], progress, timings
+        facts = functools.reduce(
+            ShardFacts.merge, accumulate(model, reader, scale, sample_rows, progress, timings)
         )
-        facts[reader.name].fix_grid()  # a split shorter than GRID_ROWS fixes it at its end
+        reader.check(facts.report)  # the split's own errors, over all its shards
+        raw_results[reader.name] = (facts.y(), facts.proba(info.n_classes), facts.loss_moments())
+        row_facts[reader.name] = facts.rows
+        del facts  # the per-batch arrays, now concatenated
 
     for reader in readers:
         present = np.unique(raw_results[reader.name][0])
@@ -198,110 +137,51 @@ def evaluate(
         architecture=model.architecture,
         regularization_penalty=model.regularization_penalty,
         threshold=threshold,
-        rows={name: f.freeze(features) for name, f in facts.items()},
+        rows={name: f.freeze(features) for name, f in row_facts.items()},
         timings=timings,
+        sample_rows=sample_rows,
     )
 
 
-def _predict_split(
-    model: LoadedModel,
-    reader: SplitReader,
-    facts: RowFacts,
-    progress: Progress | None,
-    timings: dict[str, float],
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    ys: list[np.ndarray] = []
-    probas: list[np.ndarray] = []
-    losses: list[np.ndarray] = []
-    batches = reader.batches()
-    with ThreadPoolExecutor(max_workers=1) as worker:
-        pending: list[Future[None]] = []
-        try:
-            _predict_batches(
-                model,
-                reader,
-                batches,
-                worker,
-                pending,
-                facts,
-                ys,
-                probas,
-                losses,
-                progress,
-                timings,
-            )
-        finally:
-            for future in pending:
-                future.result()  # re-raises a failure of the facts thread
-    return np.concatenate(ys), np.concatenate(probas), np.sum(losses, axis=0)
-
-
-def _standard_error(moments: np.ndarray) -> float | None:
-    n, total, squares = moments
-    if n < 2:
-        return None
-    variance = max((squares - total * total / n) / (n - 1), 0.0)
-    return float(np.sqrt(variance / n))
-
-
-def _moments(values: np.ndarray) -> np.ndarray:
-    """Count, sum and sum of squares of per-row losses: their mean and standard error, mergeable."""
-    v = values.astype(np.float64)
-    return np.array([len(v), v.sum(), (v * v).sum()])
-
-
-def _timed(fn: Callable[..., None], timings: dict[str, float], *args: Any) -> None:
+def _grid(reader: SplitReader, timings: dict[str, float]) -> np.ndarray:
+    """Return the near-duplicate grid from the first GRID_ROWS rows of READER (the first split)."""
     started = time.perf_counter()
-    fn(*args)
-    timings["row_facts"] += time.perf_counter() - started
+    head = [batch.x for batch in _head(reader.batches(), GRID_ROWS)]
+    timings["read"] += time.perf_counter() - started
+    if not head:
+        return np.ones(len(reader.features))
+    return near_grid(np.concatenate(head)[:GRID_ROWS])
 
 
-def _predict_batches(
-    model: LoadedModel,
-    reader: SplitReader,
-    batches: Any,
-    worker: ThreadPoolExecutor,
-    pending: list[Future[None]],
-    facts: RowFacts,
-    ys: list[np.ndarray],
-    probas: list[np.ndarray],
-    losses: list[np.ndarray],
-    progress: Progress | None,
-    timings: dict[str, float],
-) -> None:
-    clock = time.perf_counter
-    while True:
-        started = clock()
-        batch = next(batches, None)
-        timings["read"] += clock() - started
-        if batch is None:
-            break
-        started = clock()
-        raw = model.predict_raw(batch.x)
-        proba = model.to_proba(raw)
-        losses.append(_moments(model.loss(batch.y, raw)))
-        timings["predict"] += clock() - started
-        bad = ~np.isfinite(proba).all(axis=1)
-        if bad.any():
-            raise DataError(
-                f"{reader.path}: the model predicted NaN or infinity for {int(bad.sum())} row(s) "
-                f"(first: row {int(batch.rows[int(np.argmax(bad))])}); check the inputs' scale"
-            )
-        if model.info.output == "probability" and (proba.min() < -1e-6 or proba.max() > 1 + 1e-6):
-            raise DataError(
-                f"{model.info.path}: the model's outputs are not probabilities (range "
-                f"{proba.min():.3g}..{proba.max():.3g}); auditor needs a sigmoid or softmax output"
-            )
-        # Hashing and statistics run on a second thread while the next batch is read and
-        # predicted (NumPy and TensorFlow both release the GIL); one worker keeps them in order.
-        # At most one batch waits for the facts thread, so memory holds two batches, not the split.
-        if pending:
-            pending.pop().result()
-        pending.append(worker.submit(_timed, facts.update, timings, batch.x, batch.y, batch.rows))
-        ys.append(batch.y.astype(np.int32))  # 4 bytes a row: labels are class indices
-        probas.append(proba)
-        if progress is not None:
-            progress(reader.name, len(batch.y))
+def _head(batches: Iterable[Any], rows: int) -> Iterable[Any]:
+    """Yield the first batches holding ROWS rows (or all there are), reading no batch more."""
+    seen = 0
+    for batch in batches:
+        yield batch
+        seen += len(batch.x)
+        if seen >= rows:
+            return
+
+
+def add_facts(
+    evaluation: Evaluation,
+    requests: Iterable[tuple[str, str]],
+    options: data_facts.FactOptions | None = None,
+) -> Evaluation:
+    """Return EVALUATION with the requested data facts (family, split) computed and added."""
+    wanted = {data_facts.Request(*r) for r in requests}
+    wanted = {r for r in wanted if not evaluation.data.has(r)}
+    if not wanted:
+        return evaluation
+    computed = data_facts.compute(
+        evaluation.rows,
+        {name: split.y for name, split in evaluation.splits.items()},
+        evaluation.classes,
+        evaluation.features,
+        wanted,
+        options or data_facts.FactOptions(sample_rows=evaluation.sample_rows),
+    )
+    return replace(evaluation, data=evaluation.data.merged(computed))
 
 
 def _measure(
@@ -320,7 +200,7 @@ def _measure(
         y, proba, names, threshold=threshold, loss=float(losses[1] / losses[0])
     )
     # The standard error of the mean loss tells the rules which loss differences are noise.
-    metrics["loss_standard_error"] = _standard_error(losses)
+    metrics["loss_standard_error"] = standard_error(losses)
     baseline: dict[str, Any] = baseline_metrics(y, priors)  # gains a str entry below
     baseline["majority_class"] = names[int(np.argmax(priors))]
     return SplitEvaluation(

@@ -22,14 +22,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from auditor.facts.data import SIGNAL, Request
+from auditor.facts.weights import WeightAnalysis
 from auditor.loading.architecture import Architecture, LayerFacts
 from auditor.rules.types import RuleResult, severity_rank
 
-if TYPE_CHECKING:  # only for annotations: judging needs no data loading
-    from auditor.evaluate import Evaluation
+if TYPE_CHECKING:  # only for annotations: advice needs no data loading
+    from auditor.evaluation import Evaluation
 
-NEAR_ZERO = 0.01  # a weight below 1% of its layer's largest |weight| counts as (near) zero
-LOW_MASS = 0.5  # a feature with less than half the equal share of first-layer mass is "ignored"
 MANY_IGNORED = 0.3  # L1 is preferred when at least this share of input features is ignored
 MAX_DECREASED = 1e-2  # top of the usual L1/L2 range for dense layers
 WEAK_SIGNAL = 0.55  # single-feature ROC AUC below which a feature says little about the label
@@ -63,95 +63,6 @@ class Recommendation:
             "snippet": self.snippet,
             "details": self.details,
         }
-
-
-@dataclass(frozen=True)
-class LayerWeights:
-    """Norms and sparsity of one layer's kernel."""
-
-    name: str
-    n_weights: int
-    l1_norm: float
-    l2_norm: float
-    sum_squares: float
-    near_zero_share: float
-    max_abs: float
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return the layer's statistics as report.json holds them."""
-        return {
-            "name": self.name,
-            "n_weights": self.n_weights,
-            "l1_norm": self.l1_norm,
-            "l2_norm": self.l2_norm,
-            "near_zero_share": self.near_zero_share,
-            "max_abs": self.max_abs,
-        }
-
-
-@dataclass(frozen=True)
-class WeightAnalysis:
-    """Per-layer weight statistics and the first layer's weight mass per input feature."""
-
-    layers: tuple[LayerWeights, ...]
-    feature_mass: dict[str, float]
-    ignored_features: tuple[str, ...]
-    leaned_on_features: tuple[str, ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return the analysis as report.json holds it."""
-        return {
-            "near_zero_definition": f"|w| < {NEAR_ZERO:g} x the layer's largest |w|",
-            "layers": [layer.to_dict() for layer in self.layers],
-            "feature_mass": self.feature_mass,
-            "ignored_features": list(self.ignored_features),
-            "leaned_on_features": list(self.leaned_on_features),
-        }
-
-
-def analyse_weights(arch: Architecture, features: Sequence[str]) -> WeightAnalysis:
-    """Compute norms and sparsity of every kernel and the first layer's per-feature weight mass."""
-    stats = []
-    for layer in arch.weighted_layers:
-        w = np.abs(np.asarray(layer.kernel, dtype=np.float64))
-        largest = float(w.max()) if w.size else 0.0
-        stats.append(
-            LayerWeights(
-                name=layer.name,
-                n_weights=int(w.size),
-                l1_norm=float(w.sum()),
-                l2_norm=float(np.sqrt((w**2).sum())),
-                sum_squares=float((w**2).sum()),
-                near_zero_share=float((w < NEAR_ZERO * largest).mean()) if w.size else 0.0,
-                max_abs=largest,
-            )
-        )
-    mass: dict[str, float] = {}
-    ignored: list[str] = []
-    leaned: list[str] = []
-    first = arch.weighted_layers[0] if arch.weighted_layers else None
-    if first is not None and first.kernel is not None and first.kernel.ndim == 2:
-        kernel = np.abs(first.kernel.astype(np.float64))
-        if kernel.shape[0] == len(features) and kernel.sum() > 0:
-            share = kernel.sum(axis=1) / kernel.sum()
-            equal = 1.0 / len(features)
-            mass = {f: float(s) for f, s in zip(features, share, strict=True)}
-            ignored = [f for f, s in mass.items() if s < LOW_MASS * equal]
-            leaned = [f for f, s in mass.items() if s > 2 * equal]
-    return WeightAnalysis(tuple(stats), mass, tuple(ignored), tuple(leaned))
-
-
-def feature_signal(ev: Evaluation) -> dict[str, float]:
-    """Return the best single-feature ROC AUC of each varying feature on the training sample."""
-    rows = ev.rows.get("train")
-    if rows is None or len(rows.sample_y) < 20:
-        return {}
-    scores = rows.feature_scores(len(ev.classes))
-    return {
-        name: float(np.nanmax(scores[i]))
-        for i, name in enumerate(ev.features)
-        if not np.all(np.isnan(scores[i]))
-    }
 
 
 def nice(value: float) -> float:
@@ -222,7 +133,7 @@ def _more_regularization(
     by_name = {w.name: w for w in weights.layers}
     n_features = len(weights.feature_mass)
     ignored_share = len(weights.ignored_features) / n_features if n_features else 0.0
-    signal = feature_signal(ev)
+    signal = ev.data.signal.get("train", {})
     weak = [f for f, score in signal.items() if score < WEAK_SIGNAL]
     weak_share = len(weak) / len(signal) if signal else 0.0
     use_l1 = (
@@ -528,6 +439,11 @@ def _no_change(reason: str, evidence: Sequence[str], expected_effect: str) -> Re
         evidence=tuple(evidence),
         expected_effect=expected_effect,
     )
+
+
+def facts_needed(results: Sequence[RuleResult]) -> set[Request]:
+    """Return the data facts the advice reads beyond the rules': feature signal when overfit."""
+    return {Request(SIGNAL, "train")} if _failed(results, "overfitting") else set()
 
 
 def recommend(evaluation: Evaluation, results: Sequence[RuleResult]) -> list[Recommendation]:

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from auditor.evaluate import Evaluation
+from auditor.evaluation import Evaluation
 from auditor.loading.keras_env import import_keras
 from auditor.loading.model import LoadedModel, from_keras_model, target_encoder
 from auditor.regularization import Recommendation

@@ -1,7 +1,8 @@
 """Leakage and split-quality kinds on hand-built row facts: planted defects, clean data, corners.
 
-No Keras: rows go through `RowFacts` batch by batch as `auditor.evaluate` feeds them, and the
-splits' labels come from `helpers.split_from_predictions`, so `ev.splits[name].y` matches the rows.
+No Keras: rows go through `RowFacts` batch by batch as the local engine feeds them, the data facts
+are computed from them as the audit computes them (`add_facts`), and the splits' labels come from
+`helpers.split_from_predictions`, so `ev.splits[name].y` matches the rows.
 """
 
 from __future__ import annotations
@@ -20,11 +21,13 @@ import pytest
 import scipy.stats
 from helpers import architecture, model_info, split_from_predictions
 
-from auditor import datafacts
-from auditor.datafacts import RowFacts, hash_rows
-from auditor.evaluate import SPLIT_ORDER, Evaluation, SplitEvaluation
+from auditor.evaluate import SPLIT_ORDER, Evaluation, SplitEvaluation, add_facts
+from auditor.facts import data as facts_data
+from auditor.facts import rows as rowfacts
+from auditor.facts.data import FAMILIES
+from auditor.facts.rows import RowFacts, hash_rows, near_grid
 from auditor.rules.engine import run_rules
-from auditor.rules.kinds import KINDS, leakage
+from auditor.rules.kinds import KINDS
 from auditor.rules.loader import load_rule_set
 from auditor.rules.types import Outcome, RuleSet
 
@@ -51,25 +54,26 @@ def with_rows(
 ) -> Evaluation:
     """An Evaluation whose row facts are gathered as `evaluate` gathers them, batch by batch.
 
-    SPLITS maps a split name to (x, y). Splits are fed in train, val, test order and every split
-    reuses the first one's near-duplicate grid. Predictions are uniform: these kinds read rows and
-    labels, not predictions (suspicious_validation is built with `scored` instead).
+    SPLITS maps a split name to (x, y). Splits are fed in train, val, test order on the first
+    one's near-duplicate grid; then every family of data facts is computed for every split.
+    Predictions are uniform: these kinds read rows and labels, not predictions
+    (suspicious_validation is built with `scored` instead).
     """
     names = tuple(features)
     rows, evaluated = {}, {}
-    scale = None
-    for name in sorted(splits, key=SPLIT_ORDER.index):
+    order = sorted(splits, key=SPLIT_ORDER.index)
+    scale = near_grid(np.asarray(splits[order[0]][0], dtype=np.float32))
+    for name in order:
         x = np.asarray(splits[name][0], dtype=np.float32)  # the reader hands over float32 features
         y = np.asarray(splits[name][1], dtype=np.int64)
         facts = RowFacts(scale=scale)
         for start in range(0, len(x), batch_rows):
             stop = min(start + batch_rows, len(x))
             facts.update(x[start:stop], y[start:stop], np.arange(start, stop))
-        rows[name] = facts.freeze(names)  # fixes the grid of a split shorter than GRID_ROWS
-        scale = facts.scale if scale is None else scale
+        rows[name] = facts.freeze(names)
         uniform = np.full((len(y), len(classes)), 1 / len(classes))
         evaluated[name] = split_from_predictions(name, y, uniform, classes)
-    return Evaluation(
+    ev = Evaluation(
         model=model_info(len(classes)),
         classes=classes,
         features=names,
@@ -77,6 +81,7 @@ def with_rows(
         architecture=architecture(),
         rows=rows,
     )
+    return add_facts(ev, [(family, name) for family in FAMILIES for name in order])
 
 
 def scored(
@@ -232,29 +237,34 @@ def test_hash_rows_different_rows_differ() -> None:
     assert len(np.unique(hash_rows(np.array([[0, 1], [1, 0], [0, 0], [1, 1]])))) == 4
 
 
-def _feed(x: np.ndarray, y: np.ndarray, batch_rows: int, scale: np.ndarray | None = None) -> Any:
-    facts = RowFacts(scale=scale)
-    for start in range(0, len(x), batch_rows):
-        stop = min(start + batch_rows, len(x))
-        facts.update(x[start:stop], y[start:stop], np.arange(start, stop))
-    return facts.freeze(("a", "b", "c"))
+def _shard(
+    x: np.ndarray, y: np.ndarray, start: int, stop: int, batch_rows: int, limit: int = 20_000
+) -> RowFacts:
+    """Row facts of rows START..STOP fed in batches, on the grid of the first rows of X."""
+    facts = RowFacts(scale=near_grid(x), sample_rows_limit=limit)
+    for a in range(start, stop, batch_rows):
+        b = min(a + batch_rows, stop)
+        facts.update(x[a:b], y[a:b], np.arange(a, b))
+    return facts
+
+
+def _feed(x: np.ndarray, y: np.ndarray, batch_rows: int, limit: int = 20_000) -> Any:
+    return _shard(x, y, 0, len(x), batch_rows, limit).freeze(("a", "b", "c"))
 
 
 def test_row_facts_do_not_depend_on_batch_size(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(datafacts, "SAMPLE_ROWS", 40)
     x, y = normal_rows(300, seed=1)
     x = x.astype(np.float32)
-    one, sevens = _feed(x, y, 300), _feed(x, y, 7)
+    one, sevens = _feed(x, y, 300, limit=40), _feed(x, y, 7, limit=40)
     for field in ("hashes", "row_numbers", "sample_x", "sample_y", "sample_rows"):
         assert np.array_equal(getattr(one, field), getattr(sevens, field)), field
-    # The near-duplicate grid comes from the first GRID_ROWS rows whatever the batch size, also
-    # when it is fixed in the middle of the stream.
     assert np.array_equal(one.near_hashes, sevens.near_hashes)
-    monkeypatch.setattr(datafacts, "GRID_ROWS", 50)
+    # The near-duplicate grid comes from the first GRID_ROWS rows.
+    monkeypatch.setattr(rowfacts, "GRID_ROWS", 50)
     one, sevens = _feed(x, y, 300), _feed(x, y, 7)
     assert np.array_equal(one.near_scale, sevens.near_scale)
     np.testing.assert_allclose(
-        one.near_scale, x[:50].astype(np.float64).std(axis=0) * datafacts.NEAR_DUPLICATE_TOLERANCE
+        one.near_scale, x[:50].astype(np.float64).std(axis=0) * rowfacts.NEAR_DUPLICATE_TOLERANCE
     )
     assert np.array_equal(one.near_hashes, sevens.near_hashes)
     assert one.n_rows == sevens.n_rows == 300
@@ -264,36 +274,37 @@ def test_row_facts_do_not_depend_on_batch_size(monkeypatch: pytest.MonkeyPatch) 
     assert np.array_equal(one.hashes, hash_rows(x))
 
 
-def test_merged_shards_share_the_grid_one_pass_would_use(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(datafacts, "GRID_ROWS", 50)
+@pytest.mark.parametrize("cuts", [(40,), (1, 2, 60), (10, 20, 30, 40, 50, 119)])
+def test_merged_shards_equal_one_pass(cuts: tuple[int, ...]) -> None:
     x, y = normal_rows(120, seed=3)
     x = x.astype(np.float32)
+    one = _feed(x, y, 7, limit=25)
+    bounds = (0, *cuts, 120)
+    shards = [_shard(x, y, a, b, 7, limit=25) for a, b in zip(bounds, bounds[1:], strict=False)]
+    merged = functools.reduce(RowFacts.merge, shards).freeze(("a", "b", "c"))
+    for field in ("hashes", "near_hashes", "row_numbers", "sample_x", "sample_y", "sample_rows"):
+        assert np.array_equal(getattr(merged, field), getattr(one, field)), field
+    assert merged.stored_rows is None  # rows 0..n-1 in order: nothing stored
+    assert merged.stats.n == 120 and merged.stats.increasing is not None
+    assert np.array_equal(merged.stats.increasing, one.stats.increasing)
+    np.testing.assert_allclose(merged.stats.mean, one.stats.mean, atol=1e-12)
 
-    def shard(start: int, stop: int, scale: Any = None) -> Any:
-        facts = RowFacts(scale=scale)
-        for a in range(start, stop, 7):
-            b = min(a + 7, stop)
-            facts.update(x[a:b], y[a:b], np.arange(a, b))
-        return facts
 
-    # Both shards still waiting for the grid (40 and 45 rows), then the first one fixed it.
-    for cut, stop in ((40, 85), (80, 120)):
-        one = _feed(x[:stop], y[:stop], 7)
-        merged = shard(0, cut).merge(shard(cut, stop)).freeze(("a", "b", "c"))
-        assert np.array_equal(merged.near_scale, one.near_scale), cut
-        assert np.array_equal(merged.near_hashes, one.near_hashes), cut
-    # A first shard still waiting cannot take a grid the second fixed from its own rows.
-    with pytest.raises(ValueError, match="one near-duplicate grid"):
-        shard(0, 20).merge(shard(20, 120))
+def test_shards_on_different_grids_do_not_merge() -> None:
+    x, y = normal_rows(120, seed=3)
+    x = x.astype(np.float32)
+    other = RowFacts(scale=near_grid(x) * 2)
+    other.update(x[60:], y[60:], np.arange(60, 120))
+    with pytest.raises(ValueError, match="different near-duplicate grids"):
+        _shard(x, y, 0, 60, 7).merge(other)
 
 
 def test_sample_is_bounded_deterministic_and_holds_real_rows(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(datafacts, "SAMPLE_ROWS", 25)
     x, y = normal_rows(500, seed=2)
     x = x.astype(np.float32)
-    first, again = _feed(x, y, 7), _feed(x, y, 7)
+    first, again = _feed(x, y, 7, limit=25), _feed(x, y, 7, limit=25)
     assert len(first.sample_rows) == len(first.sample_y) == len(first.sample_x) == 25
     assert np.array_equal(first.sample_rows, again.sample_rows)
     assert np.array_equal(first.sample_rows, np.sort(first.sample_rows))
@@ -341,7 +352,7 @@ def planted_copies(k: int = 2) -> tuple[Evaluation, np.ndarray, np.ndarray]:
 def test_duplicates_copied_from_train_into_val(
     k: int, step: int, default_rules: RuleSet, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(leakage, "CHUNK_ROWS", step)
+    monkeypatch.setattr(facts_data, "CHUNK_ROWS", step)
     ev, copied, source = planted_copies(k)
     outcome = judge(default_rules, "LK01", ev)
     assert default_rules.get("LK01").category == "leakage_duplicates"  # type: ignore[union-attr]
@@ -800,7 +811,7 @@ def test_duplicate_rows_within_a_split_and_conflicting_labels(
 ) -> None:
     # The sorted keys are walked in steps that overlap by one: small steps put groups of
     # identical rows across step boundaries.
-    monkeypatch.setattr(leakage, "CHUNK_ROWS", step)
+    monkeypatch.setattr(facts_data, "CHUNK_ROWS", step)
     x, y = normal_rows(100, seed=40)
     y[:] = np.arange(100) % 2
     x[90:100] = x[0:10]  # ten duplicates with the same label (0 and 90 are both even, ...)
@@ -980,7 +991,7 @@ def test_a_candidate_whose_rest_cannot_be_scored_is_not_a_suspect(
     default_rules: RuleSet, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Without a score for the other features there is no margin to judge: no suspect.
-    monkeypatch.setattr(leakage, "rest_score", lambda *args, **kwargs: None)
+    monkeypatch.setattr(facts_data, "rest_score", lambda *args, **kwargs: None)
     outcome = judge(default_rules, "LK03", label_copy())
     assert outcome.status == "passed", outcome.message
     assert outcome.observed["suspects"] == []

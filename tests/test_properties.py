@@ -11,8 +11,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from auditor.datafacts import FeatureStats, RowFacts
 from auditor.errors import DataError, RuleConfigError
+from auditor.facts.rows import FeatureStats, RowFacts
 from auditor.loading.data import ReadOptions, SplitReader
 from auditor.rules import load_rule_set
 from auditor.rules.kinds import KINDS
@@ -162,6 +162,8 @@ def test_row_facts_merge_equals_one_pass(x, cut):
     single = whole.freeze(("a", "b", "c"))
     np.testing.assert_array_equal(merged.hashes, single.hashes)
     np.testing.assert_array_equal(merged.near_hashes, single.near_hashes)
+    for field in ("sample_x", "sample_y", "sample_rows", "row_numbers"):
+        np.testing.assert_array_equal(getattr(merged, field), getattr(single, field))
     for field in ("total", "total_sq", "minimum", "maximum", "integral", "increasing"):
         np.testing.assert_allclose(
             getattr(merged.stats, field), getattr(single.stats, field), rtol=1e-9

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 from helpers import architecture, evaluation, split_with_metrics
 
+from auditor.facts.weights import analyse_weights
 from auditor.loading.architecture import Architecture, LayerFacts, Penalty
-from auditor.regularization import analyse_weights, nice, recommend, threshold_for_recall
+from auditor.regularization import nice, recommend, threshold_for_recall
 from auditor.rules import load_rule_set, run_rules
 
 

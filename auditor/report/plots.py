@@ -16,7 +16,7 @@ from auditor.metrics import calibration_bins, ranking
 
 if TYPE_CHECKING:
     from auditor.api import AuditResult
-    from auditor.evaluate import Evaluation
+    from auditor.evaluation import Evaluation
 
 DPI = 150
 MICRO_ROWS = 200_000  # rows behind a multiclass micro-averaged curve
@@ -289,7 +289,7 @@ def feature_mass(ev: Evaluation) -> Figure | None:
 
     Only the top and bottom 15 features are shown.
     """
-    from auditor.regularization import LOW_MASS
+    from auditor.facts.weights import LOW_MASS
 
     analysis = ev.weight_analysis
     if not analysis.feature_mass:

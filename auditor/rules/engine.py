@@ -12,7 +12,7 @@ from auditor.rules.kinds import KINDS
 from auditor.rules.types import SEVERITIES, RuleResult, RuleSet, Waiver, severity_rank
 
 if TYPE_CHECKING:  # only for annotations: judging needs no data loading
-    from auditor.evaluate import Evaluation
+    from auditor.evaluation import Evaluation
 
 FAIL_ON = ("info", "warning", "error", "never")
 
@@ -53,6 +53,16 @@ def _covers(waiver: Waiver, result: RuleResult) -> bool:
     if waiver.features and not (features and features <= set(waiver.features)):
         return False
     return True
+
+
+def facts_needed(rule_set: RuleSet) -> set[tuple[str, str]]:
+    """Return the (family, split) data facts the enabled rules judge, for evaluation to compute."""
+    needed = set()
+    for rule in rule_set.enabled:
+        kind = KINDS[rule.kind]
+        if kind.facts:
+            needed.add((kind.facts, str(rule.params.get("split", "train"))))
+    return needed
 
 
 def run_rules(

@@ -8,7 +8,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from auditor.evaluate import Evaluation
+    from auditor.evaluation import Evaluation
 
 SEVERITIES = ("info", "warning", "error")
 STATUSES = ("passed", "failed", "not_applicable", "error", "waived")
@@ -89,6 +89,8 @@ class Kind:
     category: str
     summary: str
     params: Mapping[str, Param]
+    # The family of data facts it judges (`auditor.facts.data`), computed for its `split`.
+    facts: str = ""
 
 
 @dataclass(frozen=True)

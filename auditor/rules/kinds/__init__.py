@@ -178,6 +178,7 @@ KINDS: dict[str, Kind] = {
             "max_near_fraction": _fraction("largest allowed share of near duplicates", 0.05),
             "min_rows": _count("fewest rows for the check to apply", 1),
         },
+        facts="shared_rows",
     ),
     "duplicate_rows": Kind(
         duplicate_rows,
@@ -187,6 +188,7 @@ KINDS: dict[str, Kind] = {
             "split": _split("train"),
             "max_fraction": _fraction("largest allowed share of duplicates", 0.05),
         },
+        facts="duplicates",
     ),
     "leakage_target_proxy": Kind(
         leakage_target_proxy,
@@ -197,8 +199,13 @@ KINDS: dict[str, Kind] = {
             "min_score": _fraction("single-feature ROC AUC that counts as 'almost alone'", 0.95),
             "min_margin": _fraction("how much better than the other features together", 0.05),
             "min_rows": _count("fewest sampled rows for the check to apply", 50),
-            "max_candidates": _count("features compared against the rest (the strongest first)", 5),
+            "max_candidates": _count(
+                "strongest features judged against the rest (at most the evaluation's "
+                "proxy_candidates are compared)",
+                5,
+            ),
         },
+        facts="proxies",
     ),
     "leakage_identifier": Kind(
         leakage_identifier,
@@ -210,6 +217,7 @@ KINDS: dict[str, Kind] = {
             ),
             "min_score": _fraction("single-feature ROC AUC that counts as predictive", 0.7),
         },
+        facts="identifiers",
     ),
     "split_drift": Kind(
         split_drift,
@@ -227,6 +235,7 @@ KINDS: dict[str, Kind] = {
             ),
             "min_rows": _count("fewest sampled rows per split for the check to apply", 100),
         },
+        facts="drift",
     ),
     "suspicious_validation": Kind(
         suspicious_validation,

@@ -9,7 +9,7 @@ from auditor.rules.kinds.common import fmt, not_applicable, pct, split_or_none
 from auditor.rules.types import Outcome
 
 if TYPE_CHECKING:  # only for annotations: judging needs no data loading
-    from auditor.evaluate import Evaluation
+    from auditor.evaluation import Evaluation
 
 
 def class_imbalance(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from auditor.rules.types import Outcome
 
 if TYPE_CHECKING:  # only for annotations: judging needs no data loading
-    from auditor.evaluate import Evaluation, SplitEvaluation
+    from auditor.evaluation import Evaluation, SplitEvaluation
 
 HIGHER_IS_BETTER = frozenset(
     {

@@ -1,221 +1,70 @@
 """Rule kinds about the data: shared rows, label proxies, identifiers, drift, too-good scores.
 
-Rows shared across splits, proxies of the label, identifiers, drift between splits, and validation
-results too good to be true.
+Each kind compares the facts the evaluation computed (`auditor.facts.data`) with its thresholds;
+none of them hashes, sorts, fits or reads anything.
 """
 
 from __future__ import annotations
 
-import re
-import warnings
+import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from auditor.datafacts import (
-    GRID_ROWS,
-    NEAR_DUPLICATE_TOLERANCE,
-    SAMPLE_ROWS,
-    SplitRows,
-    hash_rows,
-    near_cells,
-)
-from auditor.metrics import CHUNK_ROWS
 from auditor.rules.kinds.common import fmt, not_applicable, pct, split_label
 from auditor.rules.types import Outcome
-from auditor.univariate import rest_score
 
 if TYPE_CHECKING:  # only for annotations: judging needs no data loading
-    from auditor.evaluate import Evaluation
+    from auditor.evaluation import Evaluation
 
 EXAMPLES = 10  # rows of evidence shown per finding
-DISCRETE_CHANCE = 0.01  # chance matches at or above this mean the features are discrete enough
-MIN_CLASS_ROWS = 10  # fewer rows of a class give no stable single-feature score
-IDENTIFIER_NAME = re.compile(
-    r"(^|[_\W])(id|ids|idx|index|row|rownum|row_?id|uuid|key|record)($|[_\W])", re.I
-)
-CAMEL_ID = re.compile(r"[a-z](Id|ID|Index|Key)$")
-
-
-def _rows(ev: Evaluation, name: str) -> SplitRows | None:
-    return ev.rows.get(name)
-
-
-def _label_bits(n_classes: int) -> int:
-    return max(1, int(np.ceil(np.log2(max(n_classes, 2)))))
-
-
-def _sorted_keys(hashes: np.ndarray, y: np.ndarray, bits: int) -> np.ndarray:
-    """Each row's hash with its low BITS replaced by its label, sorted.
-
-    Sorted, such keys put identical rows next to each other (`key >> bits` is the row's hash
-    without its low bits) and, inside a group of identical rows, rows with the same label.
-    Sorting 8-byte integers in place is several times faster than the argsort it replaces, and
-    needs no index array: 8 bytes a row.
-    """
-    keys = hashes & ~np.uint64((1 << bits) - 1)
-    keys |= y.astype(np.min_scalar_type((1 << bits) - 1))
-    keys.sort()
-    return keys
-
-
-def _found_in(needles: np.ndarray, haystack: np.ndarray) -> np.ndarray:
-    """Per needle: whether the sorted, non-empty HAYSTACK holds it."""
-    pos = np.minimum(np.searchsorted(haystack, needles), len(haystack) - 1)
-    return haystack[pos] == needles
-
-
-def _count_in(needles: np.ndarray, haystack: np.ndarray) -> int:
-    """How many of the sorted NEEDLES occur in the sorted HAYSTACK (with multiplicity)."""
-    if not len(haystack):
-        return 0
-    return sum(
-        int(np.count_nonzero(_found_in(needles[start : start + CHUNK_ROWS], haystack)))
-        for start in range(0, len(needles), CHUNK_ROWS)
-    )
-
-
-def _first_matches(needles: np.ndarray, haystack: np.ndarray, limit: int) -> np.ndarray:
-    """Return the indices of the first LIMIT NEEDLES (in their order) found in HAYSTACK (sorted)."""
-    found: list[np.ndarray] = []
-    if not len(haystack):
-        return np.empty(0, np.int64)
-    step = 1 << 16  # small steps: the first matches come early
-    for start in range(0, len(needles), step):
-        found.append(start + np.flatnonzero(_found_in(needles[start : start + step], haystack)))
-        if sum(len(f) for f in found) >= limit:
-            break
-    return np.concatenate(found)[:limit] if found else np.empty(0, np.int64)
-
-
-def _chance_rate(train: np.ndarray, other: np.ndarray, n_train: int) -> float:
-    """Return the expected share of OTHER rows that match some train row by chance.
-
-    Features are taken as independent: per row, 1 - (1 - prod_j freq_j(value))^n_train, with each
-    feature's value frequencies taken from the train sample. Discrete data (booleans, small
-    integers) matches a lot by chance; rows of several continuous features almost never do.
-    """
-    if len(train) == 0 or len(other) == 0:
-        return 0.0
-    log_p = np.zeros(len(other))
-    for j in range(train.shape[1]):
-        values, counts = np.unique(train[:, j], return_counts=True)
-        pos = np.clip(np.searchsorted(values, other[:, j]), 0, len(values) - 1)
-        freq = np.where(values[pos] == other[:, j], counts[pos] / len(train), 0.0)
-        with np.errstate(divide="ignore"):
-            log_p += np.log(freq)
-    p = np.exp(log_p)
-    return float(np.mean(-np.expm1(n_train * np.log1p(-np.minimum(p, 1 - 1e-12)))))
-
-
-def _within_rate(full: np.ndarray, sample: np.ndarray) -> float:
-    """Share of sampled training rows whose hash occurs more than once in the whole train split."""
-    if len(sample) == 0:
-        return 0.0
-    values, counts = np.unique(full, return_counts=True)
-    pos = np.clip(np.searchsorted(values, sample), 0, len(values) - 1)
-    return float(np.mean((values[pos] == sample) & (counts[pos] > 1)))
-
-
-def _chance(train: SplitRows, other: SplitRows) -> tuple[float, float]:
-    """Chance levels of (exact, near) matches between OTHER and TRAIN rows for unrelated records.
-
-    Under independent features, per-feature value frequencies give the chance of a coincidence.
-    When that is already noticeable (>= 1%: discrete or low-resolution data), correlated features
-    (one-hot columns, say) can make coincidences far likelier than independence says, so the rate
-    at which training rows coincide with other training rows is taken when it is higher.
-    Continuous data keeps the independence figure, so duplicated records there still count as
-    copies.
-    """
-    scale = train.near_scale
-    exact = _chance_rate(train.sample_x, other.sample_x, train.n_rows)
-    train_cells = near_cells(train.sample_x, scale)
-    near = _chance_rate(train_cells, near_cells(other.sample_x, scale), train.n_rows)
-    if exact >= DISCRETE_CHANCE:
-        exact = max(exact, _within_rate(train.hashes, hash_rows(train.sample_x)))
-    if near >= DISCRETE_CHANCE:
-        near = max(near, _within_rate(train.near_hashes, hash_rows(train_cells)))
-    return exact, max(near - exact, 0.0)
 
 
 def _noise(rate: float, n: int) -> float:
     """2.58 binomial standard errors of a share RATE measured on N rows (99%)."""
-    return 2.58 * float(np.sqrt(max(rate * (1 - rate), 1.0 / max(n, 1)) / max(n, 1)))
+    return 2.58 * math.sqrt(max(rate * (1 - rate), 1.0 / max(n, 1)) / max(n, 1))
 
 
 def leakage_duplicates(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     """Fail when more judged-split rows appear (exactly or nearly) in train than chance explains."""
     split = params["split"]
-    train, other = _rows(ev, "train"), _rows(ev, split)
-    if train is None or other is None or split == "train":
+    facts = ev.data.shared_rows.get(split)
+    if facts is None or split == "train":
         return not_applicable(f"needs the train and {split} splits")
-    if other.n_rows < params["min_rows"]:
-        return not_applicable(
-            f"the {split} split has {other.n_rows} row(s), fewer than {params['min_rows']}"
-        )
-    bits = _label_bits(len(ev.classes))
-    y_train, y_other = ev.splits["train"].y, ev.splits[split].y
-    n = other.n_rows
-    # Sorted keys of (row hash, label): counts of shared rows come from merging two sorted
-    # arrays; no per-row index is kept.
-    train_keys = _sorted_keys(train.hashes, y_train, bits)
-    other_keys = _sorted_keys(other.hashes, y_other, bits)
-    same_label = _count_in(other_keys, train_keys)  # rows with a train copy of the same label
-    train_keys >>= np.uint64(bits)  # in place, still sorted: the hashes without the labels
-    other_keys >>= np.uint64(bits)
-    exact = _count_in(other_keys, train_keys)
-    del train_keys, other_keys
-    # Identical rows fall in the same near-duplicate cell, so near matches include the exact ones.
-    train_near = np.sort(train.near_hashes)
-    near = max(_count_in(np.sort(other.near_hashes), train_near) - exact, 0)
-    # What unrelated records would share by chance (booleans and small integers collide honestly),
-    # plus sampling noise around that level.
-    chance_exact, chance_near = _chance(train, other)
+    n = facts.rows_checked
+    if n < params["min_rows"]:
+        return not_applicable(f"the {split} split has {n} row(s), fewer than {params['min_rows']}")
+    exact, near = facts.shared_rows, facts.near_duplicate_rows
+    chance_exact = facts.shared_fraction_by_chance
+    chance_near = facts.near_duplicate_fraction_by_chance
+    # Beyond what unrelated records would share by chance, plus sampling noise around that level.
     excess_exact = exact / n - chance_exact - _noise(chance_exact, n)
     excess_near = near / n - chance_near - _noise(chance_near, n)
     observed = {
         "shared_rows": exact,
         "shared_fraction": exact / n,
         "shared_fraction_by_chance": chance_exact,
-        "shared_rows_same_label": same_label,
-        "shared_rows_other_label": exact - same_label,
+        "shared_rows_same_label": facts.shared_rows_same_label,
+        "shared_rows_other_label": exact - facts.shared_rows_same_label,
         "near_duplicate_rows": near,
         "near_duplicate_fraction": near / n,
         "near_duplicate_fraction_by_chance": chance_near,
-        "near_duplicate_method": (
-            f"features rounded to a grid of {NEAR_DUPLICATE_TOLERANCE:g} x each feature's standard "
-            f"deviation (from the first {GRID_ROWS:,} training rows), then hashed; rows within the "
-            "tolerance but across a grid line are not counted. Chance: the share independent rows "
-            "with the same per-feature value frequencies would match"
-        ),
+        "near_duplicate_method": facts.method,
         "rows_checked": n,
     }
     threshold = {
         "max_shared_fraction": params["max_shared_fraction"],
         "max_near_fraction": params["max_near_fraction"],
     }
-    shown = []
-    # Examples only when there is something to show: a clean split costs no second pass.
-    examples = _first_matches(other.near_hashes, train_near, EXAMPLES) if exact + near else ()
-    for i in examples:
-        copies = np.flatnonzero(train.hashes == other.hashes[i])
-        match = "exact" if len(copies) else "near"
-        if len(copies):
-            # Show a copy with the same label if there is one, as `shared_rows_same_label` counts.
-            alike = copies[y_train[copies] == y_other[i]]
-            j = int(alike[0] if len(alike) else copies[0])
-        else:
-            j = int(np.argmax(train.near_hashes == other.near_hashes[i]))
-        shown.append(
-            {
-                f"{split}_row": int(other.row_numbers[i]),
-                "train_row": int(train.row_numbers[j]),
-                "match": match,
-                f"{split}_label": ev.classes[int(y_other[i])],
-                "train_label": ev.classes[int(y_train[j])],
-            }
-        )
+    shown = [
+        {
+            f"{split}_row": e["row"],
+            "train_row": e["train_row"],
+            "match": e["match"],
+            f"{split}_label": e["label"],
+            "train_label": e["train_label"],
+        }
+        for e in facts.examples[:EXAMPLES]
+    ]
     evidence = {"shared_rows": shown}
     chance_text = (
         f"; chance alone explains {pct(chance_exact + chance_near)}"
@@ -241,56 +90,24 @@ def leakage_duplicates(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
 def duplicate_rows(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     """Report duplicate rows within one split, and identical rows that carry different labels."""
     split = params["split"]
-    rows = _rows(ev, split)
-    if rows is None or split not in ev.splits:
+    facts = ev.data.duplicates.get(split)
+    if facts is None or split not in ev.splits:
         return not_applicable(f"no {split} split was given")
-    y = ev.splits[split].y
-    n = rows.n_rows
+    n = facts.rows
     if n < 2:
         return not_applicable(f"the {split} split has fewer than 2 rows")
-    # One sort of (hash, label) keys: identical rows form runs, and a key change inside a run
-    # marks a group of identical rows that carry different labels. Walked in steps that overlap
-    # by one key, so the temporaries stay small.
-    bits = _label_bits(len(ev.classes))
-    shift = np.uint64(bits)
-    keys = _sorted_keys(rows.hashes, y, bits)
-    duplicates = 0
-    found: list[np.ndarray] = []
-    for start in range(0, n - 1, CHUNK_ROWS):
-        window = keys[start : start + CHUNK_ROWS + 1]
-        groups = window >> shift
-        same = groups[1:] == groups[:-1]
-        duplicates += int(np.count_nonzero(same))
-        found.append(groups[1:][same & (window[1:] != window[:-1])])
-    conflicting = np.unique(np.concatenate(found))
-    first = conflicting << shift
-    last = first | np.uint64((1 << bits) - 1)
-    sizes = np.searchsorted(keys, last, "right") - np.searchsorted(keys, first)
-    del keys
-    conflicting_rows = int(sizes.sum())
+    duplicates, conflicting_rows = facts.duplicate_rows, facts.conflicting_label_rows
     observed = {
         "duplicate_rows": duplicates,
         "duplicate_fraction": duplicates / n,
         "conflicting_label_rows": conflicting_rows,
-        "conflicting_label_groups": int(len(conflicting)),
+        "conflicting_label_groups": facts.conflicting_label_groups,
     }
     threshold = {"max_fraction": params["max_fraction"]}
-    shown = []
-    if len(conflicting):
-        file_groups = rows.hashes >> np.uint64(bits)
-        for group, size in zip(conflicting[:EXAMPLES], sizes[:EXAMPLES], strict=True):
-            members = np.flatnonzero(file_groups == group)
-            shown.append(
-                {
-                    "row": int(rows.row_numbers[members[0]]),
-                    "copies": int(size),
-                    "labels": ", ".join(ev.classes[int(c)] for c in np.unique(y[members])),
-                }
-            )
-    evidence = {"conflicting_labels": shown}
+    evidence = {"conflicting_labels": [dict(e) for e in facts.examples[:EXAMPLES]]}
     if duplicates / n > params["max_fraction"] or conflicting_rows:
         conflict = (
-            f"; {conflicting_rows:,} rows in {len(conflicting):,} group(s) "
+            f"; {conflicting_rows:,} rows in {facts.conflicting_label_groups:,} group(s) "
             "of identical features carry different labels (label noise the model cannot learn)"
             if conflicting_rows
             else ""
@@ -316,66 +133,52 @@ def duplicate_rows(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
 def leakage_target_proxy(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     """Fail when one feature alone predicts the label nearly perfectly, far better than the rest."""
     split = params["split"]
-    rows = _rows(ev, split)
-    if rows is None:
+    facts = ev.data.proxies.get(split)
+    if facts is None:
         return not_applicable(f"no {split} split was given")
-    x, y = rows.sample_x, rows.sample_y
-    if len(y) < params["min_rows"] or len(np.unique(y)) < 2:
+    if facts.sample_rows < params["min_rows"] or facts.sample_classes < 2:
         return not_applicable(
             f"needs at least {params['min_rows']} {split} rows with several classes"
         )
-    counts = np.bincount(y, minlength=len(ev.classes))
-    targets = [1] if len(ev.classes) == 2 else list(range(len(ev.classes)))
-    # A class with few rows gives no stable score: leave it out (for binary, both must qualify).
-    usable = [
-        t for t in targets if counts[t] >= MIN_CLASS_ROWS and len(y) - counts[t] >= MIN_CLASS_ROWS
-    ]
-    if not usable:
+    if not facts.usable_classes:
         return not_applicable(
-            f"no class has {MIN_CLASS_ROWS} or more rows (and as many others) in the {split} sample"
+            f"no class has {facts.min_class_rows} or more rows (and as many others) in the "
+            f"{split} sample"
         )
-    scores = rows.feature_scores(len(ev.classes)).copy()  # rare classes are masked below
-    for t, cls in enumerate(targets):
-        if cls not in usable:
-            scores[:, t] = np.nan
-    best = np.nanmax(np.where(np.isnan(scores), -1, scores), axis=1)
-    order = np.argsort(-best)
     suspects = []
-    for j in order[: params["max_candidates"]]:
-        if best[j] < params["min_score"]:
+    # The candidates come strongest first; the evaluation compared at most its
+    # `proxy_candidates` of them, those scoring at least `proxy_min_score` alone.
+    for candidate in facts.candidates[: params["max_candidates"]]:
+        if candidate.score < params["min_score"]:
             break
-        t = int(np.nanargmax(scores[j]))
-        rest = rest_score(x, y, int(j), targets[t])
-        if rest is not None and best[j] - rest >= params["min_margin"]:
-            suspects.append((ev.features[j], ev.classes[targets[t]], float(best[j]), rest))
-    top = [
-        {"feature": ev.features[j], "score": float(best[j])}
-        for j in order[:EXAMPLES]
-        if best[j] >= 0
-    ]
+        rest = candidate.rest_score
+        if rest is not None and candidate.score - rest >= params["min_margin"]:
+            suspects.append(candidate)
+    top = [dict(t) for t in facts.top_features[:EXAMPLES]]
     observed = {
-        "method": "cross-fitted ROC AUC of the feature alone (20 quantile bins), "
-        "vs a cross-validated logistic regression on all other features",
-        "sample_rows": int(len(y)),
+        "method": facts.method,
+        "sample_rows": facts.sample_rows,
         "top_features": top,
         "suspects": [
-            {"feature": f, "class": c, "score": s, "rest_score": r} for f, c, s, r in suspects
+            {"feature": c.feature, "class": c.cls, "score": c.score, "rest_score": c.rest_score}
+            for c in suspects
         ],
     }
     threshold = {"min_score": params["min_score"], "min_margin": params["min_margin"]}
     if suspects:
-        f, c, s, r = suspects[0]
+        first = suspects[0]
         others = f" ({len(suspects) - 1} more)" if len(suspects) > 1 else ""
-        rest_text = f"; all other features together reach {fmt(r)}"
+        rest_text = f"; all other features together reach {fmt(first.rest_score)}"
         return Outcome(
             "failed",
-            f"Feature '{f}' alone predicts class '{c}' on {split} with ROC AUC {fmt(s)}{rest_text}"
-            f"{others}: a column that gives the answer away is usually derived from the label or "
-            "recorded after the outcome, and will not be there (or not be the same) in production.",
+            f"Feature '{first.feature}' alone predicts class '{first.cls}' on {split} with ROC "
+            f"AUC {fmt(first.score)}{rest_text}{others}: a column that gives the answer away is "
+            "usually derived from the label or recorded after the outcome, and will not be there "
+            "(or not be the same) in production.",
             observed,
             threshold,
             {"single_feature_scores": top},
-            features=tuple(suspect[0] for suspect in suspects),
+            features=tuple(c.feature for c in suspects),
         )
     lead = top[0] if top else None
     lead_text = f" (strongest: '{lead['feature']}' at {fmt(lead['score'])})" if lead else ""
@@ -389,56 +192,36 @@ def leakage_target_proxy(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     )
 
 
-def _identifier_reasons(name: str, rows: SplitRows, i: int) -> list[str]:
+def _reasons(column: Any) -> str:
     reasons = []
-    if IDENTIFIER_NAME.search(name) or CAMEL_ID.search(name):
+    if column.named:
         reasons.append("named like an identifier")
-    stats = rows.stats
-    column = rows.sample_x[:, i]
-    if stats.integral is not None and stats.integral[i] and len(column) >= 50:
-        unique = len(np.unique(column)) / len(column)
-        # Integral, minimum and maximum are accumulated together: all set or all None.
-        assert stats.minimum is not None and stats.maximum is not None
-        span = float(stats.maximum[i] - stats.minimum[i] + 1)
-        # Row numbers fill their range; money or counts with many distinct values do not.
-        dense = stats.n / span >= 0.5 if span > 0 else False
-        if unique >= 0.95 and dense:
-            reasons.append(f"{pct(unique)} unique, nearly consecutive whole numbers")
-        if (
-            stats.increasing is not None
-            and stats.increasing[i]
-            and stats.maximum[i] > stats.minimum[i]
-        ):
-            reasons.append("never decreases in file order")
-    return reasons
+    if column.unique_share is not None:
+        reasons.append(f"{pct(column.unique_share)} unique, nearly consecutive whole numbers")
+    if column.increasing:
+        reasons.append("never decreases in file order")
+    return "; ".join(reasons)
 
 
 def leakage_identifier(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     """Fail when a model input looks like a row identifier (and, optionally, predicts the label)."""
-    rows = _rows(ev, "train")
-    if rows is None:
+    facts = ev.data.identifiers.get("train")
+    if facts is None:
         return not_applicable("no train split was given")
-    if len(rows.sample_y) < 2:
+    if facts.sample_rows < 2:
         return not_applicable(
-            f"the train split has {len(rows.sample_y)} row(s); the check needs 2 or more"
+            f"the train split has {facts.sample_rows} row(s); the check needs 2 or more"
         )
     found: list[dict[str, Any]] = []
-    scores = None
-    for i, name in enumerate(ev.features):
-        reasons = _identifier_reasons(name, rows, i)
-        if not reasons:
-            continue
-        if scores is None:
-            scores = rows.feature_scores(len(ev.classes))
-        score = float(np.nanmax(scores[i])) if not np.all(np.isnan(scores[i])) else None
-        predictive = score is not None and score >= params["min_score"]
+    for column in facts.columns:
+        predictive = column.score is not None and column.score >= params["min_score"]
         if params["require_predictive"] and not predictive:
             continue
         found.append(
             {
-                "feature": name,
-                "reasons": "; ".join(reasons),
-                "score": score,
+                "feature": column.feature,
+                "reasons": _reasons(column),
+                "score": column.score,
                 "predictive": predictive,
             }
         )
@@ -472,52 +255,16 @@ def leakage_identifier(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     return Outcome("passed", f"No model input is {what}.", observed, threshold)
 
 
-def _psi(reference: np.ndarray, other: np.ndarray, bins: int = 10) -> float:
-    edges = np.unique(np.quantile(reference, np.linspace(0, 1, bins + 1)[1:-1]))
-    a = np.bincount(np.searchsorted(edges, reference, side="right"), minlength=len(edges) + 1)
-    b = np.bincount(np.searchsorted(edges, other, side="right"), minlength=len(edges) + 1)
-    pa = (a + 0.5) / (a.sum() + 0.5 * len(a))
-    pb = (b + 0.5) / (b.sum() + 0.5 * len(b))
-    return float(np.sum((pa - pb) * np.log(pa / pb)))
-
-
 def split_drift(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     """Fail when feature distributions (PSI) or class priors differ between train and the split."""
-    from scipy.stats import chi2_contingency, ks_2samp
-
     split = params["split"]
-    train, other = _rows(ev, "train"), _rows(ev, split)
-    if train is None or other is None or split == "train":
+    facts = ev.data.drift.get(split)
+    if facts is None or split == "train":
         return not_applicable(f"needs the train and {split} splits")
-    if len(other.sample_y) < params["min_rows"] or len(train.sample_y) < params["min_rows"]:
+    if facts.sample_rows < params["min_rows"] or facts.train_sample_rows < params["min_rows"]:
         return not_applicable(f"needs at least {params['min_rows']} rows in train and {split}")
-    drift: list[dict[str, Any]] = []
-    for i, name in enumerate(ev.features):
-        a, b = train.sample_x[:, i], other.sample_x[:, i]
-        if np.all(a == a[0]) and np.all(b == b[0]) and a[0] == b[0]:
-            continue
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # "exact calculation unsuccessful" on discrete columns
-            ks = ks_2samp(a, b)
-        drift.append(
-            {
-                "feature": name,
-                "psi": _psi(a, b),
-                "ks_statistic": float(ks.statistic),
-                "ks_pvalue": float(ks.pvalue),
-            }
-        )
-    drift.sort(key=lambda d: -d["psi"])
-    p_train = (
-        np.bincount(ev.splits["train"].y, minlength=len(ev.classes)) / ev.splits["train"].n_rows
-    )
-    p_other = np.bincount(ev.splits[split].y, minlength=len(ev.classes)) / ev.splits[split].n_rows
-    prior_shift = float(0.5 * np.abs(p_train - p_other).sum())
-    table = np.array(
-        [np.bincount(ev.splits[s].y, minlength=len(ev.classes)) for s in ("train", split)]
-    )
-    table = table[:, table.sum(axis=0) > 0]
-    prior_pvalue = float(chi2_contingency(table)[1]) if table.shape[1] > 1 else 1.0
+    drift = [dict(d) for d in facts.features]
+    prior_shift, prior_pvalue = facts.class_prior_shift, facts.class_prior_pvalue
     prior_drift = prior_shift > params["max_prior_shift"] and prior_pvalue < params["alpha"]
     # A feature drifts when its PSI is large *and* the KS test says it is not sampling noise
     # (Bonferroni-corrected over the features), so small splits do not raise false alarms.
@@ -528,11 +275,8 @@ def split_drift(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
         "max_psi": drift[0]["psi"] if drift else 0.0,
         "class_prior_shift": prior_shift,
         "class_prior_pvalue": prior_pvalue,
-        "sample_rows": {"train": int(len(train.sample_y)), split: int(len(other.sample_y))},
-        "method": (
-            "PSI over train deciles and Kolmogorov-Smirnov, "
-            f"on samples of at most {SAMPLE_ROWS:,} rows"
-        ),
+        "sample_rows": {"train": facts.train_sample_rows, split: facts.sample_rows},
+        "method": facts.method,
     }
     threshold = {
         "max_psi": params["max_psi"],

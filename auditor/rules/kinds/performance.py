@@ -18,7 +18,7 @@ from auditor.rules.kinds.common import (
 from auditor.rules.types import Outcome
 
 if TYPE_CHECKING:  # only for annotations: judging needs no data loading
-    from auditor.evaluate import Evaluation
+    from auditor.evaluation import Evaluation
 
 
 def loss_gap(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:

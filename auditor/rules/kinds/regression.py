@@ -9,7 +9,7 @@ from auditor.rules.kinds.common import fmt, metric_name, not_applicable, pct
 from auditor.rules.types import Outcome
 
 if TYPE_CHECKING:  # only for annotations: judging needs no data loading
-    from auditor.evaluate import Evaluation
+    from auditor.evaluation import Evaluation
 
 
 def _reference_metrics(ev: Evaluation, split: str) -> dict[str, Any] | None:

@@ -163,67 +163,59 @@ class FeatureStats:
         return np.sqrt(np.maximum(var, 0.0))
 
 
+def near_grid(head: np.ndarray) -> np.ndarray:
+    """Return the near-duplicate grid step per feature, from the first GRID_ROWS training rows.
+
+    Every split is hashed on this one grid, so that near hashes compare across splits and shards.
+    """
+    std = head[:GRID_ROWS].astype(np.float64).std(axis=0)
+    return np.where(std > 0, std * NEAR_DUPLICATE_TOLERANCE, 1.0)
+
+
+def sample_keys(rows: np.ndarray, seed: int = _SEED) -> np.ndarray:
+    """Return the random sampling key of each row, a function of its row number alone.
+
+    Key r is the r-th draw of one seeded stream (PCG64 jumps ahead to it), so a shard read on its
+    own draws the keys one pass over the whole split would: bottom-k samples of shards merge into
+    the sample of one pass.
+    """
+    if not len(rows):
+        return np.empty(0)
+    first = int(rows[0])
+    stream = np.random.PCG64(seed)
+    stream.advance(first)
+    return np.random.Generator(stream).random(int(rows[-1]) - first + 1)[rows - first]
+
+
 @dataclass
 class RowFacts:
-    """What the leakage and drift checks need from one split, gathered in one streaming pass."""
+    """What the leakage and drift checks need from one shard of a split, in one streaming pass.
 
-    scale: np.ndarray | None = None  # per-feature grid step for near-duplicates (set by the caller)
+    SCALE is the split's near-duplicate grid (`near_grid`), known before the first row arrives.
+    Shards of one split are accumulated apart and merged in file order.
+    """
+
+    scale: np.ndarray
+    sample_rows_limit: int = SAMPLE_ROWS
     hashes: list[np.ndarray] = field(default_factory=list)
-    row_numbers: list[np.ndarray] = field(default_factory=list)
-    contiguous: bool = True
-    rows_seen: int = 0
     near_hashes: list[np.ndarray] = field(default_factory=list)
+    # Row numbers per batch: (first, stop) for a run of consecutive rows, else the numbers.
+    row_numbers: list[tuple[int, int] | np.ndarray] = field(default_factory=list)
     stats: FeatureStats = field(default_factory=FeatureStats)
     sample_keys: np.ndarray = field(default_factory=lambda: np.empty(0))
     sample_x: np.ndarray | None = None
     sample_y: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     sample_rows: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
-    _rng: np.random.Generator = field(default_factory=lambda: np.random.default_rng(_SEED))
-    _waiting: list[np.ndarray] = field(default_factory=list)  # rows whose grid is not fixed yet
-    _waiting_rows: int = 0
-
-    def fix_grid(self) -> None:
-        """Fix the near-duplicate grid from the rows seen so far (up to GRID_ROWS) and hash them.
-
-        Called once GRID_ROWS rows are in, and at the end of the split; later splits are given
-        this split's grid (`scale`), so that their hashes compare.
-        """
-        if not self._waiting:
-            return
-        waiting = self._waiting[0] if len(self._waiting) == 1 else np.concatenate(self._waiting)
-        self._waiting, self._waiting_rows = [], 0
-        if self.scale is None:
-            std = waiting[:GRID_ROWS].astype(np.float64).std(axis=0)
-            self.scale = np.where(std > 0, std * NEAR_DUPLICATE_TOLERANCE, 1.0)
-        self.near_hashes.append(hash_rows(near_cells(waiting, self.scale)))
 
     def update(self, x: np.ndarray, y: np.ndarray, rows: np.ndarray) -> None:
-        """Fold one batch of rows (with their file row numbers) into the facts."""
+        """Fold one batch of rows (with their row numbers in the split) into the facts."""
         self.hashes.append(hash_rows(x))
-        if self.scale is None:
-            # The grid comes from the first GRID_ROWS rows, whatever the batch size: their
-            # near-duplicate hashes wait until that many rows are in (GRID_ROWS x 4 bytes a
-            # feature: 13 MB for 50 features; one default batch).
-            self._waiting.append(x)
-            self._waiting_rows += len(x)
-            if self._waiting_rows >= GRID_ROWS:
-                self.fix_grid()
-        else:
-            self.near_hashes.append(hash_rows(near_cells(x, self.scale)))
+        self.near_hashes.append(hash_rows(near_cells(x, self.scale)))
         self.stats.update(x)
-        # Row numbers are stored only once they stop being simply 0..n-1 (rows were dropped).
-        follows = (
-            len(rows) > 0
-            and rows[0] == self.rows_seen
-            and rows[-1] == self.rows_seen + len(rows) - 1
-        )
-        if self.contiguous and not follows:
-            self.contiguous = False
-            self.row_numbers = [np.arange(self.rows_seen)]
-        if not self.contiguous:
-            self.row_numbers.append(np.asarray(rows, dtype=np.int64))
-        self.rows_seen += len(rows)
-        self._keep(self._rng.random(len(x)), x, y, rows)
+        rows = np.asarray(rows, dtype=np.int64)
+        run = len(rows) and rows[-1] - rows[0] + 1 == len(rows)  # rows only ever increase
+        self.row_numbers.append((int(rows[0]), int(rows[-1]) + 1) if run else rows)
+        self._keep(sample_keys(rows), x, y, rows)
 
     def _keep(self, keys: np.ndarray, x: np.ndarray, y: np.ndarray, rows: np.ndarray) -> None:
         if self.sample_x is None:
@@ -233,8 +225,9 @@ class RowFacts:
             all_x = np.concatenate([self.sample_x, x])
             all_y = np.concatenate([self.sample_y, y])
             all_rows = np.concatenate([self.sample_rows, rows])
-        if len(all_keys) > SAMPLE_ROWS:
-            keep = np.sort(np.argpartition(all_keys, SAMPLE_ROWS)[:SAMPLE_ROWS])
+        limit = self.sample_rows_limit
+        if len(all_keys) > limit:
+            keep = np.sort(np.argpartition(all_keys, limit)[:limit])
             all_keys, all_x, all_y, all_rows = (
                 all_keys[keep],
                 all_x[keep],
@@ -248,55 +241,42 @@ class RowFacts:
             all_rows,
         )
 
+    def _numbered_in_order(self) -> bool:
+        """Whether the rows are simply 0..n-1 (nothing dropped): their numbers need no storing."""
+        expected = 0
+        for part in self.row_numbers:
+            if not isinstance(part, tuple) or part[0] != expected:
+                return False
+            expected = part[1]
+        return True
+
     def explicit_rows(self) -> np.ndarray:
         """Every row number seen so far, as an array."""
-        if self.contiguous:
-            return np.arange(self.rows_seen)
-        return np.concatenate(self.row_numbers) if self.row_numbers else np.empty(0, np.int64)
+        parts = [np.arange(*p) if isinstance(p, tuple) else p for p in self.row_numbers]
+        return np.concatenate(parts) if parts else np.empty(0, np.int64)
 
     def merge(self, other: RowFacts) -> RowFacts:
         """Combine the facts of two consecutive shards of one split (SELF first), as one pass would.
 
-        Shards can thus be read and hashed in parallel. The sample is the bottom-k of the random
-        keys over both shards; it equals one pass's when the keys come from one stream.
+        The sample is the bottom-k of the row-number keys over both shards: one pass's sample.
         """
-        # Near hashes compare only on one grid: give shards the same `scale`. A shard still
-        # waiting for its grid (fewer than GRID_ROWS rows) takes the one before it.
-        if self.scale is None and other.scale is not None:
-            raise ValueError("merged shards need one near-duplicate grid: pass the same scale")
-        if self.scale is not None and other.scale is None:
-            other.scale = self.scale
-            other.fix_grid()
-        if (
-            self.scale is not None
-            and other.scale is not None
-            and not np.array_equal(self.scale, other.scale)
-        ):
+        if not np.array_equal(self.scale, other.scale):
             raise ValueError("merged shards were hashed on different near-duplicate grids")
-        merged = RowFacts(scale=self.scale)
+        merged = RowFacts(scale=self.scale, sample_rows_limit=self.sample_rows_limit)
         merged.hashes = self.hashes + other.hashes
         merged.near_hashes = self.near_hashes + other.near_hashes
-        merged._waiting = self._waiting + other._waiting  # both waiting: as one pass would
-        merged._waiting_rows = self._waiting_rows + other._waiting_rows
-        if merged._waiting_rows >= GRID_ROWS:
-            merged.fix_grid()
-        numbers = np.concatenate([f.explicit_rows() for f in (self, other)])
-        merged.rows_seen = len(numbers)
-        merged.contiguous = bool(np.array_equal(numbers, np.arange(len(numbers))))
-        merged.row_numbers = [] if merged.contiguous else [numbers]
+        merged.row_numbers = self.row_numbers + other.row_numbers
         merged.stats = self.stats.merge(other.stats)
-        if self.sample_x is not None:
-            merged._keep(self.sample_keys, self.sample_x, self.sample_y, self.sample_rows)
-        if other.sample_x is not None:
-            merged._keep(other.sample_keys, other.sample_x, other.sample_y, other.sample_rows)
+        for part in (self, other):
+            if part.sample_x is not None:
+                merged._keep(part.sample_keys, part.sample_x, part.sample_y, part.sample_rows)
         return merged
 
     def freeze(self, names: tuple[str, ...]) -> SplitRows:
-        """Return the immutable facts the rules read."""
-        self.fix_grid()
+        """Return the immutable facts the data checks read."""
         hashes = np.concatenate(self.hashes) if self.hashes else np.empty(0, np.uint64)
         near = np.concatenate(self.near_hashes) if self.near_hashes else np.empty(0, np.uint64)
-        numbers = None if self.contiguous else self.explicit_rows()
+        stored = None if self._numbered_in_order() else self.explicit_rows()
         order = np.argsort(self.sample_rows)
         sample_x = (
             self.sample_x[order]
@@ -309,8 +289,8 @@ class RowFacts:
             features=names,
             hashes=hashes,
             near_hashes=near,
-            stored_rows=numbers,
-            near_scale=self.scale if self.scale is not None else np.ones(len(names)),
+            stored_rows=stored,
+            near_scale=self.scale,
             stats=self.stats,
             sample_x=sample_x,
             sample_y=self.sample_y[order],
@@ -337,8 +317,8 @@ class SplitRows:
         return {}
 
     def feature_scores(self, n_classes: int) -> np.ndarray:
-        """Single-feature scores of the sample (see `auditor.univariate`), computed once."""
-        from auditor.univariate import feature_scores
+        """Single-feature scores of the sample (see `auditor.facts.univariate`), computed once."""
+        from auditor.facts.univariate import feature_scores
 
         if n_classes not in self._scores:
             self._scores[n_classes] = feature_scores(self.sample_x, self.sample_y, n_classes)

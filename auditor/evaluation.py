@@ -1,0 +1,92 @@
+"""The evaluation's values: what the model did on every split, and facts about data and model.
+
+The rules judge an `Evaluation`; nothing here reads files or runs the model.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from auditor.facts.data import DataFacts
+from auditor.facts.rows import SAMPLE_ROWS, SplitRows
+from auditor.facts.weights import WeightAnalysis, analyse_weights
+from auditor.loading.architecture import Architecture
+from auditor.loading.model import ModelInfo
+
+SPLIT_ORDER = ("train", "val", "test")
+
+
+@dataclass(frozen=True)
+class SplitEvaluation:
+    """Everything measured on one split. `y` and `proba` stay out of the JSON."""
+
+    name: str
+    path: str
+    n_rows: int
+    class_counts: dict[str, int]
+    metrics: dict[str, Any]
+    confusion_matrix: list[list[int]]
+    baseline: dict[str, Any]
+    dropped_rows: int = 0
+    y: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64), repr=False, compare=False)
+    proba: np.ndarray = field(
+        default_factory=lambda: np.empty((0, 2), np.float32), repr=False, compare=False
+    )
+    # Per class with both outcomes: one-vs-rest ROC and PR curves at most CURVE_POINTS long.
+    curves: dict[str, dict[str, np.ndarray]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the split's measurements as report.json holds them (without `y` and `proba`)."""
+        return {
+            "path": self.path,
+            "n_rows": self.n_rows,
+            "dropped_rows": self.dropped_rows,
+            "class_counts": dict(self.class_counts),
+            "metrics": self.metrics,
+            "confusion_matrix": self.confusion_matrix,
+            "baseline": self.baseline,
+        }
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """The model's behaviour on every split, plus the facts about the model the rules need."""
+
+    model: ModelInfo
+    classes: tuple[str, ...]
+    features: tuple[str, ...]
+    splits: dict[str, SplitEvaluation]
+    architecture: Architecture
+    regularization_penalty: float | None = None
+    threshold: float = 0.5
+    # Facts about the data the rules judge, computed after the pass for the rules that read them.
+    data: DataFacts = field(default_factory=DataFacts, repr=False)
+    # Each split's row facts (hashes, statistics, a sample): what the data facts come from.
+    rows: dict[str, SplitRows] = field(default_factory=dict, compare=False, repr=False)
+    reference: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+    timings: dict[str, float] = field(default_factory=dict, compare=False)
+    sample_rows: int = SAMPLE_ROWS  # the most rows per split the sample-based facts read
+
+    @functools.cached_property
+    def weight_analysis(self) -> WeightAnalysis:
+        """Norms, sparsity and first-layer feature mass of the model's weights, computed once."""
+        return analyse_weights(self.architecture, self.features)
+
+    @property
+    def task(self) -> str:
+        """The model's task: "binary" or "multiclass"."""
+        return self.model.task
+
+    def metric(self, split: str, name: str) -> float | None:
+        """Return metric NAME on SPLIT as a float, or None when either is missing."""
+        found = self.splits.get(split)
+        if found is None:
+            return None
+        value = found.metrics.get(name)
+        return float(value) if value is not None else None
