@@ -1,0 +1,324 @@
+"""The data kinds judged on hand-built facts: a table of cases, each with its exact verdict.
+
+No rows, no hashing, no model: each case writes down the facts an evaluation would have computed
+(`auditor.facts.data`) and the verdict and message the kind must give. The facts computation is
+tested on real rows in test_leakage.py.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, NamedTuple
+
+import pytest
+from helpers import evaluation, split_with_metrics
+
+from auditor.evaluation import Evaluation
+from auditor.facts.data import (
+    DataFacts,
+    Drift,
+    Duplicates,
+    IdentifierColumn,
+    Identifiers,
+    ProxyCandidate,
+    Proxies,
+    SharedRows,
+)
+from auditor.rules.kinds import KINDS
+
+
+def facts(**families: Any) -> Evaluation:
+    """A train/val evaluation whose data facts are FAMILIES (family -> {split: value})."""
+    splits = {"train": split_with_metrics("train"), "val": split_with_metrics("val")}
+    return dataclasses.replace(evaluation(splits), data=DataFacts(**families))
+
+
+def shared(exact: int, near: int = 0, n: int = 1000, chance: float = 0.0, **kw: Any) -> SharedRows:
+    values: dict[str, Any] = {
+        "rows_checked": n,
+        "shared_rows": exact,
+        "shared_rows_same_label": exact,
+        "near_duplicate_rows": near,
+        "shared_fraction_by_chance": chance,
+        "near_duplicate_fraction_by_chance": 0.0,
+        "method": "grid",
+        **kw,
+    }
+    return SharedRows(**values)
+
+
+def proxies(*candidates: tuple[str, float, float | None], **kw: Any) -> Proxies:
+    values: dict[str, Any] = {
+        "sample_rows": 500,
+        "sample_classes": 2,
+        "usable_classes": ("1",),
+        "top_features": tuple({"feature": f, "score": s} for f, s, _ in candidates),
+        "candidates": tuple(ProxyCandidate(f, "1", s, r) for f, s, r in candidates),
+        **kw,
+    }
+    return Proxies(**values)
+
+
+def drift(features: list[tuple[str, float, float]], shift: float = 0.0, p: float = 1.0) -> Drift:
+    rows = tuple(
+        {"feature": f, "psi": psi, "ks_statistic": 0.3, "ks_pvalue": pv} for f, psi, pv in features
+    )
+    return Drift(5000, 2000, rows, shift, p, method="PSI")
+
+
+class Case(NamedTuple):
+    kind: str
+    params: dict[str, Any]
+    ev: Evaluation
+    status: str
+    message: str
+
+
+CASES = {
+    # ---- leakage_duplicates: shares beyond chance and the 99% noise around it
+    "copies beyond the limit": Case(
+        "leakage_duplicates",
+        {},
+        facts(shared_rows={"val": shared(30)}),
+        "failed",
+        "30 of 1,000 val rows (3%) also appear in the training split: the model is scored on rows "
+        "it was trained on, so its validation numbers overstate how it will do on new data.",
+    ),
+    "copies within the limit and the noise": Case(
+        # limit 1% plus 2.58 x sqrt(1 / 1000) / sqrt(1000) = 0.26% of noise: 12 rows pass, 13 fail
+        "leakage_duplicates",
+        {},
+        facts(shared_rows={"val": shared(12)}),
+        "passed",
+        "12 of 1,000 val rows appear in the training split and 0 nearly; limits 1% and 5% above "
+        "chance.",
+    ),
+    "one copy beyond the limit and the noise": Case(
+        "leakage_duplicates",
+        {},
+        facts(shared_rows={"val": shared(13)}),
+        "failed",
+        "13 of 1,000 val rows (1.3%) also appear in the training split: the model is scored on "
+        "rows it was trained on, so its validation numbers overstate how it will do on new data.",
+    ),
+    "copies explained by chance": Case(
+        "leakage_duplicates",
+        {},
+        facts(shared_rows={"val": shared(300, chance=0.3)}),
+        "passed",
+        "300 of 1,000 val rows appear in the training split and 0 nearly; chance alone explains "
+        "30%; limits 1% and 5% above chance.",
+    ),
+    "near copies": Case(
+        "leakage_duplicates",
+        {},
+        facts(shared_rows={"val": shared(0, near=100)}),
+        "failed",
+        "0 of 1,000 val rows (0%) also appear in the training split, 100 more nearly (10%): the "
+        "model is scored on rows it was trained on, so its validation numbers overstate how it "
+        "will do on new data.",
+    ),
+    "no shared-row facts": Case(
+        "leakage_duplicates",
+        {"split": "test"},
+        facts(),
+        "not_applicable",
+        "Not applicable: needs the train and test splits.",
+    ),
+    "too few rows": Case(
+        "leakage_duplicates",
+        {"min_rows": 50},
+        facts(shared_rows={"val": shared(3, n=20)}),
+        "not_applicable",
+        "Not applicable: the val split has 20 row(s), fewer than 50.",
+    ),
+    # ---- duplicate_rows
+    "label conflicts fail below the limit": Case(
+        "duplicate_rows",
+        {},
+        facts(duplicates={"train": Duplicates(1000, 4, 2, 1)}),
+        "failed",
+        "4 of 1,000 train rows (0.4%) duplicate another row; 2 rows in 1 group(s) of identical "
+        "features carry different labels (label noise the model cannot learn): duplicates weigh "
+        "some examples more and inflate metrics when they straddle a split.",
+    ),
+    "few consistent duplicates": Case(
+        "duplicate_rows",
+        {},
+        facts(duplicates={"train": Duplicates(1000, 40, 0, 0)}),
+        "passed",
+        "40 of 1,000 train rows duplicate another row (limit 5%); no identical rows carry "
+        "different labels.",
+    ),
+    "one-row split": Case(
+        "duplicate_rows",
+        {},
+        facts(duplicates={"train": Duplicates(1, 0, 0, 0)}),
+        "not_applicable",
+        "Not applicable: the train split has fewer than 2 rows.",
+    ),
+    # ---- leakage_target_proxy
+    "a feature alone gives the answer": Case(
+        "leakage_target_proxy",
+        {},
+        facts(proxies={"val": proxies(("refund", 0.99, 0.7))}),
+        "failed",
+        "Feature 'refund' alone predicts class '1' on val with ROC AUC 0.99; all other features "
+        "together reach 0.7: a column that gives the answer away is usually derived from the "
+        "label or recorded after the outcome, and will not be there (or not be the same) in "
+        "production.",
+    ),
+    "a strong feature that is not alone": Case(
+        "leakage_target_proxy",
+        {},
+        facts(proxies={"val": proxies(("x", 0.97, 0.95))}),
+        "passed",
+        "No single feature predicts the label on val with ROC AUC of 0.95 or more while beating "
+        "the other features by 0.05 (strongest: 'x' at 0.97).",
+    ),
+    "a rest that cannot be scored": Case(
+        "leakage_target_proxy",
+        {},
+        facts(proxies={"val": proxies(("x", 0.99, None))}),
+        "passed",
+        "No single feature predicts the label on val with ROC AUC of 0.95 or more while beating "
+        "the other features by 0.05 (strongest: 'x' at 0.99).",
+    ),
+    "below the rule's min_score": Case(
+        "leakage_target_proxy",
+        {"min_score": 0.995},
+        facts(proxies={"val": proxies(("x", 0.99, 0.5))}),
+        "passed",
+        "No single feature predicts the label on val with ROC AUC of 0.995 or more while beating "
+        "the other features by 0.05 (strongest: 'x' at 0.99).",
+    ),
+    "max_candidates judged": Case(
+        "leakage_target_proxy",
+        {"max_candidates": 1},
+        facts(proxies={"val": proxies(("a", 0.99, 0.98), ("b", 0.99, 0.5))}),
+        "passed",
+        "No single feature predicts the label on val with ROC AUC of 0.95 or more while beating "
+        "the other features by 0.05 (strongest: 'a' at 0.99).",
+    ),
+    "no usable class": Case(
+        "leakage_target_proxy",
+        {},
+        facts(proxies={"val": proxies(usable_classes=())}),
+        "not_applicable",
+        "Not applicable: no class has 10 or more rows (and as many others) in the val sample.",
+    ),
+    "small sample": Case(
+        "leakage_target_proxy",
+        {},
+        facts(proxies={"val": proxies(sample_rows=30)}),
+        "not_applicable",
+        "Not applicable: needs at least 50 val rows with several classes.",
+    ),
+    # ---- leakage_identifier
+    "an identifier": Case(
+        "leakage_identifier",
+        {},
+        facts(
+            identifiers={
+                "train": Identifiers(500, (IdentifierColumn("row_id", True, 1.0, True, 0.51),))
+            }
+        ),
+        "failed",
+        "Feature 'row_id' looks like a row identifier (named like an identifier; 100% unique, "
+        "nearly consecutive whole numbers; never decreases in file order): an identifier carries "
+        "no meaning the model can generalize from; when it predicts the label, the rows were "
+        "ordered or numbered by outcome.",
+    ),
+    "an identifier that does not predict": Case(
+        "leakage_identifier",
+        {"require_predictive": True},
+        facts(
+            identifiers={
+                "train": Identifiers(
+                    500, (IdentifierColumn("customer_id", True, None, False, 0.52),)
+                )
+            }
+        ),
+        "passed",
+        "No model input is a predictive identifier.",
+    ),
+    "a predictive identifier": Case(
+        "leakage_identifier",
+        {"require_predictive": True},
+        facts(
+            identifiers={
+                "train": Identifiers(500, (IdentifierColumn("seq", False, None, True, 0.9),))
+            }
+        ),
+        "failed",
+        "Feature 'seq' looks like a row identifier (never decreases in file order) and predicts "
+        "the label (ROC AUC 0.9): an identifier carries no meaning the model can generalize "
+        "from; when it predicts the label, the rows were ordered or numbered by outcome.",
+    ),
+    "a one-row train split": Case(
+        "leakage_identifier",
+        {},
+        facts(identifiers={"train": Identifiers(1, ())}),
+        "not_applicable",
+        "Not applicable: the train split has 1 row(s); the check needs 2 or more.",
+    ),
+    # ---- split_drift
+    "a drifted feature": Case(
+        "split_drift",
+        {},
+        facts(drift={"val": drift([("age", 0.6, 1e-9), ("b", 0.01, 0.5)])}),
+        "failed",
+        "Train and val differ: 1 feature(s) are distributed differently: 'age' (PSI 0.6). The "
+        "val numbers do not describe the population the model was trained on; split at random "
+        "(stratified), or by time on purpose.",
+    ),
+    "a large PSI within noise": Case(
+        # alpha 0.01 is shared by the two features: 0.004 > 0.005 is false, 0.006 is not
+        "split_drift",
+        {},
+        facts(drift={"val": drift([("age", 0.6, 0.006), ("b", 0.0, 0.9)])}),
+        "passed",
+        "Train and val have similar feature distributions (largest PSI 0.6, limit 0.25) and class "
+        "shares (shift 0%).",
+    ),
+    "shifted class shares": Case(
+        "split_drift",
+        {},
+        facts(drift={"val": drift([], shift=0.2, p=1e-6)}),
+        "failed",
+        "Train and val differ: class shares differ by 20% (chi-square p 1e-06). The val numbers "
+        "do not describe the population the model was trained on; split at random (stratified), "
+        "or by time on purpose.",
+    ),
+    "small samples": Case(
+        "split_drift",
+        {"min_rows": 10_000},
+        facts(drift={"val": drift([])}),
+        "not_applicable",
+        "Not applicable: needs at least 10000 rows in train and val.",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_data_kind_on_hand_built_facts(name: str) -> None:
+    case = CASES[name]
+    kind = KINDS[case.kind]
+    params = {key: p.default for key, p in kind.params.items()} | case.params
+    outcome = kind.fn(case.ev, params)
+    assert (outcome.status, outcome.message) == (case.status, case.message)
+
+
+def test_every_data_kind_has_a_case_of_each_verdict() -> None:
+    kinds = {kind for kind, spec in KINDS.items() if spec.facts}
+    for kind in kinds:
+        seen = {case.status for case in CASES.values() if case.kind == kind}
+        assert seen == {"passed", "failed", "not_applicable"}, kind
+
+
+def test_every_data_kind_without_its_facts_is_not_applicable() -> None:
+    empty = facts()
+    for kind, spec in KINDS.items():
+        if spec.facts:
+            params = {key: p.default for key, p in spec.params.items()}
+            assert spec.fn(empty, params).status == "not_applicable", kind
