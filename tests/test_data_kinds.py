@@ -20,8 +20,8 @@ from auditor.facts.data import (
     Duplicates,
     IdentifierColumn,
     Identifiers,
-    ProxyCandidate,
     Proxies,
+    ProxyCandidate,
     SharedRows,
 )
 from auditor.rules.kinds import KINDS
