@@ -1,0 +1,109 @@
+"""A split read as shards and merged gives the facts and the report of one pass.
+
+The splits are written as Parquet files whose row groups are the shards (1, 2 and 7 of them, with
+one-row shards and a shard where a class is absent), and as CSV files that are read in one pass;
+the audit of each must be the same report.json but for the files' paths.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from auditor.api import audit
+from auditor.loading.data import ReadOptions, SplitReader
+
+pytestmark = pytest.mark.slow
+
+NAMES = ["alpha", "beta", "gamma", "delta"]
+LAYOUTS = {
+    "one shard": {"train": [400], "val": [200]},
+    "two shards": {"train": [150, 250], "val": [100, 100]},
+    "seven shards": {"train": [1, 56, 1, 100, 40, 2, 200], "val": [1, 20, 1, 50, 28, 50, 50]},
+}
+NO_CLASS_2 = slice(158, 198)  # the train rows of the 40-row shard of the seven-shard layout
+
+
+def _ordered(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rows reordered so that rows 158-197 hold no row of class 2."""
+    others = np.flatnonzero(y != 2)
+    chosen = others[:40]
+    rest = np.setdiff1d(np.arange(len(y)), chosen)
+    order = np.concatenate([rest[:158], chosen, rest[158:]])
+    return x[order], y[order]
+
+
+def _write_parquet(path: Path, x: np.ndarray, y: np.ndarray, groups: list[int]) -> None:
+    schema = pa.schema([(n, pa.float32()) for n in NAMES] + [("label", pa.int64())])
+    with pq.ParquetWriter(path, schema) as writer:
+        start = 0
+        for size in groups:
+            part = slice(start, start + size)
+            columns = [pa.array(x[part, i]) for i in range(len(NAMES))] + [pa.array(y[part])]
+            writer.write_table(pa.Table.from_arrays(columns, schema=schema))
+            start += size
+    assert pq.ParquetFile(path).metadata.num_row_groups == len(groups)
+
+
+def _write_csv(path: Path, x: np.ndarray, y: np.ndarray) -> None:
+    import pandas as pd
+
+    frame = pd.DataFrame(x, columns=NAMES)
+    frame["label"] = y
+    frame.to_csv(path, index=False, float_format="%.9g")  # float32 round-trips exactly
+
+
+ROW_FACTS = ("hashes", "near_hashes", "row_numbers", "sample_x", "sample_y", "sample_rows")
+
+
+def _report(model: Any, splits: dict[str, Path]) -> tuple[dict[str, Any], Any]:
+    """The audit's report.json without paths and timings, and its evaluation."""
+    result = audit(model, train=splits["train"], val=splits["val"], batch_rows=1)
+    doc = result.to_dict()
+    for key in ("created", "timings", "environment"):
+        doc.pop(key)
+    for split in doc["splits"].values():
+        split.pop("path")
+    return doc, result.evaluation
+
+
+@pytest.fixture(scope="module")
+def data(tiny_multiclass: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    folder = tmp_path_factory.mktemp("shards")
+    train = _ordered(tiny_multiclass.x_train, tiny_multiclass.y_train)
+    val = tiny_multiclass.x_val, tiny_multiclass.y_val
+    assert 2 not in train[1][NO_CLASS_2]
+    csv = {"train": folder / "train.csv", "val": folder / "val.csv"}
+    _write_csv(csv["train"], *train)
+    _write_csv(csv["val"], *val)
+    return {
+        "folder": folder,
+        "model": tiny_multiclass.path("keras"),
+        "splits": {"train": train, "val": val},
+        "one_pass": _report(tiny_multiclass.path("keras"), csv),
+    }
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_sharded_splits_give_the_report_of_one_pass(data: dict[str, Any], layout: str) -> None:
+    paths = {}
+    for name, groups in LAYOUTS[layout].items():
+        path = data["folder"] / f"{name}-{len(groups)}.parquet"
+        _write_parquet(path, *data["splits"][name], groups)
+        reader = SplitReader(name, path, ReadOptions(n_classes=3, n_features=4, batch_rows=1))
+        assert len(reader.shards()) == len(groups)  # the merge below is over these shards
+        paths[name] = path
+    doc, evaluation = _report(data["model"], paths)
+    one_doc, one_pass = data["one_pass"]
+    assert doc == one_doc
+    assert evaluation.data == one_pass.data  # every data fact the rules judged
+    for name in ("train", "val"):
+        for field in ROW_FACTS:
+            got, want = getattr(evaluation.rows[name], field), getattr(one_pass.rows[name], field)
+            assert np.array_equal(got, want), (name, field)
+        np.testing.assert_array_equal(evaluation.splits[name].proba, one_pass.splits[name].proba)
