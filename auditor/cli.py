@@ -15,6 +15,7 @@ import click
 
 from auditor import __version__
 from auditor.errors import AuditorError
+from auditor.loading.readers import supported_formats
 from auditor.report.writer import FILE_NAMES, FORMATS
 from auditor.rules.engine import FAIL_ON
 
@@ -87,7 +88,7 @@ def main() -> None:
     "train",
     required=True,
     type=click.Path(path_type=Path),
-    help="Training split (.csv, .parquet or .npz).",
+    help=f"Training split ({supported_formats()}).",
 )
 @click.option(
     "--val", "val", required=True, type=click.Path(path_type=Path), help="Validation split."

@@ -1,22 +1,22 @@
-"""Reads a data split (CSV, Parquet or NPZ) in batches of numeric features and integer labels."""
+"""Reads a data split in batches of numeric features and integer labels, whatever its format.
+
+The formats themselves are in `auditor.loading.readers`; what is the same for all of them lives
+here: choosing the feature columns, turning labels into class indices, finding NaN/infinite rows.
+"""
 
 from __future__ import annotations
 
-import csv
-import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
 from auditor.errors import DataError
+from auditor.loading.readers import READERS, RawShard, open_source
 
-FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".npz": "npz"}
+FORMATS = {suffix: reader.format for suffix, reader in READERS.items()}
 DEFAULT_BATCH_ROWS = 65_536
 
 
@@ -51,137 +51,116 @@ class ReadOptions:
     batch_rows: int = DEFAULT_BATCH_ROWS
 
 
+@dataclass(frozen=True)
+class ShardReport:
+    """What the split-level checks need from a shard read to its end; merge consecutive ones."""
+
+    rows: int = 0
+    invalid: int = 0
+    # (row number within the split, column) of the first NaN/infinite feature value.
+    first_bad: tuple[int, str] | None = None
+
+    def merge(self, other: ShardReport) -> ShardReport:
+        """Return this report followed by the next shard's (order matters for `first_bad`)."""
+        return ShardReport(
+            self.rows + other.rows,
+            self.invalid + other.invalid,
+            self.first_bad if self.first_bad is not None else other.first_bad,
+        )
+
+
+class Shard:
+    """A run of a split's rows that can be read on its own, e.g. by another worker.
+
+    `batches()` yields clean rows as `SplitReader.batches()` does, with row numbers counted from
+    the start of the split; once it is exhausted `report` says how many rows and invalid rows it
+    held. Pass the merged reports of every shard, in order, to `SplitReader.check`.
+    """
+
+    __slots__ = ("_index", "_raw", "_path", "_label", "_features", "_options", "_report")
+
+    def __init__(
+        self,
+        index: int,
+        raw: RawShard,
+        path: Path,
+        label: str,
+        features: Sequence[str],
+        options: ReadOptions,
+    ) -> None:
+        self._index = index
+        self._raw = raw
+        self._path = path
+        self._label = label
+        self._features = tuple(features)
+        self._options = options
+        self._report: ShardReport | None = None
+
+    @property
+    def index(self) -> int:
+        """The shard's position in the split, from 0."""
+        return self._index
+
+    @property
+    def first_row(self) -> int:
+        """The row number of the shard's first row within the split (0-based, header excluded)."""
+        return self._raw.first_row
+
+    @property
+    def report(self) -> ShardReport:
+        """Rows and invalid rows of the shard; available once `batches()` is exhausted."""
+        if self._report is None:
+            raise RuntimeError(f"shard {self._index} has no report until its batches are read")
+        return self._report
+
+    def __repr__(self) -> str:
+        return f"Shard(index={self._index}, first_row={self.first_row})"
+
+    def batches(self) -> Iterator[Batch]:
+        """Yield batches of clean rows; DataError on bad labels. Each call reads the shard again.
+
+        Rows with NaN or infinite features are dropped with --drop-invalid-rows; without it,
+        nothing is yielded after the first of them, but the rest are still counted for `report`.
+        """
+        self._report = None
+        drop = self._options.drop_invalid_rows
+        start = self.first_row
+        invalid = 0
+        first_bad: tuple[int, str] | None = None
+        for x, raw_y in self._raw.batches():
+            y = _labels(raw_y, start, self._path, self._label, self._options)
+            bad = ~np.isfinite(x).all(axis=1)
+            n_bad = int(bad.sum())
+            if n_bad:
+                invalid += n_bad
+                if first_bad is None:
+                    row = int(np.argmax(bad))
+                    col = int(np.argmax(~np.isfinite(x[row])))
+                    first_bad = (start + row, self._features[col])
+                if drop:
+                    keep = ~bad
+                    if keep.any():
+                        yield Batch(x[keep], y[keep], start, np.nonzero(keep)[0])
+                    start += len(x)
+                    continue
+            if not invalid or drop:
+                yield Batch(x, y, start)
+            start += len(x)
+        self._report = ShardReport(start - self.first_row, invalid, first_bad)
+
+
 class SplitReader:
-    """Streams one split file; `features` are the columns fed to the model, in model order."""
+    """Streams one split; `features` are the columns fed to the model, in model order."""
 
     def __init__(self, name: str, path: Any, options: ReadOptions):
         self.name = name
         self.options = options
-        if not isinstance(path, (str, Path)):
-            # In-memory data (Python API): a DataFrame with the label column, or (x, y) arrays.
-            self.path = Path(f"<{name} data>")
-            self.format = "memory"
-            self._memory = path
-            self.columns = self._read_columns()
-            self.features = self._select_features()
-            self.dropped_rows = 0
-            return
-        self.path = Path(path)
-        if not self.path.exists():
-            raise DataError(f"{self.path}: {name} split not found")
-        if self.path.is_dir():
-            raise DataError(f"{self.path}: {name} split is a folder; pass a .csv, .parquet or .npz")
-        fmt = FORMATS.get(self.path.suffix.lower())
-        if fmt is None:
-            raise DataError(
-                f"{self.path}: unknown data format '{self.path.suffix}'; use .csv, .parquet or .npz"
-            )
-        self.format = fmt
-        self.columns = self._read_columns()
+        self._reader = open_source(name, path, options)
+        self.path = self._reader.path
+        self.format = self._reader.format
+        self.columns = self._reader.columns()
         self.features = self._select_features()
         self.dropped_rows = 0
-
-    # -- schema -----------------------------------------------------------------------------
-    def _read_columns(self) -> list[str]:
-        if self.format == "memory":
-            return self._memory_columns()
-        if self.format == "csv":
-            with open(self.path, newline="", encoding="utf-8", errors="replace") as handle:
-                header = next(csv.reader(handle), None)
-            if not header:
-                raise DataError(f"{self.path}: the file is empty; expected a header row")
-            return [c.strip() for c in header]
-        if self.format == "parquet":
-            try:
-                return list(pq.read_schema(self.path).names)
-            except (pa.ArrowException, OSError) as exc:
-                raise DataError(f"{self.path}: not a readable Parquet file ({exc})") from None
-        self._npz = self._open_npz()
-        x = self._npz["x"]
-        names = self._npz.get("feature_names")
-        if names is not None:
-            cols = [str(n) for n in names]
-            if len(cols) != x.shape[1]:
-                raise DataError(
-                    f"{self.path}: feature_names has {len(cols)} names "
-                    f"for {x.shape[1]} columns of x"
-                )
-            return cols
-        return [f"x{i}" for i in range(x.shape[1])]
-
-    def _open_npz(self) -> dict[str, np.ndarray]:
-        try:
-            with np.load(self.path, allow_pickle=False) as npz:
-                arrays = {key: npz[key] for key in npz.files}
-        except ValueError as exc:
-            if "pickle" in str(exc):
-                raise DataError(
-                    f"{self.path}: the NPZ holds object arrays that need pickle, which auditor "
-                    "refuses to load (it can run code); save plain numeric arrays x and y"
-                ) from None
-            raise DataError(f"{self.path}: not a readable NPZ file ({exc})") from None
-        except (OSError, EOFError) as exc:
-            raise DataError(f"{self.path}: not a readable NPZ file ({exc})") from None
-        missing = [k for k in ("x", "y") if k not in arrays]
-        if missing:
-            raise DataError(
-                f"{self.path}: the NPZ lacks array(s) {', '.join(missing)}; it holds "
-                f"{', '.join(sorted(arrays)) or 'nothing'} (expected x: features, y: labels)"
-            )
-        x = arrays["x"]
-        if x.ndim != 2:
-            raise DataError(f"{self.path}: array x has shape {x.shape}; expected (rows, features)")
-        if len(arrays["y"]) != len(x):
-            raise DataError(
-                f"{self.path}: x has {len(x)} rows but y has {len(arrays['y'])}; they must match"
-            )
-        return arrays
-
-    def _memory_columns(self) -> list[str]:
-        data = self._memory
-        if hasattr(data, "columns") and hasattr(data, "__getitem__"):
-            return [str(c) for c in data.columns]
-        if isinstance(data, (tuple, list)) and len(data) == 2:
-            x, y = data
-            if hasattr(x, "columns"):
-                self._memory = (x, np.asarray(y))
-                return [str(c) for c in x.columns]
-            x = np.asarray(x)
-            if x.ndim != 2:
-                raise DataError(f"{self.path}: x has shape {x.shape}; expected (rows, features)")
-            if len(np.asarray(y)) != len(x):
-                raise DataError(f"{self.path}: x has {len(x)} rows but y has {len(np.asarray(y))}")
-            self._memory = (x, np.asarray(y))
-            return [f"x{i}" for i in range(x.shape[1])]
-        raise DataError(
-            f"{self.path}: pass a path, a DataFrame with a '{self.options.label}' column, "
-            f"or (x, y) arrays; got {type(data).__name__}"
-        )
-
-    def _memory_batches(self, rows: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        data = self._memory
-        if isinstance(data, tuple):
-            x, y = data
-            frame = x if hasattr(x, "columns") else None
-        else:
-            frame, y = data, np.asarray(data[self.options.label])
-        if frame is not None:
-            for name in self.features:
-                kind = getattr(frame[name].dtype, "kind", "O")
-                if kind not in "biuf":
-                    raise DataError(
-                        f"{self.path}: feature column '{name}' has dtype {frame[name].dtype}; "
-                        "features must be numeric or boolean"
-                    )
-            x = np.asarray(frame[self.features], dtype=np.float32)
-        else:
-            index = [self.columns.index(f) for f in self.features]
-            x = np.asarray(x)[:, index]
-        for i in range(0, len(x), rows):
-            yield (
-                np.ascontiguousarray(x[i : i + rows], dtype=np.float32),
-                np.asarray(y[i : i + rows]),
-            )
 
     @property
     def label(self) -> str:
@@ -191,7 +170,7 @@ class SplitReader:
     @property
     def separate_labels(self) -> bool:
         """Whether labels come as their own array (NPZ, (x, y)) rather than as a column."""
-        return self.format == "npz" or (self.format == "memory" and isinstance(self._memory, tuple))
+        return self._reader.separate_labels
 
     def _select_features(self) -> list[str]:
         opts = self.options
@@ -224,182 +203,88 @@ class SplitReader:
         return available
 
     # -- rows -------------------------------------------------------------------------------
+    def shards(self) -> list[Shard]:
+        """Cut the split's rows into consecutive shards that can be read independently, in order.
+
+        CSV, NPZ and in-memory data are one shard; Parquet is one per run of row groups holding
+        at least `batch_rows` rows. DataError when a feature column is not numeric.
+        """
+        raw = self._reader.shards(self.features, self.label, self.options.batch_rows)
+        return [
+            Shard(i, shard, self.path, self.label, self.features, self.options)
+            for i, shard in enumerate(raw)
+        ]
+
     def batches(self) -> Iterator[Batch]:
         """Yield batches of clean rows; raise DataError on bad values (after counting them)."""
-        start = 0
-        invalid = 0
-        first_bad: tuple[int, str] | None = None
-        for x, raw_y in self._raw_batches():
-            y = self._labels(raw_y, start)
-            bad = ~np.isfinite(x).all(axis=1)
-            n_bad = int(bad.sum())
-            if n_bad:
-                invalid += n_bad
-                if first_bad is None:
-                    row = int(np.argmax(bad))
-                    col = int(np.argmax(~np.isfinite(x[row])))
-                    first_bad = (start + row, self.features[col])
-                if self.options.drop_invalid_rows:
-                    keep = ~bad
-                    if keep.any():
-                        yield Batch(x[keep], y[keep], start, np.nonzero(keep)[0])
-                    start += len(x)
-                    continue
-            if not invalid or self.options.drop_invalid_rows:
-                yield Batch(x, y, start)
-            start += len(x)
-        self.dropped_rows = invalid if self.options.drop_invalid_rows else 0
-        if start and invalid == start and self.options.drop_invalid_rows:
-            column = first_bad[1] if first_bad else "?"
+        report = ShardReport()
+        for shard in self.shards():
+            for batch in shard.batches():
+                # As in one pass over the split: nothing is yielded after the first invalid row
+                # (without --drop-invalid-rows), but the later shards are still counted.
+                if not report.invalid or self.options.drop_invalid_rows:
+                    yield batch
+            report = report.merge(shard.report)
+        self.check(report)
+
+    def check(self, report: ShardReport) -> None:
+        """Raise the split-level DataErrors for the merged report of all shards; set dropped_rows.
+
+        Every row invalid (with --drop-invalid-rows), any row invalid (without it), or no rows.
+        """
+        drop = self.options.drop_invalid_rows
+        self.dropped_rows = report.invalid if drop else 0
+        if report.rows and report.invalid == report.rows and drop:
+            column = report.first_bad[1] if report.first_bad else "?"
             raise DataError(
-                f"{self.path}: all {start} row(s) of the {self.name} split have NaN or infinite "
-                f"feature values (first: column '{column}'); nothing is left to audit"
+                f"{self.path}: all {report.rows} row(s) of the {self.name} split have NaN or "
+                f"infinite feature values (first: column '{column}'); nothing is left to audit"
             )
-        if invalid and not self.options.drop_invalid_rows:
-            assert first_bad is not None
+        if report.invalid and not drop:
+            assert report.first_bad is not None
+            row, column = report.first_bad
             raise DataError(
-                f"{self.path}: {invalid} row(s) have NaN or infinite feature values (first: row "
-                f"{first_bad[0]}, column '{first_bad[1]}'); clean them or pass --drop-invalid-rows"
+                f"{self.path}: {report.invalid} row(s) have NaN or infinite feature values (first: "
+                f"row {row}, column '{column}'); clean them or pass --drop-invalid-rows"
             )
-        if start == 0:
+        if report.rows == 0:
             raise DataError(f"{self.path}: the {self.name} split has no rows")
 
-    def _raw_batches(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        rows = self.options.batch_rows
-        if self.format == "memory":
-            yield from self._memory_batches(rows)
-            return
-        if self.format == "npz":
-            x, y = self._npz["x"], self._npz["y"]
-            if not np.issubdtype(x.dtype, np.number) and x.dtype != np.bool_:
-                raise DataError(f"{self.path}: array x has non-numeric dtype {x.dtype}")
-            index = [self.columns.index(f) for f in self.features]
-            for i in range(0, len(x), rows):
-                yield (
-                    np.ascontiguousarray(x[i : i + rows][:, index], dtype=np.float32),
-                    y[i : i + rows],
-                )
-            return
-        if self.format == "parquet":
-            yield from self._parquet_batches(rows)
-            return
-        yield from self._csv_batches(rows)
 
-    def _parquet_batches(self, rows: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        try:
-            # pre_buffer would cache every column chunk it reads for the life of the file object
-            # (the whole file, by the end); a small read buffer keeps memory to one row group.
-            parquet = pq.ParquetFile(self.path, pre_buffer=False, buffer_size=1 << 20)
-        except (pa.ArrowException, OSError) as exc:
-            raise DataError(f"{self.path}: not a readable Parquet file ({exc})") from None
-        schema = parquet.schema_arrow
-        for name in self.features:
-            kind = schema.field(name).type
-            if not (
-                pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind)
-            ):
-                raise DataError(
-                    f"{self.path}: feature column '{name}' has type {kind}; features must be "
-                    "numeric or boolean (encode it, or pass --ignore " + name + ")"
-                )
-        try:
-            for batch in parquet.iter_batches(
-                batch_size=rows, columns=self.features + [self.label]
-            ):
-                yield self._to_arrays(batch)
-        except (pa.ArrowException, OSError) as exc:
-            raise DataError(f"{self.path}: could not read the Parquet data ({exc})") from None
-
-    def _csv_batches(self, rows: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        convert = pacsv.ConvertOptions(
-            column_types={name: pa.float64() for name in self.features},
-            include_columns=self.features + [self.label],
-            true_values=["true", "True", "TRUE"],
-            false_values=["false", "False", "FALSE"],
-        )
-        try:
-            reader = pacsv.open_csv(
-                self.path,
-                read_options=pacsv.ReadOptions(block_size=1 << 22),
-                convert_options=convert,
-            )
-            for batch in reader:
-                for chunk in _split(batch, rows):
-                    yield self._to_arrays(chunk)
-        except pa.ArrowInvalid as exc:
-            raise DataError(_csv_problem(self.path, str(exc), self.columns)) from None
-
-    def _to_arrays(self, batch: pa.RecordBatch) -> tuple[np.ndarray, np.ndarray]:
-        x = np.empty((batch.num_rows, len(self.features)), dtype=np.float32)
-        for i, name in enumerate(self.features):
-            column = batch.column(name)
-            if column.null_count:
-                column = column.cast(pa.float64()).fill_null(np.nan)
-            x[:, i] = column.to_numpy(zero_copy_only=False)
-        y = np.array(batch.column(self.label).to_numpy(zero_copy_only=False))
-        del batch
-        # The batch is copied out: hand Arrow's freed buffers back to the system now rather than
-        # let its allocator keep the high-water mark of every batch read (~100 MB).
-        pa.default_memory_pool().release_unused()
-        return x, y
-
-    def _labels(self, raw: np.ndarray, start: int) -> np.ndarray:
-        opts = self.options
-        if opts.classes is not None and raw.dtype.kind in "OUSb":
-            lookup = {name: i for i, name in enumerate(opts.classes)}
-            values = np.array([lookup.get(str(v), -1) for v in raw], dtype=np.int64)
-            bad = values < 0
-            if bad.any():
-                unknown = sorted({str(v) for v in raw[bad]})[:5]
-                raise DataError(
-                    f"{self.path}: label(s) {', '.join(unknown)} in column '{self.label}' are not "
-                    f"among --classes {', '.join(opts.classes)}"
-                )
-            return values
-        if raw.dtype.kind == "b":
-            return raw.astype(np.int64)
-        if raw.dtype.kind in "OUS":
-            sample = ", ".join(sorted({str(v) for v in raw[:1000]})[:5])
+def _labels(raw: np.ndarray, start: int, path: Path, label: str, opts: ReadOptions) -> np.ndarray:
+    """Raw labels as class indices (text via --classes); DataError naming the bad values."""
+    if opts.classes is not None and raw.dtype.kind in "OUSb":
+        lookup = {name: i for i, name in enumerate(opts.classes)}
+        values = np.array([lookup.get(str(v), -1) for v in raw], dtype=np.int64)
+        bad = values < 0
+        if bad.any():
+            unknown = sorted({str(v) for v in raw[bad]})[:5]
             raise DataError(
-                f"{self.path}: label column '{self.label}' holds text ({sample}); pass --classes "
-                "with the class names in the order of the model's outputs"
+                f"{path}: label(s) {', '.join(unknown)} in column '{label}' are not "
+                f"among --classes {', '.join(opts.classes)}"
             )
-        values = raw.astype(np.float64)
-        if np.isnan(values).any():
-            row = start + int(np.argmax(np.isnan(values)))
-            raise DataError(f"{self.path}: label column '{self.label}' is empty at row {row}")
-        ints = values.astype(np.int64)
-        outside = (ints != values) | (ints < 0) | (ints >= opts.n_classes)
-        if outside.any():
-            examples = ", ".join(str(v) for v in sorted(set(values[outside].tolist()))[:5])
-            raise DataError(
-                f"{self.path}: label(s) {examples} in column '{self.label}' are not class indices "
-                f"0..{opts.n_classes - 1} of the model's {opts.n_classes} outputs"
-            )
-        return ints
-
-
-def _split(batch: pa.RecordBatch, rows: int) -> Iterator[pa.RecordBatch]:
-    for offset in range(0, batch.num_rows, rows):
-        yield batch.slice(offset, rows)
-
-
-def _csv_problem(path: Path, text: str, columns: Sequence[str]) -> str:
-    first = text.strip().splitlines()[0]
-    if "Expected" in first and "columns" in first:
-        detail = first.split("parse error:")[-1].strip()
-        return f"{path}: ragged CSV row ({detail}); every row needs one value per header column"
-    if "conversion error" in first.lower() or "invalid value" in first.lower():
-        found = re.search(r"column #(\d+)", first)
-        value = re.search(r"invalid value '([^']*)'", first)
-        index = int(found.group(1)) if found else -1
-        name = columns[index] if 0 <= index < len(columns) else "?"
-        shown = f" '{value.group(1)[:40]}'" if value else ""
-        return (
-            f"{path}: column '{name}' holds the non-numeric value{shown}; features must be numbers "
-            f"(encode it, or pass --ignore {name})"
+        return values
+    if raw.dtype.kind == "b":
+        return raw.astype(np.int64)
+    if raw.dtype.kind in "OUS":
+        sample = ", ".join(sorted({str(v) for v in raw[:1000]})[:5])
+        raise DataError(
+            f"{path}: label column '{label}' holds text ({sample}); pass --classes "
+            "with the class names in the order of the model's outputs"
         )
-    return f"{path}: could not parse the CSV ({first})"
+    values = raw.astype(np.float64)
+    if np.isnan(values).any():
+        row = start + int(np.argmax(np.isnan(values)))
+        raise DataError(f"{path}: label column '{label}' is empty at row {row}")
+    ints = values.astype(np.int64)
+    outside = (ints != values) | (ints < 0) | (ints >= opts.n_classes)
+    if outside.any():
+        examples = ", ".join(str(v) for v in sorted(set(values[outside].tolist()))[:5])
+        raise DataError(
+            f"{path}: label(s) {examples} in column '{label}' are not class indices "
+            f"0..{opts.n_classes - 1} of the model's {opts.n_classes} outputs"
+        )
+    return ints
 
 
 def _preview(names: Sequence[str], limit: int = 12) -> str:

@@ -1,0 +1,99 @@
+"""Split readers: one module per input kind behind one protocol, and the table that picks them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+import numpy as np
+
+from auditor.errors import DataError
+from auditor.loading.readers.csv import CsvReader
+from auditor.loading.readers.memory import MemoryReader
+from auditor.loading.readers.npz import NpzReader
+from auditor.loading.readers.parquet import ParquetReader
+
+if TYPE_CHECKING:
+    from auditor.loading.data import ReadOptions
+
+# Raw rows as a reader yields them: float32 features (n, f) in model order, and the labels as
+# stored (numbers, booleans or text); turning them into class indices is shared (loading.data).
+RawBatch = tuple[np.ndarray, np.ndarray]
+
+
+class RawShard(Protocol):
+    """A run of a split's rows that can be read on its own, in batches of at most `batch_rows`."""
+
+    @property
+    def first_row(self) -> int:
+        """The row number of the shard's first row within the split (0-based, header excluded)."""
+        ...
+
+    def batches(self) -> Iterator[RawBatch]:
+        """Yield the shard's rows in order; each call reads them again from the start."""
+        ...
+
+
+class Reader(Protocol):
+    """One input kind: its column names, and its rows cut into shards."""
+
+    format: ClassVar[str]  # the name in FORMATS: "csv", "parquet", ...
+    path: Path
+
+    @property
+    def separate_labels(self) -> bool:
+        """Whether labels come as their own array ("y") rather than as a column."""
+        ...
+
+    def columns(self) -> list[str]:
+        """Return the column names (header or schema), labels included when they are a column."""
+        ...
+
+    def shards(self, features: Sequence[str], label: str, batch_rows: int) -> Sequence[RawShard]:
+        """Cut the rows into consecutive shards, first row first."""
+        ...
+
+
+class FileReader(Reader, Protocol):
+    """A reader of one file format, made from the file's path."""
+
+    def __init__(self, path: Path) -> None: ...
+
+
+# Adding a format is one module implementing FileReader plus its suffix(es) here; messages and
+# the CLI's help list the formats from this table.
+READERS: dict[str, type[FileReader]] = {
+    ".csv": CsvReader,
+    ".parquet": ParquetReader,
+    ".pq": ParquetReader,
+    ".npz": NpzReader,
+}
+
+
+def supported_formats() -> str:
+    """Name the formats for messages and help, one suffix each: ".csv, .parquet or .npz"."""
+    # The first suffix of each reader names it; aliases (.pq) would only lengthen the message.
+    first: dict[type[FileReader], str] = {}
+    for suffix, cls in READERS.items():
+        first.setdefault(cls, suffix)
+    suffixes = list(first.values())
+    if len(suffixes) == 1:
+        return suffixes[0]
+    return f"{', '.join(suffixes[:-1])} or {suffixes[-1]}"
+
+
+def open_source(name: str, source: Any, options: ReadOptions) -> Reader:
+    """Pick the reader for the `name` split: a file's by its suffix or in-memory data's."""
+    if not isinstance(source, (str, Path)):
+        # In-memory data (Python API): a DataFrame with the label column, or (x, y) arrays.
+        return MemoryReader(source, Path(f"<{name} data>"), options.label)
+    path = Path(source)
+    if not path.exists():
+        raise DataError(f"{path}: {name} split not found")
+    if path.is_dir():
+        raise DataError(f"{path}: {name} split is a folder; pass a {supported_formats()}")
+    reader = READERS.get(path.suffix.lower())
+    if reader is None:
+        raise DataError(f"{path}: unknown data format '{path.suffix}'; use {supported_formats()}")
+    return reader(path)
