@@ -291,18 +291,3 @@ def _preview(names: Sequence[str], limit: int = 12) -> str:
     shown = ", ".join(names[:limit])
     return shown + (f", ... ({len(names)} in all)" if len(names) > limit else "")
 
-
-class _WholeSplit:  # TEMPORARY: one shard over the whole split, until the readers' shards land
-    index = 0
-    first_row = 0
-    report = None
-
-    def __init__(self, reader: SplitReader):
-        self.reader = reader
-
-    def batches(self) -> Iterator[Batch]:
-        yield from self.reader.batches()
-
-
-SplitReader.shards = lambda self: [_WholeSplit(self)]  # type: ignore[attr-defined]
-SplitReader.check = lambda self, report: None  # type: ignore[attr-defined]
