@@ -27,9 +27,12 @@ test:
 test-fast:
 	@$(PY) -m pytest -q -m "not slow and not browser"
 
+# ruff, mypy, and import-linter's layer contracts (pyproject.toml's [tool.importlinter]).
 lint:
+	@./scripts/setup.sh --test
 	@$(VENV)/bin/ruff check auditor tests samples benchmarks scripts examples
 	@$(VENV)/bin/mypy auditor
+	@$(VENV)/bin/lint-imports --no-cache
 
 clean:
 	rm -rf $(OUT) samples/build .pytest_cache
