@@ -6,81 +6,43 @@ import json
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from auditor.drawing import Drawing
 from auditor.errors import AuditorError
 from auditor.evaluate import Evaluation, Progress, evaluate
 from auditor.loading.model import LoadedModel, from_keras_model, load_model
-from auditor.regularization import Recommendation, recommend
-from auditor.rules import RuleResult, RuleSet, blocking, load_rule_set, run_rules
+from auditor.regularization import recommend
+from auditor.report.drawing import Drawing
+from auditor.report.json_report import report_dict, report_json
+from auditor.report.writer import FIGURE_FORMATS, FORMATS, write_reports
+from auditor.result import AuditResult
+from auditor.rules import RuleSet, load_rule_set, run_rules
 from auditor.rules.engine import FAIL_ON
 
-if TYPE_CHECKING:
-    from auditor.report.plots import Figure
+__all__ = ["AuditReport", "AuditResult", "audit", "audit_and_write", "load_reference"]
 
 
 @dataclass(frozen=True)
-class AuditResult:
-    """Everything an audit found; render it with the writers in `auditor.report`."""
-
-    evaluation: Evaluation
-    rule_set: RuleSet
-    results: tuple[RuleResult, ...]
-    recommendations: tuple[Recommendation, ...]
-    fail_on: str = "error"
-    created: str = ""
-    sweep: Any = None
-    history: dict[str, list[float]] | None = None
-    timings: dict[str, float] = field(default_factory=dict, compare=False)
-    drawing: Drawing | None = field(default=None, compare=False, repr=False)
-
-    def figures(self) -> dict[str, Figure]:
-        """Return the evaluation's figures by name (from the background drawing, if started)."""
-        if self.drawing is not None:
-            return self.drawing.result()
-        from auditor.report.plots import evaluation_figures
-
-        return evaluation_figures(self.evaluation, self.history)
-
-    @property
-    def blocking(self) -> list[RuleResult]:
-        """Results that fail the gate at the chosen --fail-on level."""
-        return blocking(self.results, self.fail_on)
-
-    @property
-    def passed(self) -> bool:
-        """Whether no result fails the gate at the chosen --fail-on level."""
-        return not self.blocking
-
-    @property
-    def verdict(self) -> str:
-        """The gate's verdict: "pass" or "fail"."""
-        return "pass" if self.passed else "fail"
+class AuditReport(AuditResult):
+    """What `audit()` returns: the `AuditResult` value, and ways to render and write its reports."""
 
     def to_dict(self) -> dict[str, Any]:
         """Return the report as report.json holds it."""
-        from auditor.report.json_report import report_dict
-
         return report_dict(self)
 
     def to_json(self) -> str:
         """Return the report as the JSON text of report.json."""
-        return json.dumps(self.to_dict(), indent=2, sort_keys=False)
+        return report_json(self)
 
     def write_html(self, path: str | Path) -> Path:
         """Write the HTML report to PATH and return the path written."""
-        from auditor.report.writer import write_reports
-
         return write_reports(self, Path(path).parent, ("html",), names={"html": Path(path).name})[0]
 
     def write_pdf(self, path: str | Path) -> Path:
         """Write the PDF report to PATH and return the path written."""
-        from auditor.report.writer import write_reports
-
         return write_reports(self, Path(path).parent, ("pdf",), names={"pdf": Path(path).name})[0]
 
 
@@ -119,7 +81,35 @@ def _model(model: Any, unsafe: bool) -> LoadedModel:
     raise AuditorError(f"model must be a path or a Keras model, got {type(model).__name__}")
 
 
-def audit(
+def audit(model: Any, **settings: Any) -> AuditReport:
+    """Audit MODEL on its train/val(/test) splits against a rule set, and return the result.
+
+    MODEL is a path (.keras, .h5, SavedModel folder) or an in-memory Keras model. Each split is a
+    path (.csv, .parquet, .npz), a DataFrame holding the `label` column, or an (x, y) pair of
+    arrays.
+    Nothing is printed or written: call `.write_html(path)`, `.write_pdf(path)` or `.to_json()`.
+    """
+    return _audit(model, formats=(), **settings)[0]
+
+
+def audit_and_write(
+    model: Any, *, out: str | Path, formats: Sequence[str] = FORMATS, **settings: Any
+) -> tuple[AuditReport, list[Path]]:
+    """Audit MODEL as `audit()` does and write the report FORMATS into OUT; return both.
+
+    When HTML or PDF is among FORMATS, their figures are drawn in a forked process while the rules
+    run (Linux only); the command line writes its reports this way.
+    """
+    result, drawing = _audit(model, formats=formats, **settings)
+    try:
+        written = write_reports(result, out, formats, figures=drawing)
+    finally:
+        if drawing is not None:
+            drawing.cancel()  # a no-op once its figures arrived; stops it if writing failed first
+    return result, written
+
+
+def _audit(
     model: Any,
     *,
     train: Any,
@@ -143,17 +133,8 @@ def audit(
     seed: int = 0,
     progress: Progress | None = None,
     sweep_progress: Any = None,
-    prepare: Sequence[str] = (),
-) -> AuditResult:
-    """Audit MODEL on its train/val(/test) splits against a rule set, and return the result.
-
-    MODEL is a path (.keras, .h5, SavedModel folder) or an in-memory Keras model. Each split is a
-    path (.csv, .parquet, .npz), a DataFrame holding the `label` column, or an (x, y) pair of
-    arrays.
-    Nothing is printed or written: call `.write_html(path)`, `.write_pdf(path)` or `.to_json()`.
-    PREPARE names the report formats that will be written: for "html" or "pdf", the figures are
-    drawn in a forked process while the rules run (Linux only).
-    """
+    formats: Sequence[str] = (),
+) -> tuple[AuditReport, Drawing | None]:
     if fail_on not in FAIL_ON:
         raise AuditorError(f"fail_on must be one of {', '.join(FAIL_ON)}, got {fail_on!r}")
     if not 0.0 < threshold < 1.0:
@@ -216,7 +197,7 @@ def audit(
     if reference is not None:
         evaluation = replace(evaluation, reference=reference)
 
-    drawing = _draw_in_background(evaluation, history, prepare)
+    drawing = _draw_in_background(evaluation, history, formats)
     try:
         started = time.perf_counter()
         results = tuple(run_rules(evaluation, rule_set, timings))
@@ -245,7 +226,7 @@ def audit(
         if drawing is not None:
             drawing.cancel()  # the figures will not be wanted: stop the child now
         raise
-    return AuditResult(
+    result = AuditReport(
         evaluation=evaluation,
         rule_set=rule_set,
         results=results,
@@ -255,14 +236,14 @@ def audit(
         history=history,
         created=datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
         timings=timings,
-        drawing=drawing,
     )
+    return result, drawing
 
 
 def _draw_in_background(
     evaluation: Evaluation, history: dict[str, list[float]] | None, formats: Sequence[str]
 ) -> Drawing | None:
     """Start drawing the figures HTML and PDF reports show, in a forked process, on Linux."""
-    if not {"html", "pdf"} & set(formats) or not sys.platform.startswith("linux"):
+    if not FIGURE_FORMATS & set(formats) or not sys.platform.startswith("linux"):
         return None
     return Drawing(evaluation, history)

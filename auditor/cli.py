@@ -237,15 +237,16 @@ def audit(
     debug: bool,
 ) -> None:
     """Audit MODEL (.keras, .h5 or SavedModel folder) on its train/val(/test) splits."""
-    from auditor.api import audit as run_audit
-    from auditor.report.writer import write_reports
+    from auditor.api import audit_and_write
 
     chosen = _formats(formats)
     progress = _Progress(enabled=not (quiet or no_progress) and sys.stderr.isatty())
     if baseline is not None and baseline_model is not None:
         raise click.UsageError("pass --baseline or --baseline-model, not both")
-    result = run_audit(
+    result, written = audit_and_write(
         model,
+        out=out,
+        formats=chosen,
         train=train,
         val=val,
         test=test,
@@ -267,10 +268,8 @@ def audit(
         seed=seed,
         sweep_progress=None if quiet else _SweepProgress(sys.stderr.isatty() and not no_progress),
         progress=progress,
-        prepare=chosen,
     )
     progress.done()
-    written = write_reports(result, out, chosen)
     _print_result(result, written, quiet, verbose)
     sys.exit(EXIT_OK if result.passed else EXIT_FAILED)
 

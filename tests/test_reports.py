@@ -19,12 +19,12 @@ from helpers import evaluation, split_from_predictions, split_with_metrics
 from jsonschema import Draft202012Validator
 from pypdf import PdfReader
 
-from auditor.api import AuditResult
 from auditor.errors import OutputError
 from auditor.regularization import Recommendation, recommend
 from auditor.report import json_report
 from auditor.report.writer import FORMATS, write_reports
 from auditor.resources import schema_path
+from auditor.result import AuditResult
 from auditor.rules import RuleResult, RuleSet, load_rule_set, run_rules
 from auditor.rules.types import CATEGORIES, SEVERITIES, STATUSES
 
@@ -230,8 +230,8 @@ def test_schema_enums_match_the_code() -> None:
 def test_json_round_trips_and_validates(written: tuple[AuditResult, Path]) -> None:
     result, out = written
     doc = _strict_json((out / "report.json").read_text(encoding="utf-8"))
-    assert doc == result.to_dict()
-    assert doc == _strict_json(result.to_json())
+    assert doc == json_report.report_dict(result)
+    assert doc == _strict_json(json_report.report_json(result))
     assert _schema_errors(doc) == []
     assert doc["verdict"] == result.verdict
     assert doc["classes"] == list(result.evaluation.classes)  # user strings kept verbatim
@@ -298,13 +298,13 @@ def _set(doc: dict[str, Any], path: str, value: Any) -> None:
 def test_schema_rejects_broken_reports(
     failing: tuple[AuditResult, Path], path: str, value: Any
 ) -> None:
-    doc = failing[0].to_dict()
+    doc = json_report.report_dict(failing[0])
     _set(doc, path, value)
     assert _schema_errors(doc), f"schema accepted {path} = {value!r}"
 
 
 def test_schema_allows_extensions(failing: tuple[AuditResult, Path]) -> None:
-    doc = failing[0].to_dict()
+    doc = json_report.report_dict(failing[0])
     doc["new_section"] = {"anything": [1, 2]}
     doc["model"]["new_fact"] = "x"
     doc["splits"]["val"]["metrics"]["matthews_corrcoef"] = 0.4

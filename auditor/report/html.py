@@ -14,7 +14,10 @@ from auditor.rules.engine import sort_key
 from auditor.rules.kinds.common import HIGHER_IS_BETTER
 
 if TYPE_CHECKING:
-    from auditor.api import AuditResult
+    from collections.abc import Mapping
+
+    from auditor.report.plots import Figure
+    from auditor.result import AuditResult
 
 METRIC_ROWS = (
     ("loss", "Loss (data)"),
@@ -95,8 +98,11 @@ def _metric_table(result: AuditResult) -> list[dict[str, Any]]:
     return rows
 
 
-def context(result: AuditResult) -> dict[str, Any]:
-    """Return everything the templates show; values stay raw and the template escapes them."""
+def context(result: AuditResult, figures: Mapping[str, Figure] | None = None) -> dict[str, Any]:
+    """Return everything the templates show; values stay raw and the template escapes them.
+
+    FIGURES are the evaluation's figures if they were drawn already (see `auditor.report.drawing`).
+    """
     from auditor.loading.history import summarize
     from auditor.report.plots import build_plots
 
@@ -116,7 +122,7 @@ def context(result: AuditResult) -> dict[str, Any]:
         "metric_rows": _metric_table(result),
         "split_names": list(ev.splits),
         "environment": environment(),
-        "plots": build_plots(result),
+        "plots": build_plots(result, figures),
         "weights": ev.weight_analysis,
         "history_summary": summarize(result.history) if result.history else None,
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import platform
 from typing import TYPE_CHECKING, Any
@@ -13,7 +14,7 @@ from auditor.rules.engine import sort_key
 from auditor.rules.types import SEVERITIES
 
 if TYPE_CHECKING:
-    from auditor.api import AuditResult
+    from auditor.result import AuditResult
 
 SCHEMA_VERSION = "1.0"
 
@@ -92,6 +93,11 @@ def report_dict(result: AuditResult) -> dict[str, Any]:
         "timings": {k: round(v, 4) for k, v in result.timings.items()},
     }
     return clean(doc)
+
+
+def report_json(result: AuditResult) -> str:
+    """Return report.json's text for RESULT (without the final newline)."""
+    return json.dumps(report_dict(result), indent=2, sort_keys=False)
 
 
 def _reference(reference: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from auditor.api import AuditResult
+    from auditor.result import AuditResult
 
 
 def render_junit(result: AuditResult) -> bytes:

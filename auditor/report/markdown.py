@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from auditor.rules.engine import sort_key
 
 if TYPE_CHECKING:
-    from auditor.api import AuditResult
+    from auditor.result import AuditResult
 
 _SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~])")
 
