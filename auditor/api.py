@@ -20,7 +20,7 @@ from auditor.report.json_report import report_dict, report_json
 from auditor.report.writer import FIGURE_FORMATS, FORMATS, write_reports
 from auditor.result import AuditResult
 from auditor.rules import RuleSet, load_rule_set, run_rules
-from auditor.rules.engine import FAIL_ON
+from auditor.vocabulary import FAIL_ON
 
 __all__ = ["AuditReport", "AuditResult", "audit", "audit_and_write", "load_reference"]
 

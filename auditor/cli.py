@@ -16,7 +16,7 @@ import click
 from auditor import __version__
 from auditor.errors import AuditorError
 from auditor.report.writer import FILE_NAMES, FORMATS
-from auditor.rules.engine import FAIL_ON
+from auditor.vocabulary import FAIL_ON, Status
 
 EXIT_OK, EXIT_FAILED, EXIT_ERROR, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -331,8 +331,8 @@ def _print_result(result: Any, written: list[Path], quiet: bool, verbose: bool =
     if quiet:
         return
     for r in result.results:
-        if r.status in ("failed", "error", "waived") or verbose:
-            marks = {"waived": "~", "passed": " ", "not_applicable": "-"}
+        if r.status in (Status.FAILED, Status.ERROR, Status.WAIVED) or verbose:
+            marks = {Status.WAIVED: "~", Status.PASSED: " ", Status.NOT_APPLICABLE: "-"}
             mark = "x" if r in blocking else marks.get(r.status, "!")
             click.echo(f"  {mark} {r.rule.id:<6} {r.rule.severity:<8} {r.message}")
     for rec in result.recommendations[:3]:

@@ -12,6 +12,7 @@ from auditor.report.json_report import environment, summary
 from auditor.resources import templates_dir
 from auditor.rules.engine import sort_key
 from auditor.rules.kinds.common import HIGHER_IS_BETTER
+from auditor.vocabulary import Status
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -108,14 +109,14 @@ def context(result: AuditResult, figures: Mapping[str, Figure] | None = None) ->
 
     ev = result.evaluation
     ordered = sorted(result.results, key=sort_key)
-    failed = [r for r in ordered if r.status in ("failed", "error")]
+    failed = [r for r in ordered if r.status in (Status.FAILED, Status.ERROR)]
     return {
         "result": result,
         "ev": ev,
         "version": __version__,
         "summary": summary(result),
         "failed": failed,
-        "waived": [r for r in ordered if r.status == "waived"],
+        "waived": [r for r in ordered if r.status == Status.WAIVED],
         "top_findings": failed[:3],
         "ordered": ordered,
         "blocking_ids": {r.rule.id for r in result.blocking},

@@ -6,6 +6,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from auditor.rules.types import Outcome
+from auditor.vocabulary import Status
 
 if TYPE_CHECKING:  # only for annotations: judging needs no data loading
     from auditor.evaluate import Evaluation, SplitEvaluation
@@ -73,7 +74,7 @@ def split_label(split: str) -> str:
 
 def not_applicable(reason: str) -> Outcome:
     """Return the outcome of a rule whose inputs are missing."""
-    return Outcome("not_applicable", f"Not applicable: {reason}.")
+    return Outcome(Status.NOT_APPLICABLE, f"Not applicable: {reason}.")
 
 
 def split_or_none(ev: Evaluation, name: str) -> SplitEvaluation | None:
