@@ -1,12 +1,13 @@
-"""The words an audit's verdicts are written in: statuses, severities and categories, defined once.
+"""The words an audit's verdicts are written in: statuses, severities, categories and metrics.
 
-They are `str` enums: a member equals its plain string ("failed" == Status.FAILED), prints and
-formats as it, and JSON holds it as a plain string. This is the lowest layer: it imports nothing
-from auditor.
+Each is defined once, here. Statuses, severities and categories are `str` enums: a member equals
+its plain string ("failed" == Status.FAILED), prints and formats as it, and JSON holds it as a
+plain string. This is the lowest layer: it imports nothing from auditor.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import Enum
 
 
@@ -92,3 +93,38 @@ _DATA_CATEGORIES = frozenset(
 
 NEVER = "never"  # the --fail-on level at which no result fails the gate
 FAIL_ON: tuple[str, ...] = (*Severity.values(), NEVER)
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A metric report.json holds per split: its key, how text names it, which way is better."""
+
+    key: str
+    name: str  # as a sentence starts it: "ROC AUC drops from 0.91 on train to 0.74 on val"
+    label: str  # its row in the report's table of metrics
+    higher_is_better: bool
+
+
+# Every metric the rules judge or the report shows, in the order of the report's table.
+METRICS: tuple[Metric, ...] = (
+    Metric("loss", "Loss", "Loss (data)", higher_is_better=False),
+    Metric("log_loss", "Log loss", "Log loss", higher_is_better=False),
+    Metric("accuracy", "Accuracy", "Accuracy", higher_is_better=True),
+    Metric("balanced_accuracy", "Balanced accuracy", "Balanced accuracy", higher_is_better=True),
+    Metric("precision_macro", "Precision (macro)", "Precision (macro)", higher_is_better=True),
+    Metric("recall_macro", "Recall (macro)", "Recall (macro)", higher_is_better=True),
+    Metric("f1_macro", "F1 (macro)", "F1 (macro)", higher_is_better=True),
+    Metric("precision", "Precision", "Precision (positive class)", higher_is_better=True),
+    Metric("recall", "Recall", "Recall (positive class)", higher_is_better=True),
+    Metric("f1", "F1", "F1 (positive class)", higher_is_better=True),
+    Metric("roc_auc", "ROC AUC", "ROC AUC", higher_is_better=True),
+    Metric("pr_auc", "PR AUC", "PR AUC (average precision)", higher_is_better=True),
+    Metric("brier_score_loss", "Brier score", "Brier score", higher_is_better=False),
+    Metric(
+        "expected_calibration_error",
+        "Expected calibration error",
+        "Expected calibration error",
+        higher_is_better=False,
+    ),
+)
+METRIC = {metric.key: metric for metric in METRICS}

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from auditor.rules import engine
-from auditor.vocabulary import FAIL_ON, NEVER, Category, Severity, Status, Word
+from auditor.vocabulary import FAIL_ON, METRIC, METRICS, NEVER, Category, Severity, Status, Word
 
 
 @pytest.mark.parametrize("word", [*Status, *Severity, *Category])
@@ -70,3 +70,27 @@ def test_a_kind_that_answers_outside_the_vocabulary_is_an_error(
     assert result.status is Status.ERROR
     assert result.message == "The check raised ValueError: 'ok' is not a valid Status"
     assert result in engine.blocking([result], "error")
+
+
+def test_every_measured_metric_is_named_once() -> None:
+    import numpy as np
+    from helpers import split_from_predictions
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 100)
+    binary = split_from_predictions("val", y, rng.uniform(size=100), ("a", "b"))
+    assert set(binary.metrics) - {"per_class"} == set(METRIC)
+    assert len(METRIC) == len(METRICS)
+    lower = {m.key for m in METRICS if not m.higher_is_better}
+    assert lower == {"loss", "log_loss", "brier_score_loss", "expected_calibration_error"}
+
+
+def test_rules_compare_only_metrics_that_fall_when_the_model_gets_worse() -> None:
+    from auditor.rules.kinds import KINDS
+    from auditor.rules.kinds.common import metric_name
+
+    for kind in ("metric_gap", "metric_regression"):
+        choices = KINDS[kind].params["metric"].choices
+        assert choices and all(METRIC[c].higher_is_better for c in choices)
+    assert metric_name("roc_auc") == "ROC AUC" and metric_name("pr_auc") == "PR AUC"
+    assert metric_name("not_a_metric") == "not_a_metric"

@@ -11,33 +11,13 @@ from auditor import __version__
 from auditor.report.json_report import environment, summary
 from auditor.resources import templates_dir
 from auditor.rules.engine import sort_key
-from auditor.rules.kinds.common import HIGHER_IS_BETTER
-from auditor.vocabulary import Status
+from auditor.vocabulary import METRICS, Status
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from auditor.report.plots import Figure
     from auditor.result import AuditResult
-
-METRIC_ROWS = (
-    ("loss", "Loss (data)"),
-    ("log_loss", "Log loss"),
-    ("accuracy", "Accuracy"),
-    ("balanced_accuracy", "Balanced accuracy"),
-    ("precision_macro", "Precision (macro)"),
-    ("recall_macro", "Recall (macro)"),
-    ("f1_macro", "F1 (macro)"),
-    ("precision", "Precision (positive class)"),
-    ("recall", "Recall (positive class)"),
-    ("f1", "F1 (positive class)"),
-    ("roc_auc", "ROC AUC"),
-    ("pr_auc", "PR AUC (average precision)"),
-    ("brier_score_loss", "Brier score"),
-    ("expected_calibration_error", "Expected calibration error"),
-)
-LOWER_IS_BETTER = {"loss", "log_loss", "brier_score_loss", "expected_calibration_error"}
-
 
 def num(value: Any, digits: int = 3) -> str:
     """Format a number for a table cell."""
@@ -72,15 +52,17 @@ def _environment() -> Environment:
 def _metric_table(result: AuditResult) -> list[dict[str, Any]]:
     ev = result.evaluation
     rows = []
-    for key, label in METRIC_ROWS:
+    for metric in METRICS:
+        key = metric.key
         values = {name: s.metrics.get(key) for name, s in ev.splits.items()}
+        # The positive class's scores exist for binary models only; a multiclass model has no row.
         if all(v is None for v in values.values()) and key in ("precision", "recall", "f1"):
             continue
         train, val = values.get("train"), values.get("val")
         gap = None
         if train is not None and val is not None:
-            gap = val - train if key in LOWER_IS_BETTER else train - val
-        worse = gap is not None and gap > (0.05 if key in HIGHER_IS_BETTER else 0.1)
+            gap = train - val if metric.higher_is_better else val - train
+        worse = gap is not None and gap > (0.05 if metric.higher_is_better else 0.1)
         reference = None
         if ev.reference is not None:
             reference = (ev.reference.get("splits", {}).get("val", {}).get("metrics") or {}).get(
@@ -89,7 +71,7 @@ def _metric_table(result: AuditResult) -> list[dict[str, Any]]:
         rows.append(
             {
                 "key": key,
-                "label": label,
+                "label": metric.label,
                 "values": values,
                 "gap": gap,
                 "worse": worse,

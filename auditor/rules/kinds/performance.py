@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from auditor.rules.kinds.common import (
-    HIGHER_IS_BETTER,
     fmt,
     metric_name,
     not_applicable,
@@ -16,7 +15,7 @@ from auditor.rules.kinds.common import (
     split_or_none,
 )
 from auditor.rules.types import Outcome
-from auditor.vocabulary import Status
+from auditor.vocabulary import METRICS, Status
 
 if TYPE_CHECKING:  # only for annotations: judging needs no data loading
     from auditor.evaluate import Evaluation
@@ -408,4 +407,5 @@ def _relative(relative: float) -> str:
     return f"{pct(relative)} higher"
 
 
-METRIC_CHOICES = tuple(sorted(HIGHER_IS_BETTER))
+# The metrics a gap or regression rule can judge: those that fall when the model gets worse.
+METRIC_CHOICES = tuple(sorted(m.key for m in METRICS if m.higher_is_better))
