@@ -2,7 +2,7 @@
 
 __version__ = "0.1.0"
 
-__all__ = ["AuditReport", "AuditResult", "__version__", "audit", "audit_and_write"]
+__all__ = ["AuditOptions", "AuditReport", "AuditResult", "__version__", "audit", "audit_and_write"]
 
 # Lazy: `import auditor` stays cheap (no TensorFlow) until the API is used.
 _LAZY = {
@@ -10,6 +10,7 @@ _LAZY = {
     "audit_and_write": "auditor.api",
     "AuditReport": "auditor.api",
     "AuditResult": "auditor.result",
+    "AuditOptions": "auditor.options",
 }
 
 

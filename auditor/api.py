@@ -1,4 +1,4 @@
-"""The Python API: `audit()` runs load, evaluate, judge and advise, and returns an `AuditResult`."""
+"""The Python API: `audit()` runs load, evaluate, judge and advise, and returns the result."""
 
 from __future__ import annotations
 
@@ -6,23 +6,33 @@ import json
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from auditor.errors import AuditorError
 from auditor.evaluate import Evaluation, Progress, evaluate
 from auditor.loading.model import LoadedModel, from_keras_model, load_model
+from auditor.options import AuditOptions
 from auditor.regularization import recommend
 from auditor.report.drawing import Drawing
 from auditor.report.json_report import report_dict, report_json
 from auditor.report.writer import FIGURE_FORMATS, FORMATS, write_reports
 from auditor.result import AuditResult
 from auditor.rules import RuleSet, load_rule_set, run_rules
-from auditor.vocabulary import FAIL_ON
 
-__all__ = ["AuditReport", "AuditResult", "audit", "audit_and_write", "load_reference"]
+if TYPE_CHECKING:
+    from auditor.sweep import SweepProgress
+
+__all__ = [
+    "AuditOptions",
+    "AuditReport",
+    "AuditResult",
+    "audit",
+    "audit_and_write",
+    "load_reference",
+]
 
 
 @dataclass(frozen=True)
@@ -81,26 +91,52 @@ def _model(model: Any, unsafe: bool) -> LoadedModel:
     raise AuditorError(f"model must be a path or a Keras model, got {type(model).__name__}")
 
 
-def audit(model: Any, **settings: Any) -> AuditReport:
+def audit(
+    model: Any,
+    *,
+    train: Any,
+    val: Any,
+    test: Any = None,
+    options: AuditOptions | None = None,
+    progress: Progress | None = None,
+    sweep_progress: SweepProgress | None = None,
+    **settings: Any,
+) -> AuditReport:
     """Audit MODEL on its train/val(/test) splits against a rule set, and return the result.
 
     MODEL is a path (.keras, .h5, SavedModel folder) or an in-memory Keras model. Each split is a
     path (.csv, .parquet, .npz), a DataFrame holding the `label` column, or an (x, y) pair of
-    arrays.
+    arrays. The settings are `AuditOptions`: pass one as OPTIONS, or its fields as keywords
+    (`label="y", sweep=True`), which replace the options' values. PROGRESS hears of the rows
+    predicted per split, SWEEP_PROGRESS of the sweep's runs.
     Nothing is printed or written: call `.write_html(path)`, `.write_pdf(path)` or `.to_json()`.
     """
-    return _audit(model, formats=(), **settings)[0]
+    chosen = _options(options, settings)
+    result, _ = _audit(model, _splits(train, val, test), chosen, progress, sweep_progress, ())
+    return result
 
 
 def audit_and_write(
-    model: Any, *, out: str | Path, formats: Sequence[str] = FORMATS, **settings: Any
+    model: Any,
+    *,
+    train: Any,
+    val: Any,
+    test: Any = None,
+    out: str | Path,
+    formats: Sequence[str] = FORMATS,
+    options: AuditOptions | None = None,
+    progress: Progress | None = None,
+    sweep_progress: SweepProgress | None = None,
+    **settings: Any,
 ) -> tuple[AuditReport, list[Path]]:
-    """Audit MODEL as `audit()` does and write the report FORMATS into OUT; return both.
+    """Audit MODEL as `audit()` does, write the report FORMATS into OUT, and return both.
 
     When HTML or PDF is among FORMATS, their figures are drawn in a forked process while the rules
-    run (Linux only); the command line writes its reports this way.
+    run (Linux only); the command line audits this way.
     """
-    result, drawing = _audit(model, formats=formats, **settings)
+    chosen = _options(options, settings)
+    splits = _splits(train, val, test)
+    result, drawing = _audit(model, splits, chosen, progress, sweep_progress, formats)
     try:
         written = write_reports(result, out, formats, figures=drawing)
     finally:
@@ -109,86 +145,82 @@ def audit_and_write(
     return result, written
 
 
+def _options(options: AuditOptions | None, settings: dict[str, Any]) -> AuditOptions:
+    """Return OPTIONS (or the defaults) with the SETTINGS given as keywords in place."""
+    known = {f.name for f in fields(AuditOptions)}
+    unknown = sorted(set(settings) - known)
+    if unknown:
+        raise TypeError(
+            f"audit() got unknown setting(s) {', '.join(unknown)}; "
+            f"the settings are AuditOptions' fields: {', '.join(sorted(known))}"
+        )
+    if options is None:
+        return AuditOptions(**settings)
+    return replace(options, **settings) if settings else options
+
+
+def _splits(train: Any, val: Any, test: Any) -> dict[str, Any]:
+    def source(value: Any) -> Any:
+        return str(value) if isinstance(value, (str, Path)) else value
+
+    splits = {"train": source(train), "val": source(val)}
+    if test is not None:
+        splits["test"] = source(test)
+    return splits
+
+
 def _audit(
     model: Any,
-    *,
-    train: Any,
-    val: Any,
-    test: Any = None,
-    label: str = "label",
-    ignore: Sequence[str] = (),
-    classes: Sequence[str] | None = None,
-    rules: str | Path | RuleSet | None = None,
-    fail_on: str = "error",
-    threshold: float = 0.5,
-    unsafe: bool = False,
-    drop_invalid_rows: bool = False,
-    batch_rows: int = 65_536,
-    history: str | Path | dict[str, list[float]] | None = None,
-    baseline: str | Path | dict[str, Any] | None = None,
-    baseline_model: Any = None,
-    sweep: bool = False,
-    sweep_epochs: int = 20,
-    sweep_budget: float = 120.0,
-    seed: int = 0,
-    progress: Progress | None = None,
-    sweep_progress: Any = None,
-    formats: Sequence[str] = (),
+    splits: dict[str, Any],
+    options: AuditOptions,
+    progress: Progress | None,
+    sweep_progress: SweepProgress | None,
+    formats: Sequence[str],
 ) -> tuple[AuditReport, Drawing | None]:
-    if fail_on not in FAIL_ON:
-        raise AuditorError(f"fail_on must be one of {', '.join(FAIL_ON)}, got {fail_on!r}")
-    if not 0.0 < threshold < 1.0:
-        raise AuditorError(f"threshold must be between 0 and 1, got {threshold}")
+    """Run the audit; for HTML or PDF among FORMATS, also start drawing its figures."""
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    rule_set = rules if isinstance(rules, RuleSet) else load_rule_set(rules)
+    rule_set = options.rules if isinstance(options.rules, RuleSet) else load_rule_set(options.rules)
+    history = options.history
     if history is not None and not isinstance(history, dict):
         from auditor.loading.history import load_history
 
         history = load_history(history)
-    loaded = _model(model, unsafe)
+    loaded = _model(model, options.unsafe)
     timings["load"] = time.perf_counter() - started
 
-    def source(value: Any) -> Any:
-        return str(value) if isinstance(value, (str, Path)) else value
-
-    paths = {"train": source(train), "val": source(val)}
-    if test is not None:
-        paths["test"] = source(test)
     started = time.perf_counter()
     evaluation = evaluate(
         loaded,
-        paths,
-        label=label,
-        ignore=ignore,
-        classes=classes,
-        threshold=threshold,
-        drop_invalid_rows=drop_invalid_rows,
-        batch_rows=batch_rows,
+        splits,
+        label=options.label,
+        ignore=options.ignore,
+        classes=options.classes,
+        threshold=options.threshold,
+        drop_invalid_rows=options.drop_invalid_rows,
+        batch_rows=options.batch_rows,
         progress=progress,
     )
     timings.update(evaluation.timings)
     timings["evaluate"] = time.perf_counter() - started  # wall time; the parts above overlap
 
     reference = None
-    if baseline is not None:
-        reference = load_reference(baseline)
-    elif baseline_model is not None:
+    if options.baseline is not None:
+        reference = load_reference(options.baseline)
+    elif options.baseline_model is not None:
         started = time.perf_counter()
-        previous = audit(
-            baseline_model,
-            train=train,
-            val=val,
-            test=test,
-            label=label,
-            ignore=ignore,
-            classes=classes,
+        # The same splits read the same way and the same rules, but a plain audit: no history,
+        # no sweep, and its verdict at the default gate.
+        plain = replace(
+            options,
             rules=rule_set,
-            threshold=threshold,
-            unsafe=unsafe,
-            drop_invalid_rows=drop_invalid_rows,
-            batch_rows=batch_rows,
+            fail_on=AuditOptions.fail_on,
+            history=None,
+            baseline=None,
+            baseline_model=None,
+            sweep=False,
         )
+        previous, _ = _audit(options.baseline_model, splits, plain, None, None, ())
         reference = {
             **previous.to_dict(),
             "source": f"{previous.evaluation.model.path} (audited now)",
@@ -206,7 +238,7 @@ def _audit(
         recommendations = tuple(recommend(evaluation, results))
         timings["advice"] = time.perf_counter() - started
         swept = None
-        if sweep:
+        if options.sweep:
             from auditor.sweep import run_sweep, sweepable
 
             started = time.perf_counter()
@@ -216,9 +248,9 @@ def _audit(
                     loaded,
                     evaluation,
                     target,
-                    epochs=sweep_epochs,
-                    budget_seconds=sweep_budget,
-                    seed=seed,
+                    epochs=options.sweep_epochs,
+                    budget_seconds=options.sweep_budget,
+                    seed=options.seed,
                     progress=sweep_progress,
                 )
             timings["sweep"] = time.perf_counter() - started
@@ -231,7 +263,7 @@ def _audit(
         rule_set=rule_set,
         results=results,
         recommendations=recommendations,
-        fail_on=fail_on,
+        fail_on=options.fail_on,
         sweep=swept,
         history=history,
         created=datetime.now(timezone.utc).replace(microsecond=0).isoformat(),

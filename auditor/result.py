@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from auditor.options import AuditOptions
 from auditor.rules.engine import blocking
 
 if TYPE_CHECKING:  # only for annotations: the value needs neither data loading nor Keras
@@ -22,7 +23,7 @@ class AuditResult:
     rule_set: RuleSet
     results: tuple[RuleResult, ...]
     recommendations: tuple[Recommendation, ...]
-    fail_on: str = "error"
+    fail_on: str = AuditOptions.fail_on
     created: str = ""
     sweep: SweepResult | None = None
     history: dict[str, list[float]] | None = None
