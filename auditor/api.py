@@ -1,4 +1,4 @@
-"""The Python API: `audit()` runs load, evaluate, judge and advise, and returns an `AuditResult`."""
+"""The Python API: `audit()` runs load, evaluate, judge and advise, and returns the result."""
 
 from __future__ import annotations
 
@@ -6,82 +6,54 @@ import json
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, fields, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from auditor.drawing import Drawing
 from auditor.errors import AuditorError
 from auditor.evaluate import Evaluation, Progress, add_facts, evaluate
 from auditor.loading.model import LoadedModel, from_keras_model, load_model
-from auditor.regularization import Recommendation, facts_needed, recommend
-from auditor.rules import RuleResult, RuleSet, blocking, load_rule_set, run_rules
-from auditor.rules.engine import FAIL_ON
+from auditor.options import AuditOptions
+from auditor.regularization import facts_needed, recommend
+from auditor.report.drawing import Drawing
+from auditor.report.json_report import report_dict, report_json
+from auditor.report.writer import FIGURE_FORMATS, FORMATS, write_reports
+from auditor.result import AuditResult
+from auditor.rules import RuleSet, load_rule_set, run_rules
 from auditor.rules.engine import facts_needed as rule_facts
 
 if TYPE_CHECKING:
-    from auditor.report.plots import Figure
+    from auditor.sweep import SweepProgress
+
+__all__ = [
+    "AuditOptions",
+    "AuditReport",
+    "AuditResult",
+    "audit",
+    "audit_and_write",
+    "load_reference",
+]
 
 
 @dataclass(frozen=True)
-class AuditResult:
-    """Everything an audit found; render it with the writers in `auditor.report`."""
-
-    evaluation: Evaluation
-    rule_set: RuleSet
-    results: tuple[RuleResult, ...]
-    recommendations: tuple[Recommendation, ...]
-    fail_on: str = "error"
-    created: str = ""
-    sweep: Any = None
-    history: dict[str, list[float]] | None = None
-    timings: dict[str, float] = field(default_factory=dict, compare=False)
-    drawing: Drawing | None = field(default=None, compare=False, repr=False)
-
-    def figures(self) -> dict[str, Figure]:
-        """Return the evaluation's figures by name (from the background drawing, if started)."""
-        if self.drawing is not None:
-            return self.drawing.result()
-        from auditor.report.plots import evaluation_figures
-
-        return evaluation_figures(self.evaluation, self.history)
-
-    @property
-    def blocking(self) -> list[RuleResult]:
-        """Results that fail the gate at the chosen --fail-on level."""
-        return blocking(self.results, self.fail_on)
-
-    @property
-    def passed(self) -> bool:
-        """Whether no result fails the gate at the chosen --fail-on level."""
-        return not self.blocking
-
-    @property
-    def verdict(self) -> str:
-        """The gate's verdict: "pass" or "fail"."""
-        return "pass" if self.passed else "fail"
+class AuditReport(AuditResult):
+    """What `audit()` returns: the `AuditResult` value, and ways to render and write its reports."""
 
     def to_dict(self) -> dict[str, Any]:
         """Return the report as report.json holds it."""
-        from auditor.report.json_report import report_dict
-
         return report_dict(self)
 
     def to_json(self) -> str:
         """Return the report as the JSON text of report.json."""
-        return json.dumps(self.to_dict(), indent=2, sort_keys=False)
+        return report_json(self)
 
     def write_html(self, path: str | Path) -> Path:
         """Write the HTML report to PATH and return the path written."""
-        from auditor.report.writer import write_reports
-
         return write_reports(self, Path(path).parent, ("html",), names={"html": Path(path).name})[0]
 
     def write_pdf(self, path: str | Path) -> Path:
         """Write the PDF report to PATH and return the path written."""
-        from auditor.report.writer import write_reports
-
         return write_reports(self, Path(path).parent, ("pdf",), names={"pdf": Path(path).name})[0]
 
 
@@ -126,89 +98,120 @@ def audit(
     train: Any,
     val: Any,
     test: Any = None,
-    label: str = "label",
-    ignore: Sequence[str] = (),
-    classes: Sequence[str] | None = None,
-    rules: str | Path | RuleSet | None = None,
-    fail_on: str = "error",
-    threshold: float = 0.5,
-    unsafe: bool = False,
-    drop_invalid_rows: bool = False,
-    batch_rows: int = 65_536,
-    history: str | Path | dict[str, list[float]] | None = None,
-    baseline: str | Path | dict[str, Any] | None = None,
-    baseline_model: Any = None,
-    sweep: bool = False,
-    sweep_epochs: int = 20,
-    sweep_budget: float = 120.0,
-    seed: int = 0,
+    options: AuditOptions | None = None,
     progress: Progress | None = None,
-    sweep_progress: Any = None,
-    prepare: Sequence[str] = (),
-) -> AuditResult:
+    sweep_progress: SweepProgress | None = None,
+    **settings: Any,
+) -> AuditReport:
     """Audit MODEL on its train/val(/test) splits against a rule set, and return the result.
 
     MODEL is a path (.keras, .h5, SavedModel folder) or an in-memory Keras model. Each split is a
     path (.csv, .parquet, .npz), a DataFrame holding the `label` column, or an (x, y) pair of
-    arrays.
+    arrays. The settings are `AuditOptions`: pass one as OPTIONS, or its fields as keywords
+    (`label="y", sweep=True`), which replace the options' values. PROGRESS hears of the rows
+    predicted per split, SWEEP_PROGRESS of the sweep's runs.
     Nothing is printed or written: call `.write_html(path)`, `.write_pdf(path)` or `.to_json()`.
-    PREPARE names the report formats that will be written: for "html" or "pdf", the figures are
-    drawn in a forked process while the rules run (Linux only).
     """
-    if fail_on not in FAIL_ON:
-        raise AuditorError(f"fail_on must be one of {', '.join(FAIL_ON)}, got {fail_on!r}")
-    if not 0.0 < threshold < 1.0:
-        raise AuditorError(f"threshold must be between 0 and 1, got {threshold}")
+    chosen = _options(options, settings)
+    result, _ = _audit(model, _splits(train, val, test), chosen, progress, sweep_progress, ())
+    return result
+
+
+def audit_and_write(
+    model: Any,
+    *,
+    train: Any,
+    val: Any,
+    test: Any = None,
+    out: str | Path,
+    formats: Sequence[str] = FORMATS,
+    options: AuditOptions | None = None,
+    progress: Progress | None = None,
+    sweep_progress: SweepProgress | None = None,
+    **settings: Any,
+) -> tuple[AuditReport, list[Path]]:
+    """Audit MODEL as `audit()` does, write the report FORMATS into OUT, and return both.
+
+    When HTML or PDF is among FORMATS, their figures are drawn in a forked process while the rules
+    run (Linux only); the command line audits this way.
+    """
+    chosen = _options(options, settings)
+    splits = _splits(train, val, test)
+    result, drawing = _audit(model, splits, chosen, progress, sweep_progress, formats)
+    try:
+        written = write_reports(result, out, formats, figures=drawing)
+    finally:
+        if drawing is not None:
+            drawing.cancel()  # a no-op once its figures arrived; stops it if writing failed first
+    return result, written
+
+
+def _options(options: AuditOptions | None, settings: dict[str, Any]) -> AuditOptions:
+    """Return OPTIONS (or the defaults) with the SETTINGS given as keywords in place."""
+    known = {f.name for f in fields(AuditOptions)}
+    unknown = sorted(set(settings) - known)
+    if unknown:
+        raise TypeError(
+            f"audit() got unknown setting(s) {', '.join(unknown)}; "
+            f"the settings are AuditOptions' fields: {', '.join(sorted(known))}"
+        )
+    if options is None:
+        return AuditOptions(**settings)
+    return replace(options, **settings) if settings else options
+
+
+def _splits(train: Any, val: Any, test: Any) -> dict[str, Any]:
+    def source(value: Any) -> Any:
+        return str(value) if isinstance(value, (str, Path)) else value
+
+    splits = {"train": source(train), "val": source(val)}
+    if test is not None:
+        splits["test"] = source(test)
+    return splits
+
+
+def _audit(
+    model: Any,
+    splits: dict[str, Any],
+    options: AuditOptions,
+    progress: Progress | None,
+    sweep_progress: SweepProgress | None,
+    formats: Sequence[str],
+) -> tuple[AuditReport, Drawing | None]:
+    """Run the audit; for HTML or PDF among FORMATS, also start drawing its figures."""
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    rule_set = rules if isinstance(rules, RuleSet) else load_rule_set(rules)
+    rule_set = options.rules if isinstance(options.rules, RuleSet) else load_rule_set(options.rules)
+    history = options.history
     if history is not None and not isinstance(history, dict):
         from auditor.loading.history import load_history
 
         history = load_history(history)
-    loaded = _model(model, unsafe)
+    loaded = _model(model, options.unsafe)
     timings["load"] = time.perf_counter() - started
 
-    def source(value: Any) -> Any:
-        return str(value) if isinstance(value, (str, Path)) else value
-
-    paths = {"train": source(train), "val": source(val)}
-    if test is not None:
-        paths["test"] = source(test)
     started = time.perf_counter()
-    evaluation = evaluate(
-        loaded,
-        paths,
-        label=label,
-        ignore=ignore,
-        classes=classes,
-        threshold=threshold,
-        drop_invalid_rows=drop_invalid_rows,
-        batch_rows=batch_rows,
-        progress=progress,
-    )
+    evaluation = evaluate(loaded, splits, options, progress)
     timings.update(evaluation.timings)
     timings["evaluate"] = time.perf_counter() - started  # wall time; the parts above overlap
 
     reference = None
-    if baseline is not None:
-        reference = load_reference(baseline)
-    elif baseline_model is not None:
+    if options.baseline is not None:
+        reference = load_reference(options.baseline)
+    elif options.baseline_model is not None:
         started = time.perf_counter()
-        previous = audit(
-            baseline_model,
-            train=train,
-            val=val,
-            test=test,
-            label=label,
-            ignore=ignore,
-            classes=classes,
+        # The same splits read the same way and the same rules, but a plain audit: no history,
+        # no sweep, and its verdict at the default gate.
+        plain = replace(
+            options,
             rules=rule_set,
-            threshold=threshold,
-            unsafe=unsafe,
-            drop_invalid_rows=drop_invalid_rows,
-            batch_rows=batch_rows,
+            fail_on=AuditOptions.fail_on,
+            history=None,
+            baseline=None,
+            baseline_model=None,
+            sweep=False,
         )
+        previous, _ = _audit(options.baseline_model, splits, plain, None, None, ())
         reference = {
             **previous.to_dict(),
             "source": f"{previous.evaluation.model.path} (audited now)",
@@ -217,20 +220,20 @@ def audit(
     if reference is not None:
         evaluation = replace(evaluation, reference=reference)
 
-    drawing = _draw_in_background(evaluation, history, prepare)
+    drawing = _draw_in_background(evaluation, history, formats)
     try:
         started = time.perf_counter()
-        evaluation = add_facts(evaluation, rule_facts(rule_set))
+        evaluation = add_facts(evaluation, rule_facts(rule_set), options)
         timings["data_facts"] = time.perf_counter() - started
         started = time.perf_counter()
         results = tuple(run_rules(evaluation, rule_set, timings))
         timings["rules"] = time.perf_counter() - started
         started = time.perf_counter()
-        evaluation = add_facts(evaluation, facts_needed(results))
+        evaluation = add_facts(evaluation, facts_needed(results), options)
         recommendations = tuple(recommend(evaluation, results))
         timings["advice"] = time.perf_counter() - started
         swept = None
-        if sweep:
+        if options.sweep:
             from auditor.sweep import run_sweep, sweepable
 
             started = time.perf_counter()
@@ -240,9 +243,9 @@ def audit(
                     loaded,
                     evaluation,
                     target,
-                    epochs=sweep_epochs,
-                    budget_seconds=sweep_budget,
-                    seed=seed,
+                    epochs=options.sweep_epochs,
+                    budget_seconds=options.sweep_budget,
+                    seed=options.seed,
                     progress=sweep_progress,
                 )
             timings["sweep"] = time.perf_counter() - started
@@ -250,24 +253,24 @@ def audit(
         if drawing is not None:
             drawing.cancel()  # the figures will not be wanted: stop the child now
         raise
-    return AuditResult(
+    result = AuditReport(
         evaluation=evaluation,
         rule_set=rule_set,
         results=results,
         recommendations=recommendations,
-        fail_on=fail_on,
+        fail_on=options.fail_on,
         sweep=swept,
         history=history,
         created=datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
         timings=timings,
-        drawing=drawing,
     )
+    return result, drawing
 
 
 def _draw_in_background(
     evaluation: Evaluation, history: dict[str, list[float]] | None, formats: Sequence[str]
 ) -> Drawing | None:
     """Start drawing the figures HTML and PDF reports show, in a forked process, on Linux."""
-    if not {"html", "pdf"} & set(formats) or not sys.platform.startswith("linux"):
+    if not FIGURE_FORMATS & set(formats) or not sys.platform.startswith("linux"):
         return None
     return Drawing(evaluation, history)

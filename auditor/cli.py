@@ -16,10 +16,13 @@ import click
 from auditor import __version__
 from auditor.errors import AuditorError
 from auditor.loading.readers import supported_formats
+from auditor.engines import ENGINES
+from auditor.options import AuditOptions
 from auditor.report.writer import FILE_NAMES, FORMATS
-from auditor.rules.engine import FAIL_ON
+from auditor.vocabulary import FAIL_ON, Status
 
 EXIT_OK, EXIT_FAILED, EXIT_ERROR, EXIT_INTERNAL = 0, 1, 2, 3
+DEFAULTS = AuditOptions()  # the options' defaults are written once, in AuditOptions
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -96,7 +99,7 @@ def main() -> None:
 @click.option("--test", "test", type=click.Path(path_type=Path), help="Optional test split.")
 @click.option(
     "--label",
-    default="label",
+    default=DEFAULTS.label,
     show_default=True,
     help="Label column (CSV/Parquet; NPZ uses array y).",
 )
@@ -125,14 +128,14 @@ def main() -> None:
 @click.option(
     "--fail-on",
     type=click.Choice(FAIL_ON),
-    default="error",
+    default=DEFAULTS.fail_on,
     show_default=True,
     help="Lowest severity of a failed rule that fails the gate.",
 )
 @click.option(
     "--threshold",
     type=click.FloatRange(0, 1, min_open=True, max_open=True),
-    default=0.5,
+    default=DEFAULTS.threshold,
     show_default=True,
     help="Decision threshold on the positive class (binary models).",
 )
@@ -149,9 +152,37 @@ def main() -> None:
 @click.option(
     "--batch-rows",
     type=click.IntRange(1),
-    default=65_536,
+    default=DEFAULTS.batch_rows,
     show_default=True,
     help="Rows per prediction batch.",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(tuple(ENGINES)),
+    default=DEFAULTS.engine,
+    show_default=True,
+    help="Where the splits' shards are read, predicted and accumulated.",
+)
+@click.option(
+    "--sample-rows",
+    type=click.IntRange(1),
+    default=DEFAULTS.sample_rows,
+    show_default=True,
+    help="Rows per split sampled for the drift, proxy and identifier checks.",
+)
+@click.option(
+    "--proxy-candidates",
+    type=click.IntRange(0),
+    default=DEFAULTS.proxy_candidates,
+    show_default=True,
+    help="Strongest single features compared with all the others (target-proxy check).",
+)
+@click.option(
+    "--proxy-min-score",
+    type=click.FloatRange(0, 1),
+    default=DEFAULTS.proxy_min_score,
+    show_default=True,
+    help="Single-feature ROC AUC below which a feature is not compared with the others.",
 )
 @click.option(
     "--history",
@@ -177,21 +208,21 @@ def main() -> None:
 @click.option(
     "--sweep-epochs",
     type=click.IntRange(1),
-    default=20,
+    default=DEFAULTS.sweep_epochs,
     show_default=True,
     help="Epochs per sweep run.",
 )
 @click.option(
     "--sweep-budget",
     type=click.FloatRange(1),
-    default=120.0,
+    default=DEFAULTS.sweep_budget,
     show_default=True,
     help="Seconds for the whole sweep.",
 )
 @click.option(
     "--seed",
     type=int,
-    default=0,
+    default=DEFAULTS.seed,
     show_default=True,
     help="Seed of the sweep's initialization and shuffling.",
 )
@@ -214,64 +245,41 @@ def audit(
     train: Path,
     val: Path,
     test: Path | None,
-    label: str,
-    ignore: tuple[str, ...],
     classes: str | None,
-    rules: str | None,
     out: Path,
     formats: str,
-    fail_on: str,
-    threshold: float,
-    unsafe: bool,
-    drop_invalid_rows: bool,
-    batch_rows: int,
-    history: Path | None,
-    baseline: Path | None,
-    baseline_model: Path | None,
-    sweep: bool,
-    sweep_epochs: int,
-    sweep_budget: float,
-    seed: int,
     quiet: bool,
     verbose: bool,
     no_progress: bool,
     debug: bool,
+    **settings: Any,
 ) -> None:
     """Audit MODEL (.keras, .h5 or SavedModel folder) on its train/val(/test) splits."""
-    from auditor.api import audit as run_audit
-    from auditor.report.writer import write_reports
+    from auditor.api import audit_and_write
 
     chosen = _formats(formats)
     progress = _Progress(enabled=not (quiet or no_progress) and sys.stderr.isatty())
-    if baseline is not None and baseline_model is not None:
+    sweep_progress = None if quiet else _SweepProgress(sys.stderr.isatty() and not no_progress)
+    if settings["baseline"] is not None and settings["baseline_model"] is not None:
         raise click.UsageError("pass --baseline or --baseline-model, not both")
-    result = run_audit(
-        model,
-        train=train,
-        val=val,
-        test=test,
-        label=label,
-        ignore=ignore,
-        classes=[c.strip() for c in classes.split(",")] if classes else None,
-        rules=rules,
-        fail_on=fail_on,
-        threshold=threshold,
-        unsafe=unsafe,
-        drop_invalid_rows=drop_invalid_rows,
-        batch_rows=batch_rows,
-        history=history,
-        baseline=baseline,
-        baseline_model=baseline_model,
-        sweep=sweep,
-        sweep_epochs=sweep_epochs,
-        sweep_budget=sweep_budget,
-        seed=seed,
-        sweep_progress=None if quiet else _SweepProgress(sys.stderr.isatty() and not no_progress),
-        progress=progress,
-        prepare=chosen,
+    # Every other option is a field of AuditOptions, under the same name.
+    options = AuditOptions(
+        classes=[c.strip() for c in classes.split(",")] if classes else None, **settings
     )
-    progress.done()
-    written = write_reports(result, out, chosen)
+    try:
+        result, written = audit_and_write(
+            model,
+            train=train,
+            val=val,
+            test=test,
+            out=out,
+            formats=chosen,
+            options=options,
+            progress=progress,
+            sweep_progress=sweep_progress,
+        )
+    finally:
+        progress.done()  # the line goes before the verdict, or before an error message
     _print_result(result, written, quiet, verbose)
     sys.exit(EXIT_OK if result.passed else EXIT_FAILED)
 
@@ -333,8 +341,8 @@ def _print_result(result: Any, written: list[Path], quiet: bool, verbose: bool =
     if quiet:
         return
     for r in result.results:
-        if r.status in ("failed", "error", "waived") or verbose:
-            marks = {"waived": "~", "passed": " ", "not_applicable": "-"}
+        if r.status in (Status.FAILED, Status.ERROR, Status.WAIVED) or verbose:
+            marks = {Status.WAIVED: "~", Status.PASSED: " ", Status.NOT_APPLICABLE: "-"}
             mark = "x" if r in blocking else marks.get(r.status, "!")
             click.echo(f"  {mark} {r.rule.id:<6} {r.rule.severity:<8} {r.message}")
     for rec in result.recommendations[:3]:

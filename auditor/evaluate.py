@@ -25,6 +25,7 @@ from auditor.facts.shard import ShardFacts, standard_error
 from auditor.loading.data import ReadOptions, SplitReader
 from auditor.loading.model import LoadedModel
 from auditor.metrics import baseline_metrics, measure
+from auditor.options import AuditOptions
 
 __all__ = ["SPLIT_ORDER", "Evaluation", "Progress", "SplitEvaluation", "add_facts", "evaluate"]
 
@@ -43,34 +44,30 @@ def class_names(n_classes: int, classes: Sequence[str] | None) -> tuple[str, ...
 def evaluate(
     model: LoadedModel,
     paths: dict[str, Any],
-    *,
-    label: str = "label",
-    ignore: Sequence[str] = (),
-    classes: Sequence[str] | None = None,
-    threshold: float = 0.5,
-    drop_invalid_rows: bool = False,
-    batch_rows: int = 65_536,
+    options: AuditOptions | None = None,
     progress: Progress | None = None,
-    engine_name: str = "local",
-    sample_rows: int = data_facts.SAMPLE_ROWS,
 ) -> Evaluation:
-    """Predict each split in `paths` (train, val, optional test) and measure it."""
+    """Predict each split in `paths` (train, val, optional test) and measure it.
+
+    OPTIONS' reading settings (label, ignore, classes, threshold, drop_invalid_rows, batch_rows),
+    its engine and its sample size apply; the rest is for the later stages.
+    """
+    settings = options or AuditOptions()
+    classes, threshold = settings.classes, settings.threshold
     info = model.info
     names = class_names(info.n_classes, classes)
-    options = ReadOptions(
-        label=label,
-        ignore=tuple(ignore),
+    read = ReadOptions(
+        label=settings.label,
+        ignore=tuple(settings.ignore),
         classes=tuple(classes) if classes is not None else None,
         n_classes=info.n_classes,
         feature_names=info.input_names if info.named_inputs else None,
         n_features=info.n_features,
-        drop_invalid_rows=drop_invalid_rows,
-        batch_rows=batch_rows,
+        drop_invalid_rows=settings.drop_invalid_rows,
+        batch_rows=settings.batch_rows,
     )
     readers = [
-        SplitReader(name, paths[name], options)
-        for name in SPLIT_ORDER
-        if paths.get(name) is not None
+        SplitReader(name, paths[name], read) for name in SPLIT_ORDER if paths.get(name) is not None
     ]
     features = tuple(readers[0].features)
     for reader in readers[1:]:
@@ -94,15 +91,15 @@ def evaluate(
             )
 
     timings: dict[str, float] = {"read": 0.0, "predict": 0.0, "row_facts": 0.0, "metrics": 0.0}
-    accumulate = engine(engine_name)
+    accumulate = engine(settings.engine)
     # One near-duplicate grid for every split and shard, from the first training rows.
     scale = _grid(readers[0], timings)
     raw_results = {}
     row_facts = {}
     for reader in readers:
-        facts = functools.reduce(
-            ShardFacts.merge, accumulate(model, reader, scale, sample_rows, progress, timings)
-        )
+        shards = accumulate(model, reader, scale, settings.sample_rows, progress, timings)
+        facts = functools.reduce(ShardFacts.merge, shards)
+        del shards
         reader.check(facts.report)  # the split's own errors, over all its shards
         raw_results[reader.name] = (facts.y(), facts.proba(info.n_classes), facts.loss_moments())
         row_facts[reader.name] = facts.rows
@@ -139,7 +136,6 @@ def evaluate(
         threshold=threshold,
         rows={name: f.freeze(features) for name, f in row_facts.items()},
         timings=timings,
-        sample_rows=sample_rows,
     )
 
 
@@ -166,7 +162,7 @@ def _head(batches: Iterable[Any], rows: int) -> Iterable[Any]:
 def add_facts(
     evaluation: Evaluation,
     requests: Iterable[tuple[str, str]],
-    options: data_facts.FactOptions | None = None,
+    options: AuditOptions | None = None,
 ) -> Evaluation:
     """Return EVALUATION with the requested data facts (family, split) computed and added."""
     wanted = {data_facts.Request(*r) for r in requests}
@@ -179,7 +175,7 @@ def add_facts(
         evaluation.classes,
         evaluation.features,
         wanted,
-        options or data_facts.FactOptions(sample_rows=evaluation.sample_rows),
+        options or AuditOptions(),
     )
     return replace(evaluation, data=evaluation.data.merged(computed))
 

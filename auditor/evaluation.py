@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from auditor.facts.data import DataFacts
-from auditor.facts.rows import SAMPLE_ROWS, SplitRows
+from auditor.facts.rows import SplitRows
 from auditor.facts.weights import WeightAnalysis, analyse_weights
 from auditor.loading.architecture import Architecture
 from auditor.loading.model import ModelInfo
@@ -71,7 +71,6 @@ class Evaluation:
     rows: dict[str, SplitRows] = field(default_factory=dict, compare=False, repr=False)
     reference: dict[str, Any] | None = field(default=None, compare=False, repr=False)
     timings: dict[str, float] = field(default_factory=dict, compare=False)
-    sample_rows: int = SAMPLE_ROWS  # the most rows per split the sample-based facts read
 
     @functools.cached_property
     def weight_analysis(self) -> WeightAnalysis:

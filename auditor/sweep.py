@@ -139,12 +139,15 @@ def run_sweep(
     evaluation: Evaluation,
     rec: Recommendation,
     *,
-    epochs: int = 20,
-    budget_seconds: float = 120.0,
-    seed: int = 0,
+    epochs: int,
+    budget_seconds: float,
+    seed: int,
     progress: SweepProgress | None = None,
 ) -> SweepResult | None:
-    """Retrain the control and the grid; None when the model or recommendation cannot be swept."""
+    """Retrain the control and the grid; None when the model or recommendation cannot be swept.
+
+    EPOCHS, BUDGET_SECONDS and SEED have their defaults in `AuditOptions` (sweep_*, seed).
+    """
     if loaded.keras_model is None or not sweepable(rec):
         return None
     train, val = evaluation.rows.get("train"), evaluation.rows.get("val")

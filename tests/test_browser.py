@@ -26,9 +26,9 @@ pytestmark = [
 def _report(tmp_path: Path) -> tuple[Path, str]:
     import numpy as np
 
-    from auditor.api import AuditResult
     from auditor.regularization import recommend
     from auditor.report.writer import write_reports
+    from auditor.result import AuditResult
     from auditor.rules import load_rule_set, run_rules
 
     rng = np.random.default_rng(0)

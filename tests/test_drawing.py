@@ -5,13 +5,16 @@ from __future__ import annotations
 import os
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from auditor import drawing
-from auditor.api import AuditResult, audit
+from auditor import api
+from auditor.api import audit, audit_and_write
+from auditor.report import drawing
 from auditor.report.plots import evaluation_figures
+from auditor.result import AuditResult
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork is Linux-only")
 
@@ -33,12 +36,33 @@ def test_the_forked_figures_equal_the_figures_drawn_here(result: AuditResult) ->
     assert forked == here  # PNGs without metadata: the same bytes
 
 
-def test_audit_draws_in_the_background_only_for_html_or_pdf(tiny_binary: Any) -> None:
+def test_audit_and_write_draws_in_the_background_only_for_html_or_pdf(
+    tiny_binary: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     paths = {"train": tiny_binary.split("train"), "val": tiny_binary.split("val")}
-    assert audit(tiny_binary.path("keras"), **paths, prepare=("json", "md")).drawing is None
-    started = audit(tiny_binary.path("keras"), **paths, prepare=("json", "pdf"))
-    assert isinstance(started.drawing, drawing.Drawing)
-    assert started.figures() == evaluation_figures(started.evaluation, None)
+    given: list[Any] = []
+    collected: list[dict[str, Any]] = []
+    write_reports = api.write_reports
+
+    def spy(result: AuditResult, out: Path, formats: Any, **kwargs: Any) -> list[Path]:
+        figures = kwargs.get("figures")
+        given.append(figures)
+        if figures is not None:  # what the writer would get from the child
+            collected.append(figures.result())
+        return write_reports(result, out, formats, **kwargs)
+
+    monkeypatch.setattr(api, "write_reports", spy)
+    _, written = audit_and_write(
+        tiny_binary.path("keras"), out=tmp_path / "text", formats=("json", "md"), **paths
+    )
+    assert given == [None] and [p.name for p in written] == ["report.json", "summary.md"]
+    result, written = audit_and_write(
+        tiny_binary.path("keras"), out=tmp_path / "html", formats=("json", "html"), **paths
+    )
+    assert isinstance(given[-1], drawing.Drawing)
+    assert collected == [evaluation_figures(result.evaluation, None)]
+    assert [p.name for p in written] == ["report.json", "report.html"]
+    assert not hasattr(result, "drawing")  # the value holds no process
 
 
 def _fails_in_the_child(parent: int) -> Any:
@@ -115,10 +139,8 @@ def test_an_uncollected_drawing_is_killed_and_reaped(result: AuditResult) -> Non
 
 
 def test_an_audit_that_fails_after_the_fork_stops_the_child(
-    tiny_binary: Any, monkeypatch: pytest.MonkeyPatch
+    tiny_binary: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import auditor.api as api
-
     started: list[drawing.Drawing] = []
 
     def remember(*args: Any) -> drawing.Drawing:
@@ -131,11 +153,37 @@ def test_an_audit_that_fails_after_the_fork_stops_the_child(
     monkeypatch.setattr(api, "_draw_in_background", remember)
     monkeypatch.setattr(api, "run_rules", broken_rules)
     with pytest.raises(RuntimeError, match="a rule kind failed"):
-        audit(
+        audit_and_write(
             tiny_binary.path("keras"),
             train=tiny_binary.split("train"),
             val=tiny_binary.split("val"),
-            prepare=("html",),
+            out=tmp_path,
+            formats=("html",),
+        )
+    assert len(started) == 1 and _gone(started[0]._pid)
+
+
+def test_reports_that_cannot_be_written_stop_the_child(
+    tiny_binary: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from auditor.errors import OutputError
+
+    started: list[drawing.Drawing] = []
+
+    def remember(*args: Any) -> drawing.Drawing:
+        started.append(drawing.Drawing(*args[:2]))
+        return started[-1]
+
+    monkeypatch.setattr(api, "_draw_in_background", remember)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(OutputError, match="cannot create the output folder"):
+        audit_and_write(
+            tiny_binary.path("keras"),
+            train=tiny_binary.split("train"),
+            val=tiny_binary.split("val"),
+            out=blocker / "reports",
+            formats=("html",),
         )
     assert len(started) == 1 and _gone(started[0]._pid)
 

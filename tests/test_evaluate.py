@@ -9,6 +9,7 @@ from sklearn import metrics as skm
 from auditor.errors import DataError, ModelLoadError
 from auditor.evaluate import evaluate
 from auditor.loading.model import load_model
+from auditor.options import AuditOptions
 
 pytestmark = pytest.mark.slow
 
@@ -110,7 +111,7 @@ def test_small_batches_stream_to_the_same_result(tiny_binary):
     sizes: list[int] = []
     predict = model.predict_raw
     model.predict_raw = lambda x: sizes.append(len(x)) or predict(x)  # type: ignore[method-assign]
-    streamed = evaluate(model, _paths(tiny_binary), batch_rows=7)
+    streamed = evaluate(model, _paths(tiny_binary), AuditOptions(batch_rows=7))
     # 400 train rows then 200 val rows, seven at a time: the batches really were small.
     assert sizes == [7] * 57 + [1] + [7] * 28 + [4]
     np.testing.assert_allclose(streamed.splits["val"].proba, whole.splits["val"].proba, atol=1e-6)

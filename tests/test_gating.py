@@ -433,9 +433,9 @@ def test_two_audits_give_identical_json_apart_from_time(tiny_binary, tmp_path):
 def test_waived_results_in_junit_and_markdown(tmp_path):
     import xml.etree.ElementTree as ET
 
-    from auditor.api import AuditResult
     from auditor.report.junit import render_junit
     from auditor.report.markdown import render_markdown
+    from auditor.result import AuditResult
 
     rules = _waived(tmp_path, "  - rule: OF01\n    reason: Known; retraining in Q3.\n")
     ev = _overfit_ev()

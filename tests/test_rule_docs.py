@@ -8,7 +8,7 @@ import pytest
 
 from auditor.rules.kinds import KINDS
 from auditor.rules.loader import bundled_sets, load_rule_set
-from auditor.rules.types import CATEGORIES, SEVERITIES
+from auditor.vocabulary import Category, Severity
 
 BUNDLED_RULES = [
     pytest.param(rule, id=f"{name}-{rule.id}")
@@ -28,8 +28,9 @@ def test_bundled_rule_documents_itself(rule) -> None:
         value = getattr(rule, field)
         assert isinstance(value, str) and value.strip(), f"{rule.id} has no {field}"
     assert rule.kind in KINDS
-    assert rule.category in CATEGORIES
-    assert rule.severity in SEVERITIES
+    # The loader hands out the vocabulary's members, not lookalike strings.
+    assert isinstance(rule.category, Category) and rule.category == KINDS[rule.kind].category
+    assert isinstance(rule.severity, Severity)
 
 
 @pytest.mark.parametrize("name", bundled_sets())
@@ -43,7 +44,7 @@ def test_bundled_set_has_unique_ids_and_a_version(name: str) -> None:
 @pytest.mark.parametrize("kind", KINDS)
 def test_kind_documents_itself(kind: str) -> None:
     spec = KINDS[kind]
-    assert spec.category in CATEGORIES
+    assert isinstance(spec.category, Category)
     assert spec.summary.strip()
     assert (inspect.getdoc(spec.fn) or "").strip(), f"{spec.fn.__name__} has no docstring"
 

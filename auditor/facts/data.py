@@ -20,13 +20,13 @@ import numpy as np
 from auditor.facts.rows import (
     GRID_ROWS,
     NEAR_DUPLICATE_TOLERANCE,
-    SAMPLE_ROWS,
     SplitRows,
     hash_rows,
     near_cells,
 )
 from auditor.facts.univariate import rest_score
 from auditor.metrics import CHUNK_ROWS
+from auditor.options import AuditOptions
 
 EXAMPLES = 10  # rows of evidence kept per fact
 DISCRETE_CHANCE = 0.01  # chance matches at or above this mean the features are discrete enough
@@ -44,15 +44,6 @@ IDENTIFIERS = "identifiers"
 DRIFT = "drift"
 SIGNAL = "signal"
 FAMILIES = (SHARED_ROWS, DUPLICATES, PROXIES, IDENTIFIERS, DRIFT, SIGNAL)
-
-
-@dataclass(frozen=True)
-class FactOptions:
-    """Settings that steer how much the data facts compute (documented in the README)."""
-
-    sample_rows: int = SAMPLE_ROWS  # rows per split sampled for the sample-based facts
-    proxy_candidates: int = 5  # strongest single features compared with all the others
-    proxy_min_score: float = 0.9  # a feature scoring less alone is not compared with the others
 
 
 class Request(NamedTuple):
@@ -172,9 +163,12 @@ def compute(
     classes: tuple[str, ...],
     features: tuple[str, ...],
     requests: Iterable[Request],
-    options: FactOptions = FactOptions(),
+    options: AuditOptions,
 ) -> DataFacts:
     """Compute the requested facts from each split's row facts and full labels.
+
+    OPTIONS steer the work: `proxy_candidates` and `proxy_min_score` for the proxies, and
+    `sample_rows` names the sample size the row facts were gathered with.
 
     A request whose splits are missing (no test split, or a cross-split fact asked of train) is
     skipped: the rule that wanted it reports *not applicable*.
@@ -428,7 +422,7 @@ def _targets(n_classes: int) -> list[int]:
 
 
 def proxies(
-    rows: SplitRows, classes: tuple[str, ...], features: tuple[str, ...], options: FactOptions
+    rows: SplitRows, classes: tuple[str, ...], features: tuple[str, ...], options: AuditOptions
 ) -> Proxies:
     """Score every feature alone on the split's sample and compare the strongest with the rest."""
     x, y = rows.sample_x, rows.sample_y

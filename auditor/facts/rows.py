@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-SAMPLE_ROWS = 20_000
+SAMPLE_ROWS = 20_000  # the default of AuditOptions.sample_rows
 GRID_ROWS = 65_536  # leading training rows whose spread fixes the near-duplicate grid
 NEAR_DUPLICATE_TOLERANCE = 0.01  # grid step, in units of each feature's standard deviation
 _MIX = np.uint64(0x9E3779B97F4A7C15)

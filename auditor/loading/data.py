@@ -15,9 +15,9 @@ import numpy as np
 
 from auditor.errors import DataError
 from auditor.loading.readers import READERS, RawShard, open_source
+from auditor.options import DEFAULT_BATCH_ROWS
 
 FORMATS = {suffix: reader.format for suffix, reader in READERS.items()}
-DEFAULT_BATCH_ROWS = 65_536
 
 
 @dataclass(frozen=True)
@@ -155,7 +155,7 @@ class SplitReader:
     def __init__(self, name: str, path: Any, options: ReadOptions):
         self.name = name
         self.options = options
-        self._reader = open_source(name, path, options)
+        self._reader = open_source(name, path, options.label)
         self.path = self._reader.path
         self.format = self._reader.format
         self.columns = self._reader.columns()
@@ -290,4 +290,3 @@ def _labels(raw: np.ndarray, start: int, path: Path, label: str, opts: ReadOptio
 def _preview(names: Sequence[str], limit: int = 12) -> str:
     shown = ", ".join(names[:limit])
     return shown + (f", ... ({len(names)} in all)" if len(names) > limit else "")
-

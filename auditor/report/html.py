@@ -11,28 +11,13 @@ from auditor import __version__
 from auditor.report.json_report import environment, summary
 from auditor.resources import templates_dir
 from auditor.rules.engine import sort_key
-from auditor.rules.kinds.common import HIGHER_IS_BETTER
+from auditor.vocabulary import METRICS, Status
 
 if TYPE_CHECKING:
-    from auditor.api import AuditResult
+    from collections.abc import Mapping
 
-METRIC_ROWS = (
-    ("loss", "Loss (data)"),
-    ("log_loss", "Log loss"),
-    ("accuracy", "Accuracy"),
-    ("balanced_accuracy", "Balanced accuracy"),
-    ("precision_macro", "Precision (macro)"),
-    ("recall_macro", "Recall (macro)"),
-    ("f1_macro", "F1 (macro)"),
-    ("precision", "Precision (positive class)"),
-    ("recall", "Recall (positive class)"),
-    ("f1", "F1 (positive class)"),
-    ("roc_auc", "ROC AUC"),
-    ("pr_auc", "PR AUC (average precision)"),
-    ("brier_score_loss", "Brier score"),
-    ("expected_calibration_error", "Expected calibration error"),
-)
-LOWER_IS_BETTER = {"loss", "log_loss", "brier_score_loss", "expected_calibration_error"}
+    from auditor.report.plots import Figure
+    from auditor.result import AuditResult
 
 
 def num(value: Any, digits: int = 3) -> str:
@@ -68,15 +53,17 @@ def _environment() -> Environment:
 def _metric_table(result: AuditResult) -> list[dict[str, Any]]:
     ev = result.evaluation
     rows = []
-    for key, label in METRIC_ROWS:
+    for metric in METRICS:
+        key = metric.key
         values = {name: s.metrics.get(key) for name, s in ev.splits.items()}
+        # The positive class's scores exist for binary models only; a multiclass model has no row.
         if all(v is None for v in values.values()) and key in ("precision", "recall", "f1"):
             continue
         train, val = values.get("train"), values.get("val")
         gap = None
         if train is not None and val is not None:
-            gap = val - train if key in LOWER_IS_BETTER else train - val
-        worse = gap is not None and gap > (0.05 if key in HIGHER_IS_BETTER else 0.1)
+            gap = train - val if metric.higher_is_better else val - train
+        worse = gap is not None and gap > (0.05 if metric.higher_is_better else 0.1)
         reference = None
         if ev.reference is not None:
             reference = (ev.reference.get("splits", {}).get("val", {}).get("metrics") or {}).get(
@@ -85,7 +72,7 @@ def _metric_table(result: AuditResult) -> list[dict[str, Any]]:
         rows.append(
             {
                 "key": key,
-                "label": label,
+                "label": metric.label,
                 "values": values,
                 "gap": gap,
                 "worse": worse,
@@ -95,28 +82,31 @@ def _metric_table(result: AuditResult) -> list[dict[str, Any]]:
     return rows
 
 
-def context(result: AuditResult) -> dict[str, Any]:
-    """Return everything the templates show; values stay raw and the template escapes them."""
+def context(result: AuditResult, figures: Mapping[str, Figure] | None = None) -> dict[str, Any]:
+    """Return everything the templates show; values stay raw and the template escapes them.
+
+    FIGURES are the evaluation's figures if they were drawn already (see `auditor.report.drawing`).
+    """
     from auditor.loading.history import summarize
     from auditor.report.plots import build_plots
 
     ev = result.evaluation
     ordered = sorted(result.results, key=sort_key)
-    failed = [r for r in ordered if r.status in ("failed", "error")]
+    failed = [r for r in ordered if r.status in (Status.FAILED, Status.ERROR)]
     return {
         "result": result,
         "ev": ev,
         "version": __version__,
         "summary": summary(result),
         "failed": failed,
-        "waived": [r for r in ordered if r.status == "waived"],
+        "waived": [r for r in ordered if r.status == Status.WAIVED],
         "top_findings": failed[:3],
         "ordered": ordered,
         "blocking_ids": {r.rule.id for r in result.blocking},
         "metric_rows": _metric_table(result),
         "split_names": list(ev.splits),
         "environment": environment(),
-        "plots": build_plots(result),
+        "plots": build_plots(result, figures),
         "weights": ev.weight_analysis,
         "history_summary": summarize(result.history) if result.history else None,
     }

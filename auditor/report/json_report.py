@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
+import json
 import math
 import platform
+from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from auditor import __version__
 from auditor.loading.history import summarize
 from auditor.regularization import weight_report
 from auditor.rules.engine import sort_key
-from auditor.rules.types import SEVERITIES
+from auditor.vocabulary import Severity, Status
 
 if TYPE_CHECKING:
-    from auditor.api import AuditResult
+    from auditor.result import AuditResult
 
 SCHEMA_VERSION = "1.0"
 
 
 def clean(value: Any) -> Any:
     """Make VALUE JSON-safe: NaN and infinities become null, numpy scalars plain numbers."""
+    if isinstance(value, Enum):  # a word of the vocabulary: its plain string
+        return value.value
     if isinstance(value, dict):
         return {str(k): clean(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -33,11 +37,11 @@ def clean(value: Any) -> Any:
 
 def summary(result: AuditResult) -> dict[str, Any]:
     """Count results by status and failed rules by severity."""
-    failed = {s: 0 for s in reversed(SEVERITIES)}
-    counts = {"passed": 0, "failed": 0, "not_applicable": 0, "error": 0, "waived": 0}
+    failed = {s: 0 for s in reversed(Severity.values())}
+    counts = {s: 0 for s in Status.values()}
     for r in result.results:
         counts[r.status] = counts.get(r.status, 0) + 1
-        if r.status == "failed":
+        if r.status == Status.FAILED:
             failed[r.rule.severity] += 1
     return {
         "failed_by_severity": failed,
@@ -92,6 +96,11 @@ def report_dict(result: AuditResult) -> dict[str, Any]:
         "timings": {k: round(v, 4) for k, v in result.timings.items()},
     }
     return clean(doc)
+
+
+def report_json(result: AuditResult) -> str:
+    """Return report.json's text for RESULT (without the final newline)."""
+    return json.dumps(report_dict(result), indent=2, sort_keys=False)
 
 
 def _reference(reference: dict[str, Any] | None) -> dict[str, Any] | None:

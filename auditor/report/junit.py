@@ -5,8 +5,12 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING
 
+from auditor.vocabulary import Status
+
 if TYPE_CHECKING:
-    from auditor.api import AuditResult
+    from auditor.result import AuditResult
+
+_SKIPPED = (Status.NOT_APPLICABLE, Status.WAIVED)  # shown by CI as skipped tests
 
 
 def render_junit(result: AuditResult) -> bytes:
@@ -16,9 +20,9 @@ def render_junit(result: AuditResult) -> bytes:
         "testsuite",
         name=f"auditor: {result.evaluation.model.name}",
         tests=str(len(results)),
-        failures=str(sum(r.status == "failed" for r in results)),
-        errors=str(sum(r.status == "error" for r in results)),
-        skipped=str(sum(r.status in ("not_applicable", "waived") for r in results)),
+        failures=str(sum(r.status == Status.FAILED for r in results)),
+        errors=str(sum(r.status == Status.ERROR for r in results)),
+        skipped=str(sum(r.status in _SKIPPED for r in results)),
         timestamp=result.created,
     )
     props = ET.SubElement(suite, "properties")
@@ -37,13 +41,13 @@ def render_junit(result: AuditResult) -> bytes:
             name=f"{r.rule.id} {r.rule.summary}",
         )
         text = f"{r.message}\nWhy: {r.rule.why}\nWhat to do: {r.rule.what_to_do}"
-        if r.status == "failed":
+        if r.status == Status.FAILED:
             node = ET.SubElement(case, "failure", message=r.message, type=r.rule.severity)
             node.text = text
-        elif r.status == "error":
+        elif r.status == Status.ERROR:
             node = ET.SubElement(case, "error", message=r.message, type="rule_error")
             node.text = text
-        elif r.status in ("not_applicable", "waived"):
+        elif r.status in _SKIPPED:
             ET.SubElement(case, "skipped", message=r.message)
         else:
             out = ET.SubElement(case, "system-out")

@@ -6,9 +6,10 @@ import re
 from typing import TYPE_CHECKING
 
 from auditor.rules.engine import sort_key
+from auditor.vocabulary import Status
 
 if TYPE_CHECKING:
-    from auditor.api import AuditResult
+    from auditor.result import AuditResult
 
 _SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~])")
 
@@ -34,7 +35,9 @@ def render_markdown(result: AuditResult, report_path: str = "report.html") -> st
     ]
     sizes = ", ".join(f"{name} {s.n_rows:,} rows" for name, s in ev.splits.items())
     lines += [f"Data: {sizes}.", ""]
-    failed = [r for r in sorted(result.results, key=sort_key) if r.status in ("failed", "error")]
+    failed = [
+        r for r in sorted(result.results, key=sort_key) if r.status in (Status.FAILED, Status.ERROR)
+    ]
     if failed:
         blocking = {r.rule.id for r in result.blocking}
         lines += ["| | Rule | Severity | Category | Finding |", "|---|---|---|---|---|"]
@@ -47,7 +50,7 @@ def render_markdown(result: AuditResult, report_path: str = "report.html") -> st
         lines.append("")
     else:
         lines += ["No rule failed.", ""]
-    waived = [r for r in result.results if r.status == "waived"]
+    waived = [r for r in result.results if r.status == Status.WAIVED]
     if waived:
         lines.append(
             "Waived: "
@@ -57,10 +60,10 @@ def render_markdown(result: AuditResult, report_path: str = "report.html") -> st
             )
         )
         lines.append("")
-    counts = {s: sum(r.status == s for r in result.results) for s in ("passed", "not_applicable")}
+    counts = {s: sum(r.status == s for r in result.results) for s in Status}
     lines.append(
-        f"{counts['passed']} rule(s) passed, {len(failed)} failed, "
-        f"{counts['not_applicable']} not applicable."
+        f"{counts[Status.PASSED]} rule(s) passed, {len(failed)} failed, "
+        f"{counts[Status.NOT_APPLICABLE]} not applicable."
     )
     headline = _metrics_line(result)
     if headline:

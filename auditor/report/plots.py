@@ -15,8 +15,10 @@ import numpy as np
 from auditor.metrics import calibration_bins, ranking
 
 if TYPE_CHECKING:
-    from auditor.api import AuditResult
+    from collections.abc import Mapping
+
     from auditor.evaluation import Evaluation
+    from auditor.result import AuditResult
 
 DPI = 150
 MICRO_ROWS = 200_000  # rows behind a multiclass micro-averaged curve
@@ -367,9 +369,13 @@ def evaluation_figures(ev: Evaluation, history: dict[str, list[float]] | None) -
     return plots
 
 
-def build_plots(result: AuditResult) -> dict[str, Figure]:
-    """Return every figure the report shows, by name (the evaluation's may be drawn already)."""
-    plots = dict(result.figures())
+def build_plots(
+    result: AuditResult, figures: Mapping[str, Figure] | None = None
+) -> dict[str, Figure]:
+    """Return every figure the report shows: the evaluation's FIGURES (or drawn now), the sweep."""
+    if figures is None:
+        figures = evaluation_figures(result.evaluation, result.history)
+    plots = dict(figures)
     sweep = sweep_curve(result.sweep)
     if sweep:
         plots["sweep"] = sweep

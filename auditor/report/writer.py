@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 from auditor.errors import OutputError
 
 if TYPE_CHECKING:
-    from auditor.api import AuditResult
+    from auditor.report.drawing import FigureSource
+    from auditor.result import AuditResult
 
 FORMATS = ("json", "html", "pdf", "junit", "md")
 FILE_NAMES = {
@@ -21,12 +22,17 @@ FILE_NAMES = {
     "junit": "junit.xml",
     "md": "summary.md",
 }
+FIGURE_FORMATS = frozenset({"html", "pdf"})  # the formats that show the evaluation's figures
 
 
 def _render(
-    result: AuditResult, formats: Sequence[str], names: Mapping[str, str]
+    result: AuditResult,
+    formats: Sequence[str],
+    names: Mapping[str, str],
+    figures: FigureSource | None,
 ) -> dict[str, bytes]:
     from auditor.report.html import context, render_html, render_pdf
+    from auditor.report.json_report import report_json
     from auditor.report.junit import render_junit
     from auditor.report.markdown import render_markdown
 
@@ -35,9 +41,11 @@ def _render(
         import weasyprint  # noqa: F401
 
     # HTML and PDF share one context, so the plots are drawn once.
-    ctx = context(result) if {"html", "pdf"} & set(formats) else None
+    ctx = None
+    if FIGURE_FORMATS & set(formats):
+        ctx = context(result, figures.result() if figures is not None else None)
     renderers: dict[str, Callable[[], bytes]] = {
-        "json": lambda: (result.to_json() + "\n").encode("utf-8"),
+        "json": lambda: (report_json(result) + "\n").encode("utf-8"),
         "html": lambda: render_html(result, ctx).encode("utf-8"),
         "pdf": lambda: render_pdf(result, ctx),
         "junit": lambda: render_junit(result),
@@ -58,8 +66,13 @@ def write_reports(
     formats: Sequence[str] = FORMATS,
     *,
     names: Mapping[str, str] | None = None,
+    figures: FigureSource | None = None,
 ) -> list[Path]:
-    """Render every format in memory, then move each into OUT_DIR; return the written paths."""
+    """Render every format in memory, then move each into OUT_DIR; return the written paths.
+
+    NAMES replaces some formats' file names. FIGURES is where the HTML and PDF reports get the
+    evaluation's figures (a `Drawing` started earlier, say); without it they are drawn here.
+    """
     out = Path(out_dir)
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
@@ -75,7 +88,7 @@ def write_reports(
             f"{out}: output folder is not writable; pass --out with a writable folder"
         )
     files = {**FILE_NAMES, **(names or {})}
-    rendered = _render(result, formats, files)
+    rendered = _render(result, formats, files, figures)
     written: list[Path] = []
     temps: list[tuple[str, Path]] = []
     try:

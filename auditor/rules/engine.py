@@ -9,17 +9,20 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from auditor.rules.kinds import KINDS
-from auditor.rules.types import SEVERITIES, RuleResult, RuleSet, Waiver, severity_rank
+from auditor.rules.types import RuleResult, RuleSet, Waiver, severity_rank
+from auditor.vocabulary import NEVER, Category, Severity, Status
 
 if TYPE_CHECKING:  # only for annotations: judging needs no data loading
     from auditor.evaluation import Evaluation
 
-FAIL_ON = ("info", "warning", "error", "never")
-
-
-DATA_CATEGORIES = frozenset(
-    {"leakage_duplicates", "leakage_target_proxy", "leakage_identifier", "split_drift"}
-)
+# Results in reading order: what blocks or could not be judged, the accepted failures, the rest.
+_STATUS_ORDER = {
+    Status.ERROR: 0,
+    Status.FAILED: 0,
+    Status.WAIVED: 1,
+    Status.PASSED: 2,
+    Status.NOT_APPLICABLE: 3,
+}
 
 
 def apply_waivers(results: list[RuleResult], rule_set: RuleSet, today: date) -> list[RuleResult]:
@@ -27,7 +30,7 @@ def apply_waivers(results: list[RuleResult], rule_set: RuleSet, today: date) -> 
     out = []
     for result in results:
         waiver = next((w for w in rule_set.waivers if _covers(w, result)), None)
-        if result.status != "failed" or waiver is None:
+        if result.status != Status.FAILED or waiver is None:
             out.append(result)
             continue
         info = {**waiver.to_dict(), "expired": waiver.expired(today)}
@@ -40,7 +43,7 @@ def apply_waivers(results: list[RuleResult], rule_set: RuleSet, today: date) -> 
         else:
             until = f" until {waiver.expires}" if waiver.expires else ""
             message = f"Waived{until}: {waiver.reason} — {result.message}"
-            out.append(replace(result, status="waived", message=message, waiver=info))
+            out.append(replace(result, status=Status.WAIVED, message=message, waiver=info))
     return out
 
 
@@ -82,23 +85,24 @@ def run_rules(
         started = time.perf_counter()
         try:
             outcome = kind.fn(evaluation, rule.params)
+            status = Status(outcome.status)  # a word outside the vocabulary is a broken kind too
         except Exception as exc:  # A broken kind must not hide the other rules' verdicts.
             results.append(
                 RuleResult(
                     rule=rule,
-                    status="error",
+                    status=Status.ERROR,
                     message=f"The check raised {type(exc).__name__}: {exc}",
                 )
             )
             continue
         finally:
             if timings is not None:
-                key = "leakage_rules" if rule.category in DATA_CATEGORIES else "metric_rules"
+                key = "leakage_rules" if Category(rule.category).about_data else "metric_rules"
                 timings[key] = timings.get(key, 0.0) + time.perf_counter() - started
         results.append(
             RuleResult(
                 rule=rule,
-                status=outcome.status,
+                status=status,
                 message=outcome.message,
                 observed=outcome.observed,
                 threshold=outcome.threshold,
@@ -112,43 +116,24 @@ def run_rules(
 
 def blocking(results: Iterable[RuleResult], fail_on: str) -> list[RuleResult]:
     """Return the results that fail the gate: failed (or broken) rules at or above FAIL_ON."""
-    if fail_on == "never":
+    if fail_on == NEVER:
         return []
     floor = severity_rank(fail_on)
     return [
         r
         for r in results
-        if r.status in ("failed", "error") and severity_rank(r.rule.severity) >= floor
+        if r.status in (Status.FAILED, Status.ERROR) and severity_rank(r.rule.severity) >= floor
     ]
 
 
-# Within one severity, what a reviewer should read first: data problems that make every number
-# suspect, then generalization, then the class-level and secondary checks.
-READING_ORDER = (
-    "leakage_duplicates",
-    "leakage_target_proxy",
-    "leakage_identifier",
-    "overfitting",
-    "underfitting",
-    "accuracy_paradox",
-    "recall_floor",
-    "regression",
-    "precision_floor",
-    "suspicious_validation",
-    "split_drift",
-    "class_imbalance",
-    "calibration",
-)
-
-
 def sort_key(result: RuleResult) -> tuple[int, int, int, str]:
-    """Order results for reading: failures first, most severe first, most telling category first."""
-    status_order = {"error": 0, "failed": 0, "waived": 1, "passed": 2, "not_applicable": 3}
-    category = result.rule.category
-    rank = READING_ORDER.index(category) if category in READING_ORDER else len(READING_ORDER)
+    """Order results for reading: failures first, most severe first, most telling category first.
+
+    The category's place is its place in `Category`: a category cannot be left out of the order.
+    """
     return (
-        status_order.get(result.status, 4),
-        -SEVERITIES.index(result.rule.severity),
-        rank,
+        _STATUS_ORDER[Status(result.status)],
+        -Severity(result.rule.severity).rank,
+        Category(result.rule.category).rank,
         result.rule.id,
     )

@@ -13,7 +13,8 @@ import yaml
 from auditor.errors import RuleConfigError
 from auditor.resources import rules_dir
 from auditor.rules.kinds import KINDS
-from auditor.rules.types import SEVERITIES, Param, Rule, RuleSet, Waiver
+from auditor.rules.types import Param, Rule, RuleSet, Waiver
+from auditor.vocabulary import Severity
 
 TOP_KEYS = {"name", "version", "description", "extends", "rules", "disable", "waivers"}
 WAIVER_KEYS = {"rule", "reason", "expires", "classes", "features"}
@@ -266,9 +267,10 @@ def _build_rule(
             f"{where}: unknown kind '{fields['kind']}' (known: {', '.join(sorted(KINDS))})"
         )
         return None
-    if fields["severity"] not in SEVERITIES:
+    if fields["severity"] not in Severity.values():
         problems.append(
-            f"{where}: severity must be one of {', '.join(SEVERITIES)}, got {fields['severity']!r}"
+            f"{where}: severity must be one of {', '.join(Severity.values())}, "
+            f"got {fields['severity']!r}"
         )
     if not isinstance(fields["enabled"], bool):
         problems.append(f"{where}: enabled must be true or false, got {fields['enabled']!r}")
@@ -278,7 +280,12 @@ def _build_rule(
     checked = _check_params(where, params, kind.params, problems)
     if len(problems) > before:
         return None
-    fields.update(params=checked, category=kind.category, source=str(path))
+    fields.update(
+        severity=Severity(fields["severity"]),
+        params=checked,
+        category=kind.category,
+        source=str(path),
+    )
     return Rule(**fields)
 
 

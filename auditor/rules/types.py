@@ -7,31 +7,15 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from auditor.vocabulary import Category, Severity, Status
+
 if TYPE_CHECKING:
     from auditor.evaluation import Evaluation
-
-SEVERITIES = ("info", "warning", "error")
-STATUSES = ("passed", "failed", "not_applicable", "error", "waived")
-CATEGORIES = (
-    "overfitting",
-    "underfitting",
-    "recall_floor",
-    "precision_floor",
-    "class_imbalance",
-    "accuracy_paradox",
-    "leakage_duplicates",
-    "leakage_target_proxy",
-    "leakage_identifier",
-    "split_drift",
-    "calibration",
-    "suspicious_validation",
-    "regression",
-)
 
 
 def severity_rank(severity: str) -> int:
     """Order severities: info < warning < error."""
-    return SEVERITIES.index(severity)
+    return Severity(severity).rank
 
 
 @dataclass(frozen=True)
@@ -68,7 +52,7 @@ class Param:
 class Outcome:
     """What a kind observed: a status, one sentence, the observed values and the threshold."""
 
-    status: str
+    status: str  # a Status; the engine checks it is one
     message: str
     observed: Mapping[str, Any] = field(default_factory=dict)
     threshold: Mapping[str, Any] = field(default_factory=dict)
@@ -86,7 +70,7 @@ class Kind:
     """A rule kind: a pure function of an Evaluation, the category it reports, its parameters."""
 
     fn: KindFn
-    category: str
+    category: Category
     summary: str
     params: Mapping[str, Param]
     # The family of data facts it judges (`auditor.facts.data`), computed for its `split`.
@@ -99,13 +83,13 @@ class Rule:
 
     id: str
     kind: str
-    severity: str
+    severity: Severity
     params: Mapping[str, Any]
     summary: str
     why: str
     what_to_do: str
+    category: Category  # its kind's
     example: str = ""
-    category: str = ""
     enabled: bool = True
     source: str = ""
 
@@ -162,7 +146,7 @@ class RuleResult:
     """A rule's verdict on an evaluation, as it appears under `results` in report.json."""
 
     rule: Rule
-    status: str
+    status: Status
     message: str
     observed: Mapping[str, Any] = field(default_factory=dict)
     threshold: Mapping[str, Any] = field(default_factory=dict)
@@ -174,12 +158,12 @@ class RuleResult:
     @property
     def failed(self) -> bool:
         """Whether the rule failed (a waived failure has the status `waived` instead)."""
-        return self.status == "failed"
+        return self.status == Status.FAILED
 
     @property
     def passed(self) -> bool:
         """Whether the rule passed."""
-        return self.status == "passed"
+        return self.status == Status.PASSED
 
     def to_dict(self) -> dict[str, Any]:
         """Return the result as report.json holds it under `results`."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
@@ -13,9 +13,6 @@ from auditor.loading.readers.csv import CsvReader
 from auditor.loading.readers.memory import MemoryReader
 from auditor.loading.readers.npz import NpzReader
 from auditor.loading.readers.parquet import ParquetReader
-
-if TYPE_CHECKING:
-    from auditor.loading.data import ReadOptions
 
 # Raw rows as a reader yields them: float32 features (n, f) in model order, and the labels as
 # stored (numbers, booleans or text); turning them into class indices is shared (loading.data).
@@ -83,11 +80,14 @@ def supported_formats() -> str:
     return f"{', '.join(suffixes[:-1])} or {suffixes[-1]}"
 
 
-def open_source(name: str, source: Any, options: ReadOptions) -> Reader:
-    """Pick the reader for the `name` split: a file's by its suffix or in-memory data's."""
+def open_source(name: str, source: Any, label: str) -> Reader:
+    """Pick the reader for the `name` split: a file's by its suffix or in-memory data's.
+
+    LABEL names the label column, which in-memory data's errors mention.
+    """
     if not isinstance(source, (str, Path)):
         # In-memory data (Python API): a DataFrame with the label column, or (x, y) arrays.
-        return MemoryReader(source, Path(f"<{name} data>"), options.label)
+        return MemoryReader(source, Path(f"<{name} data>"), label)
     path = Path(source)
     if not path.exists():
         raise DataError(f"{path}: {name} split not found")

@@ -24,6 +24,7 @@ from auditor.rules.kinds.performance import (
 )
 from auditor.rules.kinds.regression import loss_gap_regression, metric_regression
 from auditor.rules.types import Kind, Param
+from auditor.vocabulary import Category
 
 SPLITS = ("train", "val", "test")
 
@@ -60,7 +61,7 @@ def _fraction(help_text: str, default: float | None = None) -> Param:
 KINDS: dict[str, Kind] = {
     "loss_gap": Kind(
         loss_gap,
-        "overfitting",
+        Category.OVERFITTING,
         "Data loss on the judged split minus training loss (absolute and relative).",
         {
             "split": _split(),
@@ -74,7 +75,7 @@ KINDS: dict[str, Kind] = {
     ),
     "metric_gap": Kind(
         metric_gap,
-        "overfitting",
+        Category.OVERFITTING,
         "Drop of a higher-is-better metric from train to the judged split.",
         {
             "split": _split(),
@@ -86,7 +87,7 @@ KINDS: dict[str, Kind] = {
     ),
     "recall_floor": Kind(
         recall_floor,
-        "recall_floor",
+        Category.RECALL_FLOOR,
         "Recall of each selected class on the judged split.",
         {
             "split": _split(),
@@ -98,7 +99,7 @@ KINDS: dict[str, Kind] = {
     ),
     "precision_floor": Kind(
         precision_floor,
-        "precision_floor",
+        Category.PRECISION_FLOOR,
         "Precision of each selected class on the judged split.",
         {
             "split": _split(),
@@ -110,7 +111,7 @@ KINDS: dict[str, Kind] = {
     ),
     "class_imbalance": Kind(
         class_imbalance,
-        "class_imbalance",
+        Category.CLASS_IMBALANCE,
         "Ratio of the largest to the smallest class.",
         {
             "split": _split("train"),
@@ -121,7 +122,7 @@ KINDS: dict[str, Kind] = {
     ),
     "accuracy_paradox": Kind(
         accuracy_paradox,
-        "accuracy_paradox",
+        Category.ACCURACY_PARADOX,
         "High accuracy that comes from the majority class, not from the model.",
         {
             "split": _split(),
@@ -135,7 +136,7 @@ KINDS: dict[str, Kind] = {
     ),
     "underfitting": Kind(
         underfitting,
-        "underfitting",
+        Category.UNDERFITTING,
         "Training loss near the class-frequency baseline and ranking near chance.",
         {
             "min_loss_improvement": _fraction(
@@ -146,7 +147,7 @@ KINDS: dict[str, Kind] = {
     ),
     "over_regularization": Kind(
         over_regularization,
-        "underfitting",
+        Category.UNDERFITTING,
         "Train and validation loss both near the baseline while a strong L1/L2 penalty is active.",
         {
             "split": _split(),
@@ -161,7 +162,7 @@ KINDS: dict[str, Kind] = {
     ),
     "calibration_error": Kind(
         calibration_error,
-        "calibration",
+        Category.CALIBRATION,
         "Expected calibration error of the predicted probabilities.",
         {
             "split": _split(),
@@ -170,7 +171,7 @@ KINDS: dict[str, Kind] = {
     ),
     "leakage_duplicates": Kind(
         leakage_duplicates,
-        "leakage_duplicates",
+        Category.LEAKAGE_DUPLICATES,
         "Rows of the judged split that also appear in the training split, exactly or nearly.",
         {
             "split": _split(),
@@ -182,7 +183,7 @@ KINDS: dict[str, Kind] = {
     ),
     "duplicate_rows": Kind(
         duplicate_rows,
-        "leakage_duplicates",
+        Category.LEAKAGE_DUPLICATES,
         "Duplicate rows within one split, and identical rows with different labels.",
         {
             "split": _split("train"),
@@ -192,7 +193,7 @@ KINDS: dict[str, Kind] = {
     ),
     "leakage_target_proxy": Kind(
         leakage_target_proxy,
-        "leakage_target_proxy",
+        Category.LEAKAGE_TARGET_PROXY,
         "A single feature that predicts the label almost alone, far better than all the others.",
         {
             "split": _split(),
@@ -209,7 +210,7 @@ KINDS: dict[str, Kind] = {
     ),
     "leakage_identifier": Kind(
         leakage_identifier,
-        "leakage_identifier",
+        Category.LEAKAGE_IDENTIFIER,
         "Model inputs that look like row identifiers (name, unique whole numbers, monotonic).",
         {
             "require_predictive": Param(
@@ -221,7 +222,7 @@ KINDS: dict[str, Kind] = {
     ),
     "split_drift": Kind(
         split_drift,
-        "split_drift",
+        Category.SPLIT_DRIFT,
         "Feature distributions (PSI, Kolmogorov-Smirnov) and class shares that differ between "
         "train and the split.",
         {
@@ -239,7 +240,7 @@ KINDS: dict[str, Kind] = {
     ),
     "suspicious_validation": Kind(
         suspicious_validation,
-        "suspicious_validation",
+        Category.SUSPICIOUS_VALIDATION,
         "Validation loss well below training loss, or perfect validation accuracy.",
         {
             "split": _split(),
@@ -254,7 +255,7 @@ KINDS: dict[str, Kind] = {
     ),
     "metric_regression": Kind(
         metric_regression,
-        "regression",
+        Category.REGRESSION,
         "Drop of a metric (or of each class's metric) from the baseline model to the candidate.",
         {
             "split": _split(),
@@ -272,7 +273,7 @@ KINDS: dict[str, Kind] = {
     ),
     "loss_gap_regression": Kind(
         loss_gap_regression,
-        "regression",
+        Category.REGRESSION,
         "Growth of the train/val loss gap from the baseline model to the candidate.",
         {
             "split": _split(),

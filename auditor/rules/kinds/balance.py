@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from auditor.rules.kinds.common import fmt, not_applicable, pct, split_or_none
 from auditor.rules.types import Outcome
+from auditor.vocabulary import Status
 
 if TYPE_CHECKING:  # only for annotations: judging needs no data loading
     from auditor.evaluation import Evaluation
@@ -30,7 +31,7 @@ def class_imbalance(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     threshold = {"max_ratio": params["max_ratio"]}
     if counts[smallest] == 0:
         return Outcome(
-            "failed",
+            Status.FAILED,
             f"Class '{smallest}' has no rows in the {split.name} split: the model cannot learn or "
             "be judged on it.",
             observed,
@@ -39,7 +40,7 @@ def class_imbalance(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     share = counts[smallest] / split.n_rows
     if ratio > params["max_ratio"]:
         return Outcome(
-            "failed",
+            Status.FAILED,
             f"Class '{largest}' outnumbers class '{smallest}' {fmt(ratio)} to 1 in the "
             f"{split.name} split (limit {fmt(params['max_ratio'])}; '{smallest}' is "
             f"{pct(share)} of rows): accuracy will flatter the model; judge it on recall, "
@@ -48,7 +49,7 @@ def class_imbalance(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
             threshold,
         )
     return Outcome(
-        "passed",
+        Status.PASSED,
         f"The largest class outnumbers the smallest {fmt(ratio)} to 1 in the {split.name} split "
         f"(limit {fmt(params['max_ratio'])}).",
         observed,

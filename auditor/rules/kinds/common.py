@@ -6,43 +6,16 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from auditor.rules.types import Outcome
+from auditor.vocabulary import METRIC, Status
 
 if TYPE_CHECKING:  # only for annotations: judging needs no data loading
     from auditor.evaluation import Evaluation, SplitEvaluation
 
-HIGHER_IS_BETTER = frozenset(
-    {
-        "accuracy",
-        "balanced_accuracy",
-        "precision_macro",
-        "recall_macro",
-        "f1_macro",
-        "roc_auc",
-        "pr_auc",
-        "precision",
-        "recall",
-        "f1",
-    }
-)
-
-
-METRIC_NAMES = {
-    "accuracy": "Accuracy",
-    "balanced_accuracy": "Balanced accuracy",
-    "precision_macro": "Precision (macro)",
-    "recall_macro": "Recall (macro)",
-    "f1_macro": "F1 (macro)",
-    "roc_auc": "ROC AUC",
-    "pr_auc": "PR AUC",
-    "precision": "Precision",
-    "recall": "Recall",
-    "f1": "F1",
-}
-
 
 def metric_name(metric: str) -> str:
     """Return the name a reader knows a metric by, as it starts a sentence ("ROC AUC")."""
-    return METRIC_NAMES.get(metric, metric)
+    known = METRIC.get(metric)
+    return known.name if known is not None else metric
 
 
 def fmt(value: float | None) -> str:
@@ -73,7 +46,7 @@ def split_label(split: str) -> str:
 
 def not_applicable(reason: str) -> Outcome:
     """Return the outcome of a rule whose inputs are missing."""
-    return Outcome("not_applicable", f"Not applicable: {reason}.")
+    return Outcome(Status.NOT_APPLICABLE, f"Not applicable: {reason}.")
 
 
 def split_or_none(ev: Evaluation, name: str) -> SplitEvaluation | None:

@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from auditor.rules.kinds.common import (
-    HIGHER_IS_BETTER,
     fmt,
     metric_name,
     not_applicable,
@@ -16,6 +15,7 @@ from auditor.rules.kinds.common import (
     split_or_none,
 )
 from auditor.rules.types import Outcome
+from auditor.vocabulary import METRICS, Status
 
 if TYPE_CHECKING:  # only for annotations: judging needs no data loading
     from auditor.evaluation import Evaluation
@@ -52,12 +52,12 @@ def loss_gap(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
             f"({_relative(relative)}; limits {fmt(max_gap)} and {pct(max_rel)}): the model "
             "memorizes the training set and will do worse on new data."
         )
-        return Outcome("failed", message, observed, threshold)
+        return Outcome(Status.FAILED, message, observed, threshold)
     message = (
         f"{name} loss {fmt(other)} is within {fmt(max_gap)} (or {pct(max_rel)}) of training "
         f"loss {fmt(train)} (gap {fmt(gap)})."
     )
-    return Outcome("passed", message, observed, threshold)
+    return Outcome(Status.PASSED, message, observed, threshold)
 
 
 def metric_gap(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
@@ -71,7 +71,7 @@ def metric_gap(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     threshold = {"max_gap": params["max_gap"], "metric": metric}
     if gap > params["max_gap"]:
         return Outcome(
-            "failed",
+            Status.FAILED,
             f"{metric_name(metric)} drops from {fmt(train)} on train to {fmt(other)} on {split} "
             f"({fmt(gap)}, limit {fmt(params['max_gap'])}): what the model learned does not "
             "carry over to unseen rows.",
@@ -79,7 +79,7 @@ def metric_gap(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
             threshold,
         )
     return Outcome(
-        "passed",
+        Status.PASSED,
         f"{metric_name(metric)} is {fmt(train)} on train and {fmt(other)} on {split} "
         f"(gap {fmt(gap)}, limit {fmt(params['max_gap'])}).",
         observed,
@@ -131,7 +131,7 @@ def _class_floor(ev: Evaluation, params: Mapping[str, Any], metric: str, floor_k
             f"{fmt(intervals[worst][0])}-{fmt(intervals[worst][1])}"
         )
         return Outcome(
-            "passed",
+            Status.PASSED,
             f"Every selected class has {metric} of at least {fmt(floor)} on {split.name} "
             f"(lowest: class '{worst}' at {fmt(values[worst])}{judged}).",
             observed,
@@ -159,7 +159,7 @@ def _class_floor(ev: Evaluation, params: Mapping[str, Any], metric: str, floor_k
             f"(interval {fmt(lo)}-{fmt(hi)})"
         )
     return Outcome(
-        "failed",
+        Status.FAILED,
         f"{metric.capitalize()} of class '{worst}' on {split.name} is {fmt(values[worst])}, "
         f"{below}: {detail}{others}.",
         observed,
@@ -234,7 +234,7 @@ def accuracy_paradox(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
                 f"only {pct(lift)} above the {pct(baseline)} of always predicting '{majority_name}'"
             )
         return Outcome(
-            "failed",
+            Status.FAILED,
             f"Accuracy on {split.name} is {pct(accuracy)}, {reason}, and recall of class "
             f"'{weakest}' is {pct(minority[weakest])}: the accuracy hides a model that misses most "
             "of the minority class.",
@@ -243,7 +243,7 @@ def accuracy_paradox(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
             classes=(weakest,),
         )
     return Outcome(
-        "passed",
+        Status.PASSED,
         f"Accuracy {pct(accuracy)} on {split.name} is backed by balanced accuracy "
         f"{pct(balanced)} and minority recall {pct(minority[weakest])}.",
         observed,
@@ -274,7 +274,7 @@ def underfitting(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     }
     if improvement < params["min_loss_improvement"] and auc < params["min_roc_auc"]:
         return Outcome(
-            "failed",
+            Status.FAILED,
             f"Training log loss {fmt(model_loss)} is {_versus(improvement)} the "
             f"{fmt(base_loss)} of predicting class frequencies, and training ROC AUC is "
             f"{fmt(auc)} (floor {fmt(params['min_roc_auc'])}): the model has not learned the "
@@ -293,7 +293,7 @@ def underfitting(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
             f"{fmt(base_loss)}, but training ROC AUC {fmt(auc)} shows the model ranks rows well "
             "(as a class-weighted model does)."
         )
-    return Outcome("passed", message, observed, threshold)
+    return Outcome(Status.PASSED, message, observed, threshold)
 
 
 def over_regularization(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
@@ -309,7 +309,7 @@ def over_regularization(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     ]
     if not coefficients:
         return Outcome(
-            "passed",
+            Status.PASSED,
             "The model has no L1/L2 weight penalty, so it cannot be over-regularized by one.",
         )
     train, val = split_or_none(ev, "train"), split_or_none(ev, params["split"])
@@ -341,7 +341,7 @@ def over_regularization(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     strong = share >= params["min_penalty_share"] or strongest >= params["strong_coefficient"]
     if weak_fit and strong:
         return Outcome(
-            "failed",
+            Status.FAILED,
             f"Train and {val.name} log loss are {_versus(improvements['train'])} and "
             f"{_versus(improvements[val.name])} the baseline's while the penalty "
             f"(coefficient up to {fmt(strongest)}, {pct(share)} of the training objective) holds "
@@ -359,7 +359,7 @@ def over_regularization(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
             f"Train log loss is {_versus(improvements['train'])} the baseline's, but the penalty "
             f"(up to {fmt(strongest)}, {pct(share)} of the objective) is too weak to be the cause."
         )
-    return Outcome("passed", message, observed, threshold)
+    return Outcome(Status.PASSED, message, observed, threshold)
 
 
 def calibration_error(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
@@ -372,7 +372,7 @@ def calibration_error(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     threshold = {"max_ece": params["max_ece"]}
     if ece > params["max_ece"]:
         return Outcome(
-            "failed",
+            Status.FAILED,
             f"Predicted probabilities on {split.name} are off by {pct(ece)} on average "
             f"(expected calibration error, limit {pct(params['max_ece'])}): scores cannot be read "
             "as probabilities.",
@@ -380,7 +380,7 @@ def calibration_error(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
             threshold,
         )
     return Outcome(
-        "passed",
+        Status.PASSED,
         f"Expected calibration error on {split.name} is {pct(ece)} "
         f"(limit {pct(params['max_ece'])}).",
         observed,
@@ -407,4 +407,5 @@ def _relative(relative: float) -> str:
     return f"{pct(relative)} higher"
 
 
-METRIC_CHOICES = tuple(sorted(HIGHER_IS_BETTER))
+# The metrics a gap or regression rule can judge: those that fall when the model gets worse.
+METRIC_CHOICES = tuple(sorted(m.key for m in METRICS if m.higher_is_better))

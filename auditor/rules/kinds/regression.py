@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from auditor.rules.kinds.common import fmt, metric_name, not_applicable, pct
 from auditor.rules.types import Outcome
+from auditor.vocabulary import Status
 
 if TYPE_CHECKING:  # only for annotations: judging needs no data loading
     from auditor.evaluation import Evaluation
@@ -63,7 +64,7 @@ def metric_regression(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
         label = f"{metric_name(metric)} of {name}" if params["per_class"] else metric_name(metric)
         more = f" ({len(worse) - 1} more)" if len(worse) > 1 else ""
         return Outcome(
-            "failed",
+            Status.FAILED,
             f"{label} on {split} drops from {fmt(b)} (baseline) to {fmt(a)} "
             f"(candidate), {fmt(b - a)} or {pct(drops[name][1])} (limits {fmt(params['max_drop'])} "
             f"and {pct(params['max_relative_drop'])}){more}: the candidate is worse than the model "
@@ -74,7 +75,7 @@ def metric_regression(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
         )
     biggest = max(drops, key=lambda n: drops[n][0])
     return Outcome(
-        "passed",
+        Status.PASSED,
         f"{metric_name(metric)} on {split} holds against the baseline "
         f"(largest drop {fmt(max(drops[biggest][0], 0.0))}"
         f"{'' if not params['per_class'] else ', ' + biggest}; limit {fmt(params['max_drop'])}).",
@@ -98,7 +99,7 @@ def loss_gap_regression(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     threshold = {"max_growth": params["max_growth"]}
     if growth > params["max_growth"]:
         return Outcome(
-            "failed",
+            Status.FAILED,
             f"The train/{split} loss gap grew from {fmt(ref_gap)} (baseline) to {fmt(gap)} "
             f"(candidate), by {fmt(growth)} (limit {fmt(params['max_growth'])}): the candidate "
             "overfits more than the model it would replace.",
@@ -106,7 +107,7 @@ def loss_gap_regression(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
             threshold,
         )
     return Outcome(
-        "passed",
+        Status.PASSED,
         f"The train/{split} loss gap is {fmt(gap)} against the baseline's {fmt(ref_gap)} "
         f"(growth limit {fmt(params['max_growth'])}).",
         observed,

@@ -15,7 +15,7 @@ import selectors
 import signal
 import threading
 import weakref
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from auditor.evaluation import Evaluation
@@ -23,6 +23,14 @@ if TYPE_CHECKING:
 
 TIMEOUT_SECONDS = 120.0
 _FORKING = threading.Lock()  # a child forked by another thread must not inherit our pipe's end
+
+
+class FigureSource(Protocol):
+    """Where the report writer gets the evaluation's figures: a `Drawing`, or anything alike."""
+
+    def result(self) -> dict[str, Figure]:
+        """Return the figures by name."""
+        ...
 
 
 def _draw(evaluation: Evaluation, history: dict[str, list[float]] | None) -> dict[str, Figure]:

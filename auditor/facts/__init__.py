@@ -1,0 +1,1 @@
+"""Facts about the data and the model, computed in the evaluation stage from mergeable pieces."""

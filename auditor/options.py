@@ -1,0 +1,62 @@
+"""The settings of one audit in one frozen value: every default written once, and checked once."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from auditor.errors import AuditorError
+from auditor.vocabulary import FAIL_ON, Severity
+
+DEFAULT_BATCH_ROWS = 65_536  # rows read and predicted per batch
+
+
+@dataclass(frozen=True)
+class AuditOptions:
+    """How an audit reads the splits, which rules judge them, when the gate fails, and the extras.
+
+    The command line's options and `auditor.audit()`'s keywords are these fields, with these
+    defaults. Building one checks it: an unknown --fail-on level or a threshold outside (0, 1)
+    raises `AuditorError`.
+    """
+
+    # Reading the splits
+    label: str = "label"  # label column (CSV/Parquet); NPZ files hold the labels as array y
+    ignore: Sequence[str] = ()  # columns that are not features
+    classes: Sequence[str] | None = None  # class names in the order of the model's outputs
+    threshold: float = 0.5  # decision threshold on the positive class (binary models)
+    unsafe: bool = False  # allow models that contain Python code (Lambda layers)
+    drop_invalid_rows: bool = False  # drop rows with NaN/inf features instead of failing
+    batch_rows: int = DEFAULT_BATCH_ROWS
+    # Evaluating: where the shards run, and how much the data facts compute
+    engine: str = "local"  # see auditor.engines.ENGINES
+    sample_rows: int = 20_000  # rows per split sampled for the sample-based facts (drift, proxies)
+    proxy_candidates: int = 5  # strongest single features compared with all the others (LK03)
+    proxy_min_score: float = 0.9  # a feature scoring less alone is not compared with the others
+    # Judging
+    rules: Any = None  # a YAML file, a bundled name, or a loaded RuleSet
+    fail_on: str = Severity.ERROR.value  # lowest severity of a failed rule that fails the gate
+    history: str | Path | dict[str, list[float]] | None = None  # Keras History (learning curves)
+    baseline: str | Path | dict[str, Any] | None = None  # an earlier audit's report.json
+    baseline_model: Any = None  # a model (path or Keras) to audit on the same splits and compare
+    # Verifying the top L1/L2 recommendation by retraining clones
+    sweep: bool = False
+    sweep_epochs: int = 20
+    sweep_budget: float = 120.0  # seconds for the whole sweep
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.fail_on not in FAIL_ON:
+            raise AuditorError(f"fail_on must be one of {', '.join(FAIL_ON)}, got {self.fail_on!r}")
+        if not 0.0 < self.threshold < 1.0:
+            raise AuditorError(f"threshold must be between 0 and 1, got {self.threshold}")
+        if self.sample_rows < 1 or self.proxy_candidates < 0 or self.batch_rows < 1:
+            raise AuditorError(
+                "batch_rows and sample_rows must be at least 1 and proxy_candidates at least 0"
+            )
+        # Sequences become tuples, so that the value stays what it was when it was built.
+        object.__setattr__(self, "ignore", tuple(self.ignore))
+        if self.classes is not None:
+            object.__setattr__(self, "classes", tuple(self.classes))
