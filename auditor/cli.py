@@ -14,9 +14,9 @@ from typing import Any
 import click
 
 from auditor import __version__
+from auditor.engines import ENGINES
 from auditor.errors import AuditorError
 from auditor.loading.readers import supported_formats
-from auditor.engines import ENGINES
 from auditor.options import AuditOptions
 from auditor.report.writer import FILE_NAMES, FORMATS
 from auditor.vocabulary import FAIL_ON, Status

@@ -26,6 +26,7 @@ from auditor.facts.data import SIGNAL, Request
 from auditor.facts.weights import WeightAnalysis
 from auditor.loading.architecture import Architecture, LayerFacts
 from auditor.rules.types import RuleResult, severity_rank
+from auditor.vocabulary import Severity, Status
 
 if TYPE_CHECKING:  # only for annotations: advice needs no data loading
     from auditor.evaluation import Evaluation
@@ -89,7 +90,7 @@ def _dense_layers(arch: Architecture) -> list[LayerFacts]:
 
 
 def _failed(results: Sequence[RuleResult], *categories: str) -> list[RuleResult]:
-    return [r for r in results if r.status == "failed" and r.rule.category in categories]
+    return [r for r in results if r.status == Status.FAILED and r.rule.category in categories]
 
 
 def _snippet(layers: Sequence[LayerFacts], values: dict[str, tuple[float, float]]) -> str:
@@ -126,7 +127,7 @@ def _more_regularization(
     arch = ev.architecture
     dense = _dense_layers(arch)
     gap = max(_gap(ev) or 0.0, 0.0)
-    severe = any(r.rule.severity == "error" for r in overfit)
+    severe = any(r.rule.severity == Severity.ERROR for r in overfit)
     factor = 10.0 if severe else 3.0
     ids = tuple(sorted({r.rule.id for r in overfit}))
     evidence = [f"{r.rule.id}: {r.message}" for r in overfit]

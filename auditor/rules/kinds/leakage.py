@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from auditor.rules.kinds.common import fmt, not_applicable, pct, split_label
 from auditor.rules.types import Outcome
+from auditor.vocabulary import Status
 
 if TYPE_CHECKING:  # only for annotations: judging needs no data loading
     from auditor.evaluation import Evaluation
@@ -78,13 +79,13 @@ def leakage_duplicates(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
             "the model is scored on rows it was trained on, so its validation numbers overstate "
             "how it will do on new data."
         )
-        return Outcome("failed", message, observed, threshold, evidence)
+        return Outcome(Status.FAILED, message, observed, threshold, evidence)
     message = (
         f"{exact:,} of {n:,} {split} rows appear in the training split and {near:,} nearly"
         f"{chance_text}; limits {pct(params['max_shared_fraction'])} and "
         f"{pct(params['max_near_fraction'])} above chance."
     )
-    return Outcome("passed", message, observed, threshold, evidence if exact or near else {})
+    return Outcome(Status.PASSED, message, observed, threshold, evidence if exact or near else {})
 
 
 def duplicate_rows(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
@@ -113,7 +114,7 @@ def duplicate_rows(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
             else ""
         )
         return Outcome(
-            "failed",
+            Status.FAILED,
             f"{duplicates:,} of {n:,} {split} rows ({pct(duplicates / n)}) duplicate another row"
             f"{conflict}: duplicates weigh some examples more and inflate metrics when they "
             "straddle a split.",
@@ -122,7 +123,7 @@ def duplicate_rows(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
             evidence,
         )
     return Outcome(
-        "passed",
+        Status.PASSED,
         f"{duplicates:,} of {n:,} {split} rows duplicate another row (limit "
         f"{pct(params['max_fraction'])}); no identical rows carry different labels.",
         observed,
@@ -170,7 +171,7 @@ def leakage_target_proxy(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
         others = f" ({len(suspects) - 1} more)" if len(suspects) > 1 else ""
         rest_text = f"; all other features together reach {fmt(first.rest_score)}"
         return Outcome(
-            "failed",
+            Status.FAILED,
             f"Feature '{first.feature}' alone predicts class '{first.cls}' on {split} with ROC "
             f"AUC {fmt(first.score)}{rest_text}{others}: a column that gives the answer away is "
             "usually derived from the label or recorded after the outcome, and will not be there "
@@ -183,7 +184,7 @@ def leakage_target_proxy(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     lead = top[0] if top else None
     lead_text = f" (strongest: '{lead['feature']}' at {fmt(lead['score'])})" if lead else ""
     return Outcome(
-        "passed",
+        Status.PASSED,
         f"No single feature predicts the label on {split} "
         f"with ROC AUC of {fmt(params['min_score'])} or more "
         f"while beating the other features by {fmt(params['min_margin'])}{lead_text}.",
@@ -239,7 +240,7 @@ def leakage_identifier(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
         )
         more = f" ({len(found) - 1} more)" if len(found) > 1 else ""
         return Outcome(
-            "failed",
+            Status.FAILED,
             f"Feature '{first['feature']}' looks like a row identifier "
             f"({first['reasons']}){predicts}"
             f"{more}: an identifier carries no meaning the model can generalize from; when it "
@@ -252,7 +253,7 @@ def leakage_identifier(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     what = (
         "a predictive identifier" if params["require_predictive"] else "an identifier-like column"
     )
-    return Outcome("passed", f"No model input is {what}.", observed, threshold)
+    return Outcome(Status.PASSED, f"No model input is {what}.", observed, threshold)
 
 
 def split_drift(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
@@ -295,7 +296,7 @@ def split_drift(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
                 f"class shares differ by {pct(prior_shift)} (chi-square p {prior_pvalue:.2g})"
             )
         return Outcome(
-            "failed",
+            Status.FAILED,
             f"Train and {split} differ: {'; '.join(parts)}. "
             f"The {split} numbers do not describe the population the model was trained on; "
             "split at random (stratified), or by time on purpose.",
@@ -305,7 +306,7 @@ def split_drift(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
             features=tuple(d["feature"] for d in drifted),
         )
     return Outcome(
-        "passed",
+        Status.PASSED,
         f"Train and {split} have similar feature distributions (largest PSI "
         f"{fmt(observed['max_psi'])}, limit {fmt(params['max_psi'])}) and class shares "
         f"(shift {pct(prior_shift)}).",
@@ -349,7 +350,7 @@ def suspicious_validation(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     observed["noise_margin"] = noise
     if margin > params["max_relative_margin"] and t_loss - o_loss > max(params["min_gap"], noise):
         return Outcome(
-            "failed",
+            Status.FAILED,
             f"{label} loss {fmt(o_loss)} is {pct(margin)} below training loss {fmt(t_loss)}: "
             f"validation should not be easier than training. Check for validation rows copied into "
             f"training and for columns derived from the label. {benign}",
@@ -358,14 +359,14 @@ def suspicious_validation(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
         )
     if accuracy == 1.0:
         return Outcome(
-            "failed",
+            Status.FAILED,
             f"{label} accuracy is 100% on {other.n_rows:,} rows: "
             f"perfect validation is rare without leakage. {benign}",
             observed,
             threshold,
         )
     return Outcome(
-        "passed",
+        Status.PASSED,
         f"{label} loss {fmt(o_loss)} is not suspiciously below training loss {fmt(t_loss)} "
         f"(beyond sampling noise of {fmt(noise)}).",
         observed,
