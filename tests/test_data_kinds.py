@@ -322,3 +322,10 @@ def test_every_data_kind_without_its_facts_is_not_applicable() -> None:
         if spec.facts:
             params = {key: p.default for key, p in spec.params.items()}
             assert spec.fn(empty, params).status == "not_applicable", kind
+
+
+def test_every_declared_family_of_facts_is_one_the_evaluation_computes() -> None:
+    from auditor.facts.data import FAMILIES
+
+    declared = {spec.facts for spec in KINDS.values() if spec.facts}
+    assert declared and declared <= set(FAMILIES)

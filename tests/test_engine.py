@@ -107,3 +107,22 @@ def test_sharded_splits_give_the_report_of_one_pass(data: dict[str, Any], layout
             got, want = getattr(evaluation.rows[name], field), getattr(one_pass.rows[name], field)
             assert np.array_equal(got, want), (name, field)
         np.testing.assert_array_equal(evaluation.splits[name].proba, one_pass.splits[name].proba)
+
+
+def test_the_evaluation_options_steer_the_facts(tiny_binary: Any) -> None:
+    result = audit(
+        tiny_binary.path("keras"),
+        train=tiny_binary.split("train"),
+        val=tiny_binary.split("val"),
+        sample_rows=150,
+        proxy_candidates=0,
+    )
+    assert len(result.evaluation.rows["train"].sample_y) == 150
+    drift = next(r for r in result.results if r.rule.kind == "split_drift")
+    assert drift.observed["sample_rows"] == {"train": 150, "val": 150}
+    assert "at most 150 rows" in drift.observed["method"]
+    assert result.evaluation.data.proxies["val"].candidates == ()
+    default = audit(
+        tiny_binary.path("keras"), train=tiny_binary.split("train"), val=tiny_binary.split("val")
+    )
+    assert len(default.evaluation.rows["train"].sample_y) == 400  # all of it: under 20,000
