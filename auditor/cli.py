@@ -164,6 +164,13 @@ def main() -> None:
     help="Where the splits' shards are read, predicted and accumulated.",
 )
 @click.option(
+    "--shard-rows",
+    type=click.IntRange(1),
+    default=DEFAULTS.shard_rows,
+    show_default=True,
+    help="Rows per shard at least, where a split can be cut (Parquet row groups).",
+)
+@click.option(
     "--sample-rows",
     type=click.IntRange(1),
     default=DEFAULTS.sample_rows,

@@ -20,7 +20,6 @@ from auditor.engines import Progress, engine
 from auditor.errors import DataError
 from auditor.evaluation import SPLIT_ORDER, Evaluation, SplitEvaluation
 from auditor.facts import data as data_facts
-from auditor.facts.rows import GRID_ROWS, near_grid
 from auditor.facts.shard import ShardFacts, standard_error
 from auditor.loading.data import ReadOptions, SplitReader
 from auditor.loading.model import LoadedModel
@@ -65,6 +64,7 @@ def evaluate(
         n_features=info.n_features,
         drop_invalid_rows=settings.drop_invalid_rows,
         batch_rows=settings.batch_rows,
+        shard_rows=settings.shard_rows,
     )
     readers = [
         SplitReader(name, paths[name], read) for name in SPLIT_ORDER if paths.get(name) is not None
@@ -92,14 +92,16 @@ def evaluate(
 
     timings: dict[str, float] = {"read": 0.0, "predict": 0.0, "row_facts": 0.0, "metrics": 0.0}
     accumulate = engine(settings.engine)
-    # One near-duplicate grid for every split and shard, from the first training rows.
-    scale = _grid(readers[0], timings)
+    # One near-duplicate grid for every split and shard: the engine takes it from the first
+    # split's first rows, and hands it on in that split's facts.
+    scale = None
     raw_results = {}
     row_facts = {}
     for reader in readers:
         shards = accumulate(model, reader, scale, settings.sample_rows, progress, timings)
         facts = functools.reduce(ShardFacts.merge, shards)
         del shards
+        scale = facts.rows.scale
         reader.check(facts.report)  # the split's own errors, over all its shards
         raw_results[reader.name] = (facts.y(), facts.proba(info.n_classes), facts.loss_moments())
         row_facts[reader.name] = facts.rows
@@ -137,26 +139,6 @@ def evaluate(
         rows={name: f.freeze(features) for name, f in row_facts.items()},
         timings=timings,
     )
-
-
-def _grid(reader: SplitReader, timings: dict[str, float]) -> np.ndarray:
-    """Return the near-duplicate grid from the first GRID_ROWS rows of READER (the first split)."""
-    started = time.perf_counter()
-    head = [batch.x for batch in _head(reader.batches(), GRID_ROWS)]
-    timings["read"] += time.perf_counter() - started
-    if not head:
-        return np.ones(len(reader.features))
-    return near_grid(np.concatenate(head)[:GRID_ROWS])
-
-
-def _head(batches: Iterable[Any], rows: int) -> Iterable[Any]:
-    """Yield the first batches holding ROWS rows (or all there are), reading no batch more."""
-    seen = 0
-    for batch in batches:
-        yield batch
-        seen += len(batch.x)
-        if seen >= rows:
-            return
 
 
 def add_facts(

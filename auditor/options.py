@@ -11,6 +11,9 @@ from auditor.errors import AuditorError
 from auditor.vocabulary import FAIL_ON, Severity
 
 DEFAULT_BATCH_ROWS = 65_536  # rows read and predicted per batch
+# Rows per shard, at least, where a format can be cut (Parquet row groups): a shard is the unit of
+# work an engine hands out, and only its last batch is cut short.
+DEFAULT_SHARD_ROWS = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,7 @@ class AuditOptions:
     batch_rows: int = DEFAULT_BATCH_ROWS
     # Evaluating: where the shards run, and how much the data facts compute
     engine: str = "local"  # see auditor.engines.ENGINES
+    shard_rows: int = DEFAULT_SHARD_ROWS
     sample_rows: int = 20_000  # rows per split sampled for the sample-based facts (drift, proxies)
     proxy_candidates: int = 5  # strongest single features compared with all the others (LK03)
     proxy_min_score: float = 0.9  # a feature scoring less alone is not compared with the others
@@ -52,9 +56,10 @@ class AuditOptions:
             raise AuditorError(f"fail_on must be one of {', '.join(FAIL_ON)}, got {self.fail_on!r}")
         if not 0.0 < self.threshold < 1.0:
             raise AuditorError(f"threshold must be between 0 and 1, got {self.threshold}")
-        if self.sample_rows < 1 or self.proxy_candidates < 0 or self.batch_rows < 1:
+        if min(self.batch_rows, self.shard_rows, self.sample_rows) < 1 or self.proxy_candidates < 0:
             raise AuditorError(
-                "batch_rows and sample_rows must be at least 1 and proxy_candidates at least 0"
+                "batch_rows, shard_rows and sample_rows must be at least 1, proxy_candidates at "
+                "least 0"
             )
         # Sequences become tuples, so that the value stays what it was when it was built.
         object.__setattr__(self, "ignore", tuple(self.ignore))

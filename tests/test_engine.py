@@ -63,7 +63,7 @@ ROW_FACTS = ("hashes", "near_hashes", "row_numbers", "sample_x", "sample_y", "sa
 
 def _report(model: Any, splits: dict[str, Path]) -> tuple[dict[str, Any], Any]:
     """The audit's report.json without paths and timings, and its evaluation."""
-    result = audit(model, train=splits["train"], val=splits["val"], batch_rows=1)
+    result = audit(model, train=splits["train"], val=splits["val"], batch_rows=1, shard_rows=1)
     doc = result.to_dict()
     for key in ("created", "timings", "environment"):
         doc.pop(key)
@@ -95,7 +95,9 @@ def test_sharded_splits_give_the_report_of_one_pass(data: dict[str, Any], layout
     for name, groups in LAYOUTS[layout].items():
         path = data["folder"] / f"{name}-{len(groups)}.parquet"
         _write_parquet(path, *data["splits"][name], groups)
-        reader = SplitReader(name, path, ReadOptions(n_classes=3, n_features=4, batch_rows=1))
+        reader = SplitReader(
+            name, path, ReadOptions(n_classes=3, n_features=4, batch_rows=1, shard_rows=1)
+        )
         assert len(reader.shards()) == len(groups)  # the merge below is over these shards
         paths[name] = path
     doc, evaluation = _report(data["model"], paths)
@@ -126,3 +128,23 @@ def test_the_evaluation_options_steer_the_facts(tiny_binary: Any) -> None:
         tiny_binary.path("keras"), train=tiny_binary.split("train"), val=tiny_binary.split("val")
     )
     assert len(default.evaluation.rows["train"].sample_y) == 400  # all of it: under 20,000
+
+
+def test_the_grid_comes_from_the_first_rows_across_shards(
+    data: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from auditor.engines import local
+    from auditor.facts.rows import near_grid
+
+    monkeypatch.setattr(local, "GRID_ROWS", 100)  # the head spans the first four train shards
+    paths = {}
+    for name, groups in LAYOUTS["seven shards"].items():
+        paths[name] = data["folder"] / f"grid-{name}.parquet"
+        _write_parquet(paths[name], *data["splits"][name], groups)
+    _, sharded = _report(data["model"], paths)
+    _, one_pass = _report(data["model"], {n: data["folder"] / f"{n}.csv" for n in paths})
+    x_train = data["splits"]["train"][0]
+    for evaluation in (sharded, one_pass):
+        np.testing.assert_array_equal(evaluation.rows["val"].near_scale, near_grid(x_train[:100]))
+    for name in ("train", "val"):
+        assert np.array_equal(sharded.rows[name].near_hashes, one_pass.rows[name].near_hashes)

@@ -50,7 +50,9 @@ def _write(folder: Path, frame: pd.DataFrame, groups: Sequence[int] = GROUPS) ->
 
 
 def _reader(path: Path, batch_rows: int, drop: bool = False) -> SplitReader:
-    options = ReadOptions(n_features=3, batch_rows=batch_rows, drop_invalid_rows=drop)
+    options = ReadOptions(
+        n_features=3, batch_rows=batch_rows, shard_rows=batch_rows, drop_invalid_rows=drop
+    )
     return SplitReader("val", path, options)
 
 
@@ -291,7 +293,7 @@ class _TextReader:
     def columns(self) -> list[str]:
         return self.path.read_text().split("\n", 1)[0].split()
 
-    def shards(self, features, label, batch_rows):
+    def shards(self, features, label, batch_rows, shard_rows):
         return [_TextShard(self.path, self.columns(), list(features), label, batch_rows)]
 
 
@@ -307,3 +309,13 @@ class _TextShard:
     def batches(self):
         for i in range(0, len(self.x), self.batch_rows):
             yield self.x[i : i + self.batch_rows], self.y[i : i + self.batch_rows]
+
+
+def test_shards_hold_at_least_shard_rows_and_batches_cross_row_groups(tmp_path):
+    path = _write(tmp_path, _frame(200), groups=(10,) * 20)["parquet"]
+    options = ReadOptions(n_features=3, batch_rows=8, shard_rows=35)
+    shards = SplitReader("val", path, options).shards()
+    sizes = [[len(b.x) for b in shard.batches()] for shard in shards]
+    assert [sum(run) for run in sizes] == [40] * 5  # four row groups of 10 reach 35
+    assert [shard.first_row for shard in shards] == [0, 40, 80, 120, 160]
+    assert all(run == [8] * 5 for run in sizes)  # full batches across the row-group borders

@@ -31,12 +31,16 @@ class Accumulate(Protocol):
         self,
         model: LoadedModel,
         reader: SplitReader,
-        scale: np.ndarray,
+        scale: np.ndarray | None,
         sample_rows: int,
         progress: Progress | None,
         timings: dict[str, float],
     ) -> list[ShardFacts]:
-        """Accumulate READER's shards on the grid SCALE, sampling at most SAMPLE_ROWS rows."""
+        """Accumulate READER's shards on the grid SCALE, sampling at most SAMPLE_ROWS rows.
+
+        Without SCALE (the first split), the engine takes the grid from the split's first
+        GRID_ROWS rows (`auditor.facts.rows.near_grid`); every ShardFacts carries it.
+        """
 
 
 def engine(name: str) -> Accumulate:

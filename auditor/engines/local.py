@@ -9,81 +9,123 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from auditor.errors import DataError
-from auditor.facts.rows import RowFacts
+from auditor.facts.rows import GRID_ROWS, RowFacts, near_grid
 from auditor.facts.shard import ShardFacts
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from auditor.engines import Progress
-    from auditor.loading.data import SplitReader
+    from auditor.loading.data import Batch, SplitReader
     from auditor.loading.model import LoadedModel
 
 
 def accumulate(
     model: LoadedModel,
     reader: SplitReader,
-    scale: np.ndarray,
+    scale: np.ndarray | None,
     sample_rows: int,
     progress: Progress | None,
     timings: dict[str, float],
 ) -> list[ShardFacts]:
-    """Read, predict and accumulate every shard of READER in turn."""
-    found = []
-    # Hashing and statistics run on a second thread while the next batch is read and predicted
-    # (NumPy and TensorFlow both release the GIL); one worker keeps them in order.
-    with ThreadPoolExecutor(max_workers=1) as worker:
-        for shard in reader.shards():
-            facts = ShardFacts(RowFacts(scale=scale, sample_rows_limit=sample_rows))
-            pending: list[Future[None]] = []
+    """Read, predict and accumulate every shard of READER in turn.
+
+    Without SCALE, the near-duplicate grid comes from the split's first GRID_ROWS rows, whose
+    hashing waits until they are in (they are read once).
+    """
+    return _Pipeline(model, reader, scale, sample_rows, progress, timings).run()
+
+
+class _Pipeline:
+    """One split's batches: read and predicted here, hashed in order on a second thread.
+
+    NumPy and TensorFlow both release the GIL, so hashing the last batch overlaps reading and
+    predicting the next one, across shard borders too. At most one batch waits for the facts
+    thread (once the grid is known), so memory holds two batches, not the split.
+    """
+
+    def __init__(
+        self,
+        model: LoadedModel,
+        reader: SplitReader,
+        scale: np.ndarray | None,
+        sample_rows: int,
+        progress: Progress | None,
+        timings: dict[str, float],
+    ):
+        self.model, self.reader, self.scale = model, reader, scale
+        self.sample_rows, self.progress, self.timings = sample_rows, progress, timings
+        self.pending: list[Future[None]] = []
+        self.shards: list[ShardFacts] = []
+        self.waiting: list[tuple[RowFacts, Batch]] = []  # batches waiting for the grid
+        self.waiting_rows = 0
+
+    def run(self) -> list[ShardFacts]:
+        with ThreadPoolExecutor(max_workers=1) as self.worker:
             try:
-                _shard(model, reader, shard.batches(), worker, pending, facts, progress, timings)
+                for shard in self.reader.shards():
+                    facts = ShardFacts(RowFacts(self.scale, self.sample_rows))
+                    self.shards.append(facts)
+                    for batch in self._read(shard.batches()):
+                        self._predict(facts, batch)
+                    facts.report = shard.report
+                self._fix_grid()  # a split shorter than GRID_ROWS
             finally:
-                for future in pending:
+                for future in self.pending:
                     future.result()  # re-raises a failure of the facts thread
-            facts.report = shard.report
-            found.append(facts)
-    return found
+        return self.shards
 
+    def _read(self, batches: Any) -> Any:
+        clock = time.perf_counter
+        while True:
+            started = clock()
+            batch = next(batches, None)
+            self.timings["read"] += clock() - started
+            if batch is None:
+                return
+            yield batch
 
-def _timed(fn: Callable[..., None], timings: dict[str, float], *args: Any) -> None:
-    started = time.perf_counter()
-    fn(*args)
-    timings["row_facts"] += time.perf_counter() - started
-
-
-def _shard(
-    model: LoadedModel,
-    reader: SplitReader,
-    batches: Any,
-    worker: ThreadPoolExecutor,
-    pending: list[Future[None]],
-    facts: ShardFacts,
-    progress: Progress | None,
-    timings: dict[str, float],
-) -> None:
-    clock = time.perf_counter
-    while True:
-        started = clock()
-        batch = next(batches, None)
-        timings["read"] += clock() - started
-        if batch is None:
-            break
-        started = clock()
-        raw = model.predict_raw(batch.x)
-        proba = model.to_proba(raw)
-        losses = model.loss(batch.y, raw)
-        timings["predict"] += clock() - started
-        check_predictions(model, reader, batch, proba)
-        # At most one batch waits for the facts thread, so memory holds two batches, not the split.
-        if pending:
-            pending.pop().result()
-        pending.append(
-            worker.submit(_timed, facts.rows.update, timings, batch.x, batch.y, batch.rows)
-        )
+    def _predict(self, facts: ShardFacts, batch: Batch) -> None:
+        started = time.perf_counter()
+        raw = self.model.predict_raw(batch.x)
+        proba = self.model.to_proba(raw)
+        losses = self.model.loss(batch.y, raw)
+        self.timings["predict"] += time.perf_counter() - started
+        check_predictions(self.model, self.reader, batch, proba)
         facts.add(batch.y, proba, losses)
-        if progress is not None:
-            progress(reader.name, len(batch.y))
+        if self.scale is None:
+            self.waiting.append((facts.rows, batch))
+            self.waiting_rows += len(batch.y)
+            if self.waiting_rows >= GRID_ROWS:
+                self._fix_grid()
+        else:
+            self._hash(facts.rows, batch)
+        if self.progress is not None:
+            self.progress(self.reader.name, len(batch.y))
+
+    def _hash(self, rows: RowFacts, batch: Batch) -> None:
+        if self.pending:
+            self.pending.pop().result()
+        self.pending.append(self.worker.submit(self._timed, rows, batch))
+
+    def _timed(self, rows: RowFacts, batch: Batch) -> None:
+        started = time.perf_counter()
+        rows.update(batch.x, batch.y, batch.rows)
+        self.timings["row_facts"] += time.perf_counter() - started
+
+    def _fix_grid(self) -> None:
+        """Take the grid from the waiting rows, give it to every shard so far, hash them."""
+        if self.scale is not None:
+            return
+        head = [batch.x for _, batch in self.waiting]
+        self.scale = (
+            near_grid(np.concatenate(head)[:GRID_ROWS])
+            if head
+            else np.ones(len(self.reader.features))
+        )
+        for facts in self.shards:
+            facts.rows.scale = self.scale
+        for rows, batch in self.waiting:
+            self._hash(rows, batch)
+        self.waiting, self.waiting_rows = [], 0
 
 
 def check_predictions(model: LoadedModel, reader: SplitReader, batch: Any, proba: Any) -> None:

@@ -191,11 +191,11 @@ def sample_keys(rows: np.ndarray, seed: int = _SEED) -> np.ndarray:
 class RowFacts:
     """What the leakage and drift checks need from one shard of a split, in one streaming pass.
 
-    SCALE is the split's near-duplicate grid (`near_grid`), known before the first row arrives.
-    Shards of one split are accumulated apart and merged in file order.
+    SCALE is the split's near-duplicate grid (`near_grid`), set before the first update. Shards
+    of one split are accumulated apart and merged in file order.
     """
 
-    scale: np.ndarray
+    scale: np.ndarray | None
     sample_rows_limit: int = SAMPLE_ROWS
     hashes: list[np.ndarray] = field(default_factory=list)
     near_hashes: list[np.ndarray] = field(default_factory=list)
@@ -209,6 +209,7 @@ class RowFacts:
 
     def update(self, x: np.ndarray, y: np.ndarray, rows: np.ndarray) -> None:
         """Fold one batch of rows (with their row numbers in the split) into the facts."""
+        assert self.scale is not None, "the near-duplicate grid is set before the first row"
         self.hashes.append(hash_rows(x))
         self.near_hashes.append(hash_rows(near_cells(x, self.scale)))
         self.stats.update(x)
@@ -260,7 +261,7 @@ class RowFacts:
 
         The sample is the bottom-k of the row-number keys over both shards: one pass's sample.
         """
-        if not np.array_equal(self.scale, other.scale):
+        if self.scale is None or other.scale is None or not np.array_equal(self.scale, other.scale):
             raise ValueError("merged shards were hashed on different near-duplicate grids")
         merged = RowFacts(scale=self.scale, sample_rows_limit=self.sample_rows_limit)
         merged.hashes = self.hashes + other.hashes
@@ -285,6 +286,7 @@ class RowFacts:
         )
         for array in (hashes, near, sample_x):
             array.setflags(write=False)
+        assert self.scale is not None, "the near-duplicate grid is set before the first row"
         return SplitRows(
             features=names,
             hashes=hashes,

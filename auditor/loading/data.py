@@ -15,7 +15,7 @@ import numpy as np
 
 from auditor.errors import DataError
 from auditor.loading.readers import READERS, RawShard, open_source
-from auditor.options import DEFAULT_BATCH_ROWS
+from auditor.options import DEFAULT_BATCH_ROWS, DEFAULT_SHARD_ROWS
 
 FORMATS = {suffix: reader.format for suffix, reader in READERS.items()}
 
@@ -49,6 +49,7 @@ class ReadOptions:
     n_features: int | None = None
     drop_invalid_rows: bool = False
     batch_rows: int = DEFAULT_BATCH_ROWS
+    shard_rows: int = DEFAULT_SHARD_ROWS
 
 
 @dataclass(frozen=True)
@@ -209,7 +210,8 @@ class SplitReader:
         CSV, NPZ and in-memory data are one shard; Parquet is one per run of row groups holding
         at least `batch_rows` rows. DataError when a feature column is not numeric.
         """
-        raw = self._reader.shards(self.features, self.label, self.options.batch_rows)
+        opts = self.options
+        raw = self._reader.shards(self.features, self.label, opts.batch_rows, opts.shard_rows)
         return [
             Shard(i, shard, self.path, self.label, self.features, self.options)
             for i, shard in enumerate(raw)

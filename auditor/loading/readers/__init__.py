@@ -47,8 +47,13 @@ class Reader(Protocol):
         """Return the column names (header or schema), labels included when they are a column."""
         ...
 
-    def shards(self, features: Sequence[str], label: str, batch_rows: int) -> Sequence[RawShard]:
-        """Cut the rows into consecutive shards, first row first."""
+    def shards(
+        self, features: Sequence[str], label: str, batch_rows: int, shard_rows: int
+    ) -> Sequence[RawShard]:
+        """Cut the rows into consecutive shards, first row first, of about SHARD_ROWS rows or more.
+
+        A format that cannot be cut (CSV) gives one shard.
+        """
         ...
 
 

@@ -37,7 +37,9 @@ class CsvReader:
             self._columns = [c.strip() for c in header]
         return self._columns
 
-    def shards(self, features: Sequence[str], label: str, batch_rows: int) -> list[CsvShard]:
+    def shards(
+        self, features: Sequence[str], label: str, batch_rows: int, shard_rows: int
+    ) -> list[CsvShard]:
         """Return the whole file as one shard."""
         return [CsvShard(self.path, tuple(features), label, tuple(self.columns()), batch_rows)]
 

@@ -31,7 +31,9 @@ class MemoryReader:
         """Return the DataFrame's column names, or x0, x1, ... for an array."""
         return self._columns
 
-    def shards(self, features: Sequence[str], label: str, batch_rows: int) -> list[ArrayShard]:
+    def shards(
+        self, features: Sequence[str], label: str, batch_rows: int, shard_rows: int
+    ) -> list[ArrayShard]:
         """Return all rows as one shard; DataError on a non-numeric feature column."""
         data = self._data
         if isinstance(data, tuple):

@@ -36,7 +36,9 @@ class NpzReader:
             return cols
         return [f"x{i}" for i in range(x.shape[1])]
 
-    def shards(self, features: Sequence[str], label: str, batch_rows: int) -> list[ArrayShard]:
+    def shards(
+        self, features: Sequence[str], label: str, batch_rows: int, shard_rows: int
+    ) -> list[ArrayShard]:
         """Return the whole file as one shard; DataError when x is not numeric or boolean."""
         arrays = self._load()
         x, y = arrays["x"], arrays["y"]

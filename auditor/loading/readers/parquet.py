@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 
 class ParquetReader:
-    """A Parquet file; runs of its row groups, each of at least `batch_rows` rows, are shards."""
+    """A Parquet file; runs of its row groups, each of at least `shard_rows` rows, are shards."""
 
     format: ClassVar[str] = "parquet"
     separate_labels = False
@@ -37,11 +37,14 @@ class ParquetReader:
         except (pa.ArrowException, OSError) as exc:
             raise DataError(f"{self.path}: not a readable Parquet file ({exc})") from None
 
-    def shards(self, features: Sequence[str], label: str, batch_rows: int) -> list[ParquetShard]:
-        """Cut the file into runs of consecutive row groups of at least `batch_rows` rows each.
+    def shards(
+        self, features: Sequence[str], label: str, batch_rows: int, shard_rows: int
+    ) -> list[ParquetShard]:
+        """Cut the file into runs of consecutive row groups of at least `shard_rows` rows each.
 
-        The last run may be shorter. A file written in many small row groups is still read in full
-        batches; a file with one row group is one shard. DataError when a feature column is not
+        The last run may be shorter; a run is never shorter than a batch, so a file written in many
+        small row groups is still read in full batches, and few batches are cut short at a shard's
+        end. A file with one row group is one shard. DataError when a feature column is not
         numeric or boolean.
         """
         import pyarrow as pa
@@ -67,7 +70,7 @@ class ParquetReader:
         for group, size in enumerate(sizes):
             run.append(group)
             run_rows += size
-            if run_rows >= batch_rows or group == len(sizes) - 1:
+            if run_rows >= max(batch_rows, shard_rows) or group == len(sizes) - 1:
                 shards.append(
                     ParquetShard(
                         self.path, tuple(run), tuple(features), label, batch_rows, first_row
