@@ -9,7 +9,7 @@ from auditor.options import AuditOptions
 from auditor.rules.engine import blocking
 
 if TYPE_CHECKING:  # only for annotations: the value needs neither data loading nor Keras
-    from auditor.evaluate import Evaluation
+    from auditor.evaluation import Evaluation
     from auditor.regularization import Recommendation
     from auditor.rules.types import RuleResult, RuleSet
     from auditor.sweep import SweepResult

@@ -1,9 +1,10 @@
 """Streaming facts about a split's rows: row hashes, per-feature statistics and a bounded sample.
 
-Everything here is accumulated batch by batch and can be merged, so memory does not grow with the
-number of feature values: 16 bytes of hashes per row, a few numbers per feature, and a sample of at
-most `SAMPLE_ROWS` rows chosen by seeded random keys (bottom-k sampling, deterministic and
-mergeable).
+Everything here is accumulated batch by batch, per shard of a split, and merges in file order into
+what one pass would give, so memory does not grow with the number of feature values: 16 bytes of
+hashes per row, a few numbers per feature, and a sample of at most `SAMPLE_ROWS` rows chosen by
+random keys drawn from the row numbers (bottom-k sampling: deterministic, and the same whatever
+the shards).
 """
 
 from __future__ import annotations
