@@ -15,6 +15,7 @@ Samples (each a folder with model.keras, train.csv, val.csv and sometimes test.c
 from __future__ import annotations
 
 import argparse
+import fcntl
 import hashlib
 import os
 import sys
@@ -207,14 +208,19 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [n for n in args.names if n not in BUILDERS]
     if unknown:
         parser.error(f"unknown sample(s) {', '.join(unknown)}; choose from {', '.join(BUILDERS)}")
+    args.out.mkdir(parents=True, exist_ok=True)
     for name in args.names or list(BUILDERS):
         target = args.out / name
         stamp = target / ".stamp"
-        if not args.force and stamp.exists() and stamp.read_text() == _stamp():
-            continue
-        print(f"building sample '{name}' in {target}", file=sys.stderr)
-        BUILDERS[name](target)
-        stamp.write_text(_stamp())
+        # One builder at a time per sample: parallel test workers wait for it, then reuse it.
+        with open(args.out / f".{name}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not args.force and stamp.exists() and stamp.read_text() == _stamp():
+                continue
+            print(f"building sample '{name}' in {target}", file=sys.stderr)
+            stamp.unlink(missing_ok=True)
+            BUILDERS[name](target)
+            stamp.write_text(_stamp())
     return 0
 
 
