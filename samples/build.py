@@ -37,6 +37,9 @@ def _keras():
     import keras
     import tensorflow as tf
 
+    # A fresh session names layers and optimizers from scratch ("adam", not "adam_3"), so that a
+    # sample is the same whether it is built alone or after others in one process.
+    keras.backend.clear_session()
     keras.utils.set_random_seed(SEED)
     tf.config.experimental.enable_op_determinism()
     tf.get_logger().setLevel("ERROR")
