@@ -22,6 +22,7 @@ from auditor.report.writer import FIGURE_FORMATS, FORMATS, write_reports
 from auditor.result import AuditResult
 from auditor.rules import RuleSet, load_rule_set, run_rules
 from auditor.rules.engine import facts_needed as rule_facts
+from auditor.rules.engine import proxy_bounds
 
 if TYPE_CHECKING:
     from auditor.sweep import SweepProgress
@@ -223,13 +224,14 @@ def _audit(
     drawing = _draw_in_background(evaluation, history, formats)
     try:
         started = time.perf_counter()
-        evaluation = add_facts(evaluation, rule_facts(rule_set), options)
+        facts_options = _with_proxy_bounds(options, rule_set)
+        evaluation = add_facts(evaluation, rule_facts(rule_set), facts_options)
         timings["data_facts"] = time.perf_counter() - started
         started = time.perf_counter()
         results = tuple(run_rules(evaluation, rule_set, timings))
         timings["rules"] = time.perf_counter() - started
         started = time.perf_counter()
-        evaluation = add_facts(evaluation, facts_needed(results), options)
+        evaluation = add_facts(evaluation, facts_needed(results), facts_options)
         recommendations = tuple(recommend(evaluation, results))
         timings["advice"] = time.perf_counter() - started
         swept = None
@@ -265,6 +267,19 @@ def _audit(
         timings=timings,
     )
     return result, drawing
+
+
+def _with_proxy_bounds(options: AuditOptions, rule_set: RuleSet) -> AuditOptions:
+    """OPTIONS with the target-proxy work widened to what the rules judge (never narrowed)."""
+    bounds = proxy_bounds(rule_set)
+    if bounds is None:
+        return options
+    candidates, min_score = bounds
+    return replace(
+        options,
+        proxy_candidates=max(options.proxy_candidates, candidates),
+        proxy_min_score=min(options.proxy_min_score, min_score),
+    )
 
 
 def _draw_in_background(

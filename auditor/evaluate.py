@@ -21,7 +21,7 @@ from auditor.errors import DataError
 from auditor.evaluation import SPLIT_ORDER, Evaluation, SplitEvaluation
 from auditor.facts import data as data_facts
 from auditor.facts.shard import ShardFacts, standard_error
-from auditor.loading.data import ReadOptions, SplitReader
+from auditor.loading.data import ReadOptions, ShardReport, SplitReader
 from auditor.loading.model import LoadedModel
 from auditor.metrics import baseline_metrics, measure
 from auditor.options import AuditOptions
@@ -48,8 +48,8 @@ def evaluate(
 ) -> Evaluation:
     """Predict each split in `paths` (train, val, optional test) and measure it.
 
-    OPTIONS' reading settings (label, ignore, classes, threshold, drop_invalid_rows, batch_rows),
-    its engine and its sample size apply; the rest is for the later stages.
+    OPTIONS' reading settings (label, ignore, classes, threshold, drop_invalid_rows, batch_rows,
+    shard_rows), its engine and its sample size apply; the rest is for the later stages.
     """
     settings = options or AuditOptions()
     classes, threshold = settings.classes, settings.threshold
@@ -99,6 +99,8 @@ def evaluate(
     row_facts = {}
     for reader in readers:
         shards = accumulate(model, reader, scale, settings.sample_rows, progress, timings)
+        if not shards:  # a file with no row group: no rows at all
+            reader.check(ShardReport())
         facts = functools.reduce(ShardFacts.merge, shards)
         del shards
         scale = facts.rows.scale

@@ -14,6 +14,7 @@ DEFAULT_BATCH_ROWS = 65_536  # rows read and predicted per batch
 # Rows per shard, at least, where a format can be cut (Parquet row groups): a shard is the unit of
 # work an engine hands out, and only its last batch is cut short.
 DEFAULT_SHARD_ROWS = 1 << 20
+DEFAULT_SAMPLE_ROWS = 20_000  # rows per split the sample-based facts read, at most
 
 
 @dataclass(frozen=True)
@@ -36,9 +37,12 @@ class AuditOptions:
     # Evaluating: where the shards run, and how much the data facts compute
     engine: str = "local"  # see auditor.engines.ENGINES
     shard_rows: int = DEFAULT_SHARD_ROWS
-    sample_rows: int = 20_000  # rows per split sampled for the sample-based facts (drift, proxies)
-    proxy_candidates: int = 5  # strongest single features compared with all the others (LK03)
-    proxy_min_score: float = 0.9  # a feature scoring less alone is not compared with the others
+    sample_rows: int = DEFAULT_SAMPLE_ROWS  # rows per split sampled (drift, proxies, identifiers)
+    # The target-proxy facts compare at least the proxy_candidates strongest single features
+    # scoring proxy_min_score or more with all the others; a rule's own max_candidates and
+    # min_score widen this, never narrow it.
+    proxy_candidates: int = 5
+    proxy_min_score: float = 0.9
     # Judging
     rules: Any = None  # a YAML file, a bundled name, or a loaded RuleSet
     fail_on: str = Severity.ERROR.value  # lowest severity of a failed rule that fails the gate
@@ -56,6 +60,8 @@ class AuditOptions:
             raise AuditorError(f"fail_on must be one of {', '.join(FAIL_ON)}, got {self.fail_on!r}")
         if not 0.0 < self.threshold < 1.0:
             raise AuditorError(f"threshold must be between 0 and 1, got {self.threshold}")
+        if not 0.0 <= self.proxy_min_score <= 1.0:
+            raise AuditorError(f"proxy_min_score must be in [0, 1], got {self.proxy_min_score}")
         if min(self.batch_rows, self.shard_rows, self.sample_rows) < 1 or self.proxy_candidates < 0:
             raise AuditorError(
                 "batch_rows, shard_rows and sample_rows must be at least 1, proxy_candidates at "

@@ -61,9 +61,14 @@ def _write_csv(path: Path, x: np.ndarray, y: np.ndarray) -> None:
 ROW_FACTS = ("hashes", "near_hashes", "row_numbers", "sample_x", "sample_y", "sample_rows")
 
 
-def _report(model: Any, splits: dict[str, Path]) -> tuple[dict[str, Any], Any]:
-    """The audit's report.json without paths and timings, and its evaluation."""
-    result = audit(model, train=splits["train"], val=splits["val"], batch_rows=1, shard_rows=1)
+def _report(model: Any, splits: dict[str, Path], **settings: Any) -> tuple[dict[str, Any], Any]:
+    """The audit's report.json without paths and timings, and its evaluation.
+
+    The sample (150 rows) is smaller than the splits, so that merged shards must sample as one
+    pass does.
+    """
+    settings = {"batch_rows": 1, "shard_rows": 1, "sample_rows": 150, **settings}
+    result = audit(model, train=splits["train"], val=splits["val"], **settings)
     doc = result.to_dict()
     for key in ("created", "timings", "environment"):
         doc.pop(key)
@@ -148,3 +153,68 @@ def test_the_grid_comes_from_the_first_rows_across_shards(
         np.testing.assert_array_equal(evaluation.rows["val"].near_scale, near_grid(x_train[:100]))
     for name in ("train", "val"):
         assert np.array_equal(sharded.rows[name].near_hashes, one_pass.rows[name].near_hashes)
+
+
+def _with_invalid_rows(data: dict[str, Any], name: str) -> dict[str, Path]:
+    """Train as 7 Parquet shards and as CSV, with NaN features in rows 170 and 171 (shard 5)."""
+    x, y = data["splits"]["train"]
+    x = x.copy()
+    x[170, 1] = np.nan
+    x[171, 3] = np.nan
+    parquet, csv = data["folder"] / f"{name}.parquet", data["folder"] / f"{name}.csv"
+    _write_parquet(parquet, x, y, LAYOUTS["seven shards"]["train"])
+    _write_csv(csv, x, y)
+    return {"parquet": parquet, "csv": csv}
+
+
+def test_dropped_invalid_rows_in_a_middle_shard_give_one_pass_s_report(
+    data: dict[str, Any],
+) -> None:
+    train = _with_invalid_rows(data, "dropped")
+    val = data["folder"] / "val.csv"
+    sharded, facts = _report(
+        data["model"], {"train": train["parquet"], "val": val}, drop_invalid_rows=True
+    )
+    one_pass, one_facts = _report(
+        data["model"], {"train": train["csv"], "val": val}, drop_invalid_rows=True
+    )
+    assert sharded == one_pass and sharded["splits"]["train"]["dropped_rows"] == 2
+    assert facts.data == one_facts.data
+    for field in ROW_FACTS:
+        assert np.array_equal(
+            getattr(facts.rows["train"], field), getattr(one_facts.rows["train"], field)
+        ), field
+    assert 170 not in facts.rows["train"].row_numbers  # rows keep their file numbers
+
+
+def test_invalid_rows_in_a_middle_shard_stop_the_predictions(data: dict[str, Any]) -> None:
+    from auditor.errors import DataError
+
+    train = _with_invalid_rows(data, "invalid")
+    messages, predicted = [], []
+    for kind in ("parquet", "csv"):
+        rows: list[int] = []
+        with pytest.raises(DataError) as caught:
+            audit(
+                data["model"],
+                train=train[kind],
+                val=data["folder"] / "val.csv",
+                batch_rows=1,
+                shard_rows=1,
+                progress=lambda split, n, seen=rows: seen.append(n),
+            )
+        messages.append(str(caught.value).split(": ", 1)[1])
+        predicted.append(sum(rows))
+    assert messages[0] == messages[1]
+    assert "2 row(s) have NaN or infinite feature values (first: row 170" in messages[0]
+    assert predicted == [170, 170]  # nothing after the first invalid row, in any shard
+
+
+def test_a_parquet_file_without_row_groups_has_no_rows(data: dict[str, Any]) -> None:
+    from auditor.errors import DataError
+
+    empty = data["folder"] / "empty.parquet"
+    schema = pa.schema([(n, pa.float32()) for n in NAMES] + [("label", pa.int64())])
+    pq.ParquetWriter(empty, schema).close()
+    with pytest.raises(DataError, match="the train split has no rows"):
+        audit(data["model"], train=empty, val=data["folder"] / "val.csv")

@@ -1466,3 +1466,43 @@ def test_all_constant_columns(default_rules: RuleSet) -> None:
     assert duplicates.evidence["conflicting_labels"] == [
         {"row": 0, "copies": 300, "labels": "0, 1"}
     ]
+
+
+def test_a_failed_fact_computation_is_an_error_finding_and_the_others_still_judge(
+    default_rules: RuleSet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: Any) -> Any:
+        raise FloatingPointError("drift went wrong")
+
+    monkeypatch.setattr(facts_data, "drift", broken)
+    x, y = normal_rows(300, seed=4)
+    ev = with_rows({"train": (x[:200], y[:200]), "val": (x[200:], y[200:])}, ["a", "b", "c"])
+    assert ev.data.errors == {("drift", "val"): "FloatingPointError: drift went wrong"}
+    results = {r.rule.id: r for r in run_rules(ev, default_rules)}
+    assert results["DR01"].status == "error"
+    assert "computing its drift facts raised FloatingPointError" in results["DR01"].message
+    assert results["LK01"].status == "passed" and results["LK03"].status == "passed"
+
+
+def test_a_rule_below_the_evaluation_floor_widens_the_proxy_facts() -> None:
+    from auditor.api import _with_proxy_bounds
+    from auditor.facts.data import DataFacts
+    from auditor.options import AuditOptions
+
+    rng = np.random.default_rng(8)
+    x, y = normal_rows(2000, seed=8)
+    x[:, 0] = y + rng.normal(scale=0.95, size=len(y))  # alone about 0.77 ROC AUC; the rest 0.5
+    ev = with_rows({"train": (x[:1000], y[:1000]), "val": (x[1000:], y[1000:])}, ["s", "b", "c"])
+    rules = load_rule_set()
+    lenient = dataclasses.replace(
+        rules.get("LK03"), params={**rules.get("LK03").params, "min_score": 0.7}
+    )
+    custom = dataclasses.replace(rules, rules=(lenient,))
+    options = _with_proxy_bounds(AuditOptions(), custom)
+    assert (options.proxy_candidates, options.proxy_min_score) == (5, 0.7)
+    assert _with_proxy_bounds(AuditOptions(), rules) == AuditOptions()  # the defaults suffice
+    fresh = add_facts(dataclasses.replace(ev, data=DataFacts()), [("proxies", "val")], options)
+    outcome = KINDS["leakage_target_proxy"].fn(fresh, lenient.params)
+    assert outcome.status == "failed" and outcome.features == ("s",), outcome.message
+    # With the evaluation's own floor the feature would not have been compared at all.
+    assert KINDS["leakage_target_proxy"].fn(ev, lenient.params).status == "passed"

@@ -11,6 +11,8 @@ import importlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
+from auditor.errors import AuditorError
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -36,7 +38,7 @@ class Accumulate(Protocol):
         progress: Progress | None,
         timings: dict[str, float],
     ) -> list[ShardFacts]:
-        """Accumulate READER's shards on the grid SCALE, sampling at most SAMPLE_ROWS rows.
+        """Accumulate READER's shards on the grid SCALE, sampling at most `sample_rows` rows.
 
         Without SCALE (the first split), the engine takes the grid from the split's first
         GRID_ROWS rows (`auditor.facts.rows.near_grid`); every ShardFacts carries it.
@@ -46,7 +48,7 @@ class Accumulate(Protocol):
 def engine(name: str) -> Accumulate:
     """Return the `accumulate` function of engine NAME."""
     if name not in ENGINES:
-        raise ValueError(f"unknown engine {name!r}; choose from {', '.join(ENGINES)}")
+        raise AuditorError(f"unknown engine {name!r}; choose from {', '.join(ENGINES)}")
     module = importlib.import_module(ENGINES[name])
     accumulate: Accumulate = module.accumulate
     return accumulate

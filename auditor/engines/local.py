@@ -61,12 +61,17 @@ class _Pipeline:
     def run(self) -> list[ShardFacts]:
         with ThreadPoolExecutor(max_workers=1) as self.worker:
             try:
+                refused = False  # an invalid row without --drop-invalid-rows: the split fails
                 for shard in self.reader.shards():
                     facts = ShardFacts(RowFacts(self.scale, self.sample_rows))
                     self.shards.append(facts)
                     for batch in self._read(shard.batches()):
-                        self._predict(facts, batch)
+                        if not refused:  # later shards are only read, to count their rows
+                            self._predict(facts, batch)
                     facts.report = shard.report
+                    refused = refused or bool(
+                        shard.report.invalid and not self.reader.options.drop_invalid_rows
+                    )
                 self._fix_grid()  # a split shorter than GRID_ROWS
             finally:
                 for future in self.pending:

@@ -145,15 +145,19 @@ class DataFacts:
     identifiers: Mapping[str, Identifiers] = field(default_factory=dict)
     drift: Mapping[str, Drift] = field(default_factory=dict)
     signal: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    # A computation that raised: (family, split) -> what it raised. The rule that reads it reports
+    # an error, and the other rules still judge (as when a kind raises).
+    errors: Mapping[tuple[str, str], str] = field(default_factory=dict)
 
     def has(self, request: Request) -> bool:
-        """Whether the facts of REQUEST were computed."""
-        return request.split in getattr(self, request.family)
+        """Whether the facts of REQUEST were computed (or their computation failed)."""
+        return request.split in getattr(self, request.family) or tuple(request) in self.errors
 
     def merged(self, other: DataFacts) -> DataFacts:
         """Return these facts with OTHER's added (OTHER wins where both have a split)."""
         return DataFacts(
-            **{name: {**getattr(self, name), **getattr(other, name)} for name in FAMILIES}
+            **{name: {**getattr(self, name), **getattr(other, name)} for name in FAMILIES},
+            errors={**self.errors, **other.errors},
         )
 
 
@@ -174,35 +178,48 @@ def compute(
     skipped: the rule that wanted it reports *not applicable*.
     """
     found: dict[str, dict[str, Any]] = {name: {} for name in FAMILIES}
-    train = rows.get("train")
+    errors: dict[tuple[str, str], str] = {}
     for family, name in sorted(set(requests), key=lambda r: (FAMILIES.index(r[0]), r[1])):
-        request = Request(family, name)
-        split = rows.get(request.split)
-        if split is None:
+        try:
+            value = _family(Request(family, name), rows, labels, classes, features, options)
+        except Exception as exc:  # one broken computation must not hide the other facts
+            errors[(family, name)] = f"{type(exc).__name__}: {exc}"
             continue
-        if request.family == DUPLICATES:
-            value: Any = duplicates(split, labels[request.split], classes)
-        elif request.family == PROXIES:
-            value = proxies(split, classes, features, options)
-        elif request.family == SIGNAL:
-            value = signal(split, classes, features)
-        elif request.family == IDENTIFIERS:
-            value = identifiers(split, classes, features)
-        elif train is None or request.split == "train":
-            continue  # the cross-split families compare a split with train
-        elif request.family == SHARED_ROWS:
-            value = shared_rows(train, split, labels["train"], labels[request.split], classes)
-        elif request.family == DRIFT:
-            value = drift(train, split, labels["train"], labels[request.split], len(classes))
-            value = replace(
-                value,
-                method="PSI over train deciles and Kolmogorov-Smirnov, "
-                f"on samples of at most {options.sample_rows:,} rows",
-            )
-        else:
-            raise ValueError(f"unknown family of facts {request.family!r}")
-        found[request.family][request.split] = value
-    return DataFacts(**found)
+        if value is not None:
+            found[family][name] = value
+    return DataFacts(**found, errors=errors)
+
+
+def _family(
+    request: Request,
+    rows: Mapping[str, SplitRows],
+    labels: Mapping[str, np.ndarray],
+    classes: tuple[str, ...],
+    features: tuple[str, ...],
+    options: AuditOptions,
+) -> Any:
+    """Compute one family of facts for one split; None when its splits are missing."""
+    train = rows.get("train")
+    split = rows.get(request.split)
+    if split is None:
+        return None
+    if request.family == DUPLICATES:
+        return duplicates(split, labels[request.split], classes)
+    if request.family == PROXIES:
+        return proxies(split, classes, features, options)
+    if request.family == SIGNAL:
+        return signal(split, classes, features)
+    if request.family == IDENTIFIERS:
+        return identifiers(split, classes, features)
+    if train is None or request.split == "train":
+        return None  # the cross-split families compare a split with train
+    if request.family == SHARED_ROWS:
+        return shared_rows(train, split, labels["train"], labels[request.split], classes)
+    if request.family == DRIFT:
+        found = drift(train, split, labels["train"], labels[request.split], len(classes))
+        method = "PSI over train deciles and Kolmogorov-Smirnov, "
+        return replace(found, method=f"{method}on samples of at most {options.sample_rows:,} rows")
+    raise ValueError(f"unknown family of facts {request.family!r}")
 
 
 # ---- rows shared across and within splits --------------------------------------------------------

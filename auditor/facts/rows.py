@@ -15,7 +15,9 @@ from typing import Any
 
 import numpy as np
 
-SAMPLE_ROWS = 20_000  # the default of AuditOptions.sample_rows
+from auditor.options import DEFAULT_SAMPLE_ROWS
+
+SAMPLE_ROWS = DEFAULT_SAMPLE_ROWS
 GRID_ROWS = 65_536  # leading training rows whose spread fixes the near-duplicate grid
 NEAR_DUPLICATE_TOLERANCE = 0.01  # grid step, in units of each feature's standard deviation
 _MIX = np.uint64(0x9E3779B97F4A7C15)

@@ -36,14 +36,14 @@ class ShardFacts:
     rows: RowFacts
     labels: list[np.ndarray] = field(default_factory=list)
     probas: list[np.ndarray] = field(default_factory=list)
-    losses: list[np.ndarray] = field(default_factory=list)  # moments per batch
+    loss_parts: list[np.ndarray] = field(default_factory=list)  # each batch's loss moments
     report: Any = None
 
     def add(self, y: np.ndarray, proba: np.ndarray, losses: np.ndarray) -> None:
         """Keep one batch's labels, probabilities and per-row losses."""
         self.labels.append(y.astype(np.int32))  # 4 bytes a row: labels are class indices
         self.probas.append(proba)
-        self.losses.append(moments(losses))
+        self.loss_parts.append(moments(losses))
 
     def merge(self, other: ShardFacts) -> ShardFacts:
         """Combine two consecutive shards of one split (SELF first), as one pass would."""
@@ -58,7 +58,7 @@ class ShardFacts:
             rows=self.rows.merge(other.rows),
             labels=self.labels + other.labels,
             probas=self.probas + other.probas,
-            losses=self.losses + other.losses,
+            loss_parts=self.loss_parts + other.loss_parts,
             report=report,
         )
 
@@ -74,4 +74,4 @@ class ShardFacts:
 
     def loss_moments(self) -> np.ndarray:
         """Count, sum and sum of squares of the per-row losses over the shard."""
-        return np.sum(self.losses, axis=0) if self.losses else np.zeros(3)
+        return np.sum(self.loss_parts, axis=0) if self.loss_parts else np.zeros(3)

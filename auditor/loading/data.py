@@ -73,9 +73,10 @@ class ShardReport:
 class Shard:
     """A run of a split's rows that can be read on its own, e.g. by another worker.
 
-    `batches()` yields clean rows as `SplitReader.batches()` does, with row numbers counted from
-    the start of the split; once it is exhausted `report` says how many rows and invalid rows it
-    held. Pass the merged reports of every shard, in order, to `SplitReader.check`.
+    `batches()` yields the shard's clean rows, with row numbers counted from the start of the
+    split (without --drop-invalid-rows, nothing after the shard's first invalid row); once it is
+    exhausted `report` says how many rows and invalid rows it held. Pass the merged reports of
+    every shard, in order, to `SplitReader.check`.
     """
 
     __slots__ = ("_index", "_raw", "_path", "_label", "_features", "_options", "_report")
@@ -208,7 +209,8 @@ class SplitReader:
         """Cut the split's rows into consecutive shards that can be read independently, in order.
 
         CSV, NPZ and in-memory data are one shard; Parquet is one per run of row groups holding
-        at least `batch_rows` rows. DataError when a feature column is not numeric.
+        at least `shard_rows` (and `batch_rows`) rows. DataError when a feature column is not
+        numeric.
         """
         opts = self.options
         raw = self._reader.shards(self.features, self.label, opts.batch_rows, opts.shard_rows)

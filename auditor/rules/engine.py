@@ -68,6 +68,18 @@ def facts_needed(rule_set: RuleSet) -> set[tuple[str, str]]:
     return needed
 
 
+def proxy_bounds(rule_set: RuleSet) -> tuple[int, float] | None:
+    """Return how many proxy candidates, down to which score, the enabled rules judge at most.
+
+    The evaluation compares at least these many with the other features, so a rule's own
+    `max_candidates` and `min_score` are never cut short by the evaluation's defaults.
+    """
+    params = [r.params for r in rule_set.enabled if KINDS[r.kind].facts == "proxies"]
+    if not params:
+        return None
+    return max(int(p["max_candidates"]) for p in params), min(float(p["min_score"]) for p in params)
+
+
 def run_rules(
     evaluation: Evaluation,
     rule_set: RuleSet,

@@ -17,7 +17,18 @@ from auditor.vocabulary import Status
 if TYPE_CHECKING:  # only for annotations: judging needs no data loading
     from auditor.evaluation import Evaluation
 
-EXAMPLES = 10  # rows of evidence shown per finding
+MOST_DRIFTED = 10  # features listed as evidence of drift (the facts hold every feature)
+
+
+def _facts(ev: Evaluation, family: str, split: str) -> Any:
+    """Return the facts of FAMILY for SPLIT, or None; raise when computing them failed.
+
+    Raising makes the rule an *error* result, as a kind that raises; the other rules still judge.
+    """
+    failure = ev.data.errors.get((family, split))
+    if failure is not None:
+        raise RuntimeError(f"computing its {family.replace('_', ' ')} facts raised {failure}")
+    return getattr(ev.data, family).get(split)
 
 
 def _noise(rate: float, n: int) -> float:
@@ -28,7 +39,7 @@ def _noise(rate: float, n: int) -> float:
 def leakage_duplicates(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     """Fail when more judged-split rows appear (exactly or nearly) in train than chance explains."""
     split = params["split"]
-    facts = ev.data.shared_rows.get(split)
+    facts = _facts(ev, "shared_rows", split)
     if facts is None or split == "train":
         return not_applicable(f"needs the train and {split} splits")
     n = facts.rows_checked
@@ -64,7 +75,7 @@ def leakage_duplicates(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
             f"{split}_label": e["label"],
             "train_label": e["train_label"],
         }
-        for e in facts.examples[:EXAMPLES]
+        for e in facts.examples
     ]
     evidence = {"shared_rows": shown}
     chance_text = (
@@ -91,7 +102,7 @@ def leakage_duplicates(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
 def duplicate_rows(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     """Report duplicate rows within one split, and identical rows that carry different labels."""
     split = params["split"]
-    facts = ev.data.duplicates.get(split)
+    facts = _facts(ev, "duplicates", split)
     if facts is None or split not in ev.splits:
         return not_applicable(f"no {split} split was given")
     n = facts.rows
@@ -105,7 +116,7 @@ def duplicate_rows(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
         "conflicting_label_groups": facts.conflicting_label_groups,
     }
     threshold = {"max_fraction": params["max_fraction"]}
-    evidence = {"conflicting_labels": [dict(e) for e in facts.examples[:EXAMPLES]]}
+    evidence = {"conflicting_labels": [dict(e) for e in facts.examples]}
     if duplicates / n > params["max_fraction"] or conflicting_rows:
         conflict = (
             f"; {conflicting_rows:,} rows in {facts.conflicting_label_groups:,} group(s) "
@@ -134,7 +145,7 @@ def duplicate_rows(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
 def leakage_target_proxy(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     """Fail when one feature alone predicts the label nearly perfectly, far better than the rest."""
     split = params["split"]
-    facts = ev.data.proxies.get(split)
+    facts = _facts(ev, "proxies", split)
     if facts is None:
         return not_applicable(f"no {split} split was given")
     if facts.sample_rows < params["min_rows"] or facts.sample_classes < 2:
@@ -155,7 +166,7 @@ def leakage_target_proxy(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
         rest = candidate.rest_score
         if rest is not None and candidate.score - rest >= params["min_margin"]:
             suspects.append(candidate)
-    top = [dict(t) for t in facts.top_features[:EXAMPLES]]
+    top = [dict(t) for t in facts.top_features]
     observed = {
         "method": facts.method,
         "sample_rows": facts.sample_rows,
@@ -206,7 +217,7 @@ def _reasons(column: Any) -> str:
 
 def leakage_identifier(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     """Fail when a model input looks like a row identifier (and, optionally, predicts the label)."""
-    facts = ev.data.identifiers.get("train")
+    facts = _facts(ev, "identifiers", "train")
     if facts is None:
         return not_applicable("no train split was given")
     if facts.sample_rows < 2:
@@ -259,7 +270,7 @@ def leakage_identifier(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
 def split_drift(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     """Fail when feature distributions (PSI) or class priors differ between train and the split."""
     split = params["split"]
-    facts = ev.data.drift.get(split)
+    facts = _facts(ev, "drift", split)
     if facts is None or split == "train":
         return not_applicable(f"needs the train and {split} splits")
     if facts.sample_rows < params["min_rows"] or facts.train_sample_rows < params["min_rows"]:
@@ -284,7 +295,7 @@ def split_drift(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
         "alpha": params["alpha"],
         "max_prior_shift": params["max_prior_shift"],
     }
-    evidence = {"most_drifted_features": drift[:EXAMPLES]}
+    evidence = {"most_drifted_features": drift[:MOST_DRIFTED]}
     if drifted or prior_drift:
         parts = []
         if drifted:
