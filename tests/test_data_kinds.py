@@ -316,7 +316,7 @@ def test_every_data_kind_has_a_case_of_each_verdict() -> None:
         assert seen == {"passed", "failed", "not_applicable"}, kind
 
 
-def test_every_data_kind_without_its_facts_is_not_applicable() -> None:
+def test_every_data_kind_without_rows_or_facts_is_not_applicable() -> None:
     empty = facts()
     for kind, spec in KINDS.items():
         if spec.facts:

@@ -1506,3 +1506,16 @@ def test_a_rule_below_the_evaluation_floor_widens_the_proxy_facts() -> None:
     assert outcome.status == "failed" and outcome.features == ("s",), outcome.message
     # With the evaluation's own floor the feature would not have been compared at all.
     assert KINDS["leakage_target_proxy"].fn(ev, lenient.params).status == "passed"
+
+
+def test_rows_without_their_facts_are_an_error_not_a_silent_pass(default_rules: RuleSet) -> None:
+    from auditor.facts.data import DataFacts
+
+    x, y = normal_rows(300, seed=5)
+    ev = with_rows({"train": (x[:200], y[:200]), "val": (x[200:], y[200:])}, ["a", "b", "c"])
+    forgotten = dataclasses.replace(ev, data=DataFacts())  # a driver that skipped add_facts
+    results = {r.rule.id: r for r in run_rules(forgotten, default_rules)}
+    for rule_id in ("LK01", "LK02", "LK03", "LK04", "DR01"):
+        assert results[rule_id].status == "error", rule_id
+        assert "holds no" in results[rule_id].message and "add_facts" in results[rule_id].message
+    assert results["OF01"].status != "error"  # the metric rules judge as ever

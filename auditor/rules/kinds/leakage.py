@@ -28,7 +28,17 @@ def _facts(ev: Evaluation, family: str, split: str) -> Any:
     failure = ev.data.errors.get((family, split))
     if failure is not None:
         raise RuntimeError(f"computing its {family.replace('_', ' ')} facts raised {failure}")
-    return getattr(ev.data, family).get(split)
+    found = getattr(ev.data, family).get(split)
+    across = family in ("shared_rows", "drift")  # these compare the split with train
+    given = split in ev.splits and split in ev.rows and (not across or "train" in ev.splits)
+    if found is None and given and not (across and split == "train"):
+        # The splits are there but their facts are not: a driver forgot `add_facts`. Passing
+        # silently as "not applicable" would switch the leakage gate off.
+        raise RuntimeError(
+            f"the evaluation holds no {family.replace('_', ' ')} facts for the {split} split "
+            "(auditor.evaluate.add_facts computes them)"
+        )
+    return found
 
 
 def _noise(rate: float, n: int) -> float:
