@@ -96,7 +96,7 @@ def evaluate(
     # split's first rows, and hands it on in that split's facts.
     scale = None
     raw_results = {}
-    row_facts = {}
+    split_rows = {}
     for reader in readers:
         shards = accumulate(model, reader, scale, settings.sample_rows, progress, timings)
         if not shards:  # a file with no row group: no rows at all
@@ -106,7 +106,7 @@ def evaluate(
         scale = facts.rows.scale
         reader.check(facts.report)  # the split's own errors, over all its shards
         raw_results[reader.name] = (facts.y(), facts.proba(info.n_classes), facts.loss_moments())
-        row_facts[reader.name] = facts.rows
+        split_rows[reader.name] = facts.rows.freeze(features)  # its batch lists go now
         del facts  # the per-batch arrays, now concatenated
 
     for reader in readers:
@@ -138,7 +138,7 @@ def evaluate(
         architecture=model.architecture,
         regularization_penalty=model.regularization_penalty,
         threshold=threshold,
-        rows={name: f.freeze(features) for name, f in row_facts.items()},
+        rows=split_rows,
         timings=timings,
     )
 
