@@ -1,0 +1,79 @@
+"""stderr holds auditor's own lines only: TensorFlow's start-up banners are held back."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "auditor", *args], capture_output=True, text=True, cwd=ROOT
+    )
+
+
+def test_banners_are_held_back_and_anything_else_is_replayed() -> None:
+    code = (
+        "import os\n"
+        "from auditor.loading.keras_env import _banners_held\n"
+        "with _banners_held():\n"
+        "    os.write(2, b'WARNING: All log messages before absl::InitializeLog() is called are '\n"
+        "                b'written to STDERR\\n')\n"
+        "    os.write(2, b'I0000 00:00:1796179728.209052     746 port.cc:153] oneDNN custom '\n"
+        "                b'operations are on.\\n')\n"
+        "    os.write(2, b'E0000 00:00:1.5     746 cuda.cc:9] a real problem\\n')\n"
+        "os.write(2, b'after\\n')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == "E0000 00:00:1.5     746 cuda.cc:9] a real problem\nafter\n"
+
+
+@pytest.mark.slow
+def test_an_input_error_after_tensorflow_is_imported_is_one_line(
+    tiny_binary: Any, tmp_path: Path
+) -> None:
+    # The model is loaded (TensorFlow imported) before the split's header is read.
+    done = _run(
+        "audit",
+        str(tiny_binary.path("keras")),
+        "--train",
+        str(tiny_binary.split("train")),
+        "--val",
+        str(tiny_binary.split("val")),
+        "--label",
+        "nope",
+        "--out",
+        str(tmp_path / "out"),
+    )
+    assert done.returncode == 2
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), done.stderr
+    assert "label column 'nope' not found" in lines[0]
+
+
+@pytest.mark.slow
+def test_an_audit_that_passes_writes_nothing_on_stderr(tiny_binary: Any, tmp_path: Path) -> None:
+    done = _run(
+        "audit",
+        str(tiny_binary.path("keras")),
+        "--train",
+        str(tiny_binary.split("train")),
+        "--val",
+        str(tiny_binary.split("val")),
+        "--out",
+        str(tmp_path / "out"),
+        "--format",
+        "json",
+        "--fail-on",
+        "never",
+        "-q",
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
