@@ -245,7 +245,7 @@ def main() -> None:
     is_flag=True,
     help="No progress display (it only shows when stderr is a terminal).",
 )
-@click.option("--debug", is_flag=True, hidden=True)
+@click.option("--debug", is_flag=True, help="Show the traceback of an internal error (exit 3).")
 @_handle_errors
 def audit(
     model: Path,
@@ -391,7 +391,9 @@ def rules_explain(rule_id: str, source: str | None) -> None:
     from auditor.rules.kinds import KINDS
 
     rule_set = load_rule_set(source)
-    rule = rule_set.get(rule_id)
+    rule = rule_set.get(rule_id) or next(
+        (r for r in rule_set.rules if r.id.lower() == rule_id.lower()), None
+    )  # rule ids are matched without regard to case: `explain of01` finds OF01
     if rule is None:
         known = ", ".join(r.id for r in rule_set.rules)
         raise AuditorError(f"{rule_set.source}: no rule '{rule_id}' (known: {known})")

@@ -28,5 +28,5 @@ result = auditor.audit(model, train=(x_train, y_train), val=(x_val, y_val), hist
 print(result.verdict, "-", "passed" if result.passed else [r.rule.id for r in result.blocking])
 for rec in result.recommendations:
     print(rec.action, ":", rec.reason)
-result.write_html("audit-report/report.html")  # open it in the browser, or display it inline:
-# from IPython.display import IFrame; IFrame("audit-report/report.html", width=1000, height=600)
+result.write_html("notebook-report/report.html")  # open it in the browser, or display it inline:
+# from IPython.display import IFrame; IFrame("notebook-report/report.html", width=1000, height=600)

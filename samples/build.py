@@ -219,6 +219,7 @@ def main(argv: list[str] | None = None) -> int:
         with open(args.out / f".{name}.lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             if not args.force and stamp.exists() and stamp.read_text() == _stamp():
+                print(f"sample '{name}' is up to date in {target}", file=sys.stderr)
                 continue
             print(f"building sample '{name}' in {target}", file=sys.stderr)
             stamp.unlink(missing_ok=True)

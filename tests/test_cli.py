@@ -218,3 +218,18 @@ def test_the_command_exit_codes_for_errors_and_help(tmp_path: Path) -> None:
     assert helped.returncode == 0 and "Usage:" in helped.stdout
     unknown = _command("no-such-command")
     assert unknown.returncode == 2 and "No such command" in unknown.stderr
+
+
+def test_rule_ids_are_found_whatever_their_case_and_debug_is_documented():
+    result = run("rules", "explain", "of01")
+    assert result.exit_code == 0 and result.output.startswith("OF01: ")
+    assert "--debug" in run("audit", "--help").output
+
+
+def test_an_unknown_kind_is_the_one_problem_reported(tmp_path):
+    path = tmp_path / "team.yaml"
+    path.write_text("name: team\nversion: '1'\nrules:\n  - id: TT01\n    kind: recal_floor\n")
+    result = run("rules", "validate", str(path))
+    assert result.exit_code == 2
+    assert "rule TT01: unknown kind 'recal_floor'" in result.output
+    assert "missing required key" not in result.output

@@ -184,6 +184,11 @@ def test_unsupported_output_is_a_clear_error(tmp_path):
     model.save(path)
     with pytest.raises(ModelLoadError, match=r"activation 'relu' .* supports a sigmoid output"):
         load_model(path)
+    linear = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    linear.compile(loss="mse")
+    linear.save(tmp_path / "linear.keras")
+    with pytest.raises(ModelLoadError, match=r"'linear' with 1 unit\(s\) \(a regression model\?\)"):
+        load_model(tmp_path / "linear.keras")
 
 
 def test_lambda_layer_needs_unsafe(tmp_path):

@@ -240,9 +240,11 @@ def _infer_task(path: str, activation: str, units: int, from_logits: bool) -> tu
     if activation == "linear" and from_logits:
         n = 2 if units == 1 else units
         return "logits", ("binary" if n == 2 else "multiclass"), n
+    # A linear output without a from_logits loss predicts numbers: a regression model.
+    what = " (a regression model?)" if activation == "linear" else ""
     raise ModelLoadError(
-        f"{path}: the output layer has activation '{activation}' with {units} unit(s); "
-        f"auditor supports {SUPPORTED}"
+        f"{path}: the output layer has activation '{activation}' with {units} unit(s){what}; "
+        f"auditor audits classifiers: it supports {SUPPORTED}"
     )
 
 

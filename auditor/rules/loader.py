@@ -252,6 +252,10 @@ def _build_rule(
     else:
         fields = {"id": rule_id, "example": "", "enabled": True}
         params = dict(raw.get("params") or {})
+        if "kind" in raw and str(raw["kind"]) not in KINDS:  # what matters most, said first
+            known = ", ".join(sorted(KINDS))
+            problems.append(f"{where}: unknown kind '{raw['kind']}' (known: {known})")
+            return None
         for key in ("kind", "severity", *TEXT_KEYS):
             if key not in raw:
                 problems.append(f"{where}: missing required key '{key}'")
