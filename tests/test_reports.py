@@ -338,20 +338,36 @@ def test_junit_has_one_case_per_result(written: tuple[AuditResult, Path]) -> Non
         children = {child.tag for child in case}
         outcome = children & {"failure", "error", "skipped"}
         expected = {"failed": {"failure"}, "error": {"error"}, "not_applicable": {"skipped"}}
-        assert outcome == expected.get(r.status, set()), r.rule.id
-        if r.status == "failed":
+        blocks = r in result.blocking
+        want = expected.get(r.status, set()) if blocks or r.status == "not_applicable" else set()
+        assert outcome == want, r.rule.id
+        if r.status in ("failed", "error") and not blocks:  # below --fail-on: a passing case
+            assert "does not block" in (case.findtext("system-out") or ""), r.rule.id
+        if r.status == "failed" and blocks:
             failure = case.find("failure")
             assert failure is not None
             assert failure.get("message") == r.message
             assert failure.get("type") == r.rule.severity
     counts = {s: sum(r.status == s for r in result.results) for s in Status.values()}
     assert suite.get("tests") == str(len(result.results))
-    assert suite.get("failures") == str(counts["failed"])
-    assert suite.get("errors") == str(counts["error"])
+    blocking = result.blocking
+    assert suite.get("failures") == str(sum(r.status == "failed" for r in blocking))
+    assert suite.get("errors") == str(sum(r.status == "error" for r in blocking))
     assert suite.get("skipped") == str(counts["not_applicable"] + counts["waived"])
     props = {p.get("name"): p.get("value") for p in suite.iter("property")}
     assert props["verdict"] == result.verdict
     assert props["model"] == result.evaluation.model.path
+
+
+def test_junit_counts_only_what_blocks_the_gate(failing: tuple[AuditResult, Path]) -> None:
+    result, out = failing
+    warned = [r for r in result.results if r.status == "failed" and r not in result.blocking]
+    assert warned and result.blocking  # both kinds of failure are in this result
+    (suite,) = ET.fromstring((out / "junit.xml").read_bytes()).findall("testsuite")
+    failures = [c for c in suite.findall("testcase") if c.find("failure") is not None]
+    blocking_ids = {r.rule.id for r in result.blocking if r.status == "failed"}
+    assert {c.get("name", "").split(" ", 1)[0] for c in failures} == blocking_ids
+    assert suite.get("failures") == str(len(blocking_ids))
 
 
 # ---- summary.md ---------------------------------------------------------------------------------

@@ -14,14 +14,20 @@ _SKIPPED = (Status.NOT_APPLICABLE, Status.WAIVED)  # shown by CI as skipped test
 
 
 def render_junit(result: AuditResult) -> bytes:
-    """Return junit.xml: failed -> <failure>, error -> <error>, not applicable -> <skipped>."""
+    """Return junit.xml: one test case per rule, failing only where the gate blocks.
+
+    A blocking failure is a <failure>, a blocking rule that could not judge an <error>; a failure
+    below --fail-on passes with its message in <system-out> (CI tools would otherwise show a
+    passing gate as failed tests); not applicable and waived rules are <skipped>.
+    """
     results = result.results
+    blocking = {id(r) for r in result.blocking}
     suite = ET.Element(
         "testsuite",
         name=f"auditor: {result.evaluation.model.name}",
         tests=str(len(results)),
-        failures=str(sum(r.status == Status.FAILED for r in results)),
-        errors=str(sum(r.status == Status.ERROR for r in results)),
+        failures=str(sum(r.status == Status.FAILED and id(r) in blocking for r in results)),
+        errors=str(sum(r.status == Status.ERROR and id(r) in blocking for r in results)),
         skipped=str(sum(r.status in _SKIPPED for r in results)),
         timestamp=result.created,
     )
@@ -41,14 +47,18 @@ def render_junit(result: AuditResult) -> bytes:
             name=f"{r.rule.id} {r.rule.summary}",
         )
         text = f"{r.message}\nWhy: {r.rule.why}\nWhat to do: {r.rule.what_to_do}"
-        if r.status == Status.FAILED:
+        if r.status == Status.FAILED and id(r) in blocking:
             node = ET.SubElement(case, "failure", message=r.message, type=r.rule.severity)
             node.text = text
-        elif r.status == Status.ERROR:
+        elif r.status == Status.ERROR and id(r) in blocking:
             node = ET.SubElement(case, "error", message=r.message, type="rule_error")
             node.text = text
         elif r.status in _SKIPPED:
             ET.SubElement(case, "skipped", message=r.message)
+        elif r.status in (Status.FAILED, Status.ERROR):  # below --fail-on: reported, not failing
+            out = ET.SubElement(case, "system-out")
+            gate = f"does not block at --fail-on {result.fail_on}"
+            out.text = f"{r.rule.severity} ({r.status}; {gate}): {text}"
         else:
             out = ET.SubElement(case, "system-out")
             out.text = r.message
