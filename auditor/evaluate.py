@@ -66,9 +66,10 @@ def evaluate(
         batch_rows=settings.batch_rows,
         shard_rows=settings.shard_rows,
     )
-    readers = [
-        SplitReader(name, paths[name], read) for name in SPLIT_ORDER if paths.get(name) is not None
-    ]
+    readers: list[SplitReader] = []
+    for name in (n for n in SPLIT_ORDER if paths.get(n) is not None):
+        first = tuple(readers[0].features) if readers else None  # later splits name differences
+        readers.append(SplitReader(name, paths[name], replace(read, reference_features=first)))
     features = tuple(readers[0].features)
     for reader in readers[1:]:
         if tuple(reader.features) != features:

@@ -218,3 +218,35 @@ def test_feature_count_mismatch_names_the_columns(tiny_binary, tmp_path):
             load_model(tiny_binary.path("keras")),
             {"train": str(tiny_binary.split("train")), "val": str(tmp_path / "val.csv")},
         )
+
+
+def test_a_missing_column_is_named_and_not_sent_to_ignore(tiny_binary, tmp_path):
+    import pandas as pd
+
+    frame = pd.read_csv(tiny_binary.split("val")).drop(columns=["gamma"])
+    frame.to_csv(tmp_path / "val.csv", index=False)
+    with pytest.raises(DataError) as caught:
+        evaluate(
+            load_model(tiny_binary.path("keras")),
+            {"train": str(tiny_binary.split("train")), "val": str(tmp_path / "val.csv")},
+        )
+    message = str(caught.value)
+    assert "3 feature columns but the model takes 4 features: missing gamma" in message
+    assert "--ignore" not in message
+
+
+def test_pandas_index_column_is_recognised_and_takes_pandas_name(tiny_binary, tmp_path):
+    import pandas as pd
+
+    for split in ("train", "val"):  # to_csv writes the index by default, without a name
+        pd.read_csv(tiny_binary.split(split)).to_csv(tmp_path / f"{split}.csv")
+    paths = {split: str(tmp_path / f"{split}.csv") for split in ("train", "val")}
+    model = load_model(tiny_binary.path("keras"))
+    with pytest.raises(
+        DataError, match=r"column 'Unnamed: 0' has no name .* --ignore 'Unnamed: 0'"
+    ):
+        evaluate(model, paths)
+    ignored = evaluate(model, paths, AuditOptions(ignore=["Unnamed: 0"]))
+    reference = evaluate(model, _paths(tiny_binary))
+    assert ignored.features == reference.features
+    assert ignored.splits["train"].metrics == reference.splits["train"].metrics

@@ -50,6 +50,8 @@ class ReadOptions:
     drop_invalid_rows: bool = False
     batch_rows: int = DEFAULT_BATCH_ROWS
     shard_rows: int = DEFAULT_SHARD_ROWS
+    # The first split's feature columns, when this is a later split: errors name what differs.
+    reference_features: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -197,12 +199,35 @@ class SplitReader:
                 )
             return list(opts.feature_names)
         if opts.n_features is not None and len(available) != opts.n_features:
-            raise DataError(
-                f"{self.path}: {len(available)} feature columns but the model takes "
-                f"{opts.n_features} features; feature columns are {_preview(available)} "
-                "(drop extra columns with --ignore)"
-            )
+            raise DataError(self._count_problem(available, opts.n_features))
         return available
+
+    def _count_problem(self, available: list[str], wanted: int) -> str:
+        """Say why the feature columns do not match the model: what is missing, what is extra."""
+        found = f"{len(available)} feature columns but the model takes {wanted} features"
+        reference = self.options.reference_features
+        if reference is not None:
+            missing = [c for c in reference if c not in available]
+            extra = [c for c in available if c not in reference]
+            parts = []
+            if missing:
+                parts.append(f"missing {_preview(missing)} (the first split has them)")
+            if extra:
+                parts.append(f"unexpected {_preview(extra)} (drop them with --ignore)")
+            if parts:
+                return f"{self.path}: {found}: {'; '.join(parts)}"
+        index = next((c for c in available if c.startswith("Unnamed: ")), None)
+        if index is not None and len(available) > wanted:
+            return (
+                f"{self.path}: {found}; column '{index}' has no name in the header, as the index "
+                f"pandas' to_csv writes: pass --ignore '{index}' (or write with index=False)"
+            )
+        advice = (
+            " (drop extra columns with --ignore)"
+            if len(available) > wanted
+            else f"; {wanted - len(available)} column(s) the model needs are not in the file"
+        )
+        return f"{self.path}: {found}; feature columns are {_preview(available)}{advice}"
 
     # -- rows -------------------------------------------------------------------------------
     def shards(self) -> list[Shard]:

@@ -28,13 +28,18 @@ class CsvReader:
         self._columns: list[str] | None = None
 
     def columns(self) -> list[str]:
-        """Return the header row's names, stripped of surrounding spaces."""
+        """Return the header row's names, stripped of surrounding spaces.
+
+        A column without a name gets pandas' name for it, "Unnamed: I" (the index `to_csv` writes
+        by default is "Unnamed: 0"), so that `--ignore` takes the name users see in pandas.
+        """
         if self._columns is None:
             with open(self.path, newline="", encoding="utf-8", errors="replace") as handle:
                 header = next(csv.reader(handle), None)
             if not header:
                 raise DataError(f"{self.path}: the file is empty; expected a header row")
-            self._columns = [c.strip() for c in header]
+            names = [c.strip() for c in header]
+            self._columns = [name or f"Unnamed: {i}" for i, name in enumerate(names)]
         return self._columns
 
     def shards(
@@ -71,7 +76,10 @@ class CsvShard:
         try:
             reader = pacsv.open_csv(
                 self.path,
-                read_options=pacsv.ReadOptions(block_size=1 << 22),
+                # The header's names as `columns()` gives them (stripped, unnamed ones named).
+                read_options=pacsv.ReadOptions(
+                    block_size=1 << 22, column_names=list(self.columns), skip_rows=1
+                ),
                 convert_options=convert,
             )
             for batch in reader:
