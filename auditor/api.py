@@ -11,14 +11,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from auditor.errors import AuditorError
+from auditor.errors import AuditorError, ModelLoadError
 from auditor.evaluate import Evaluation, Progress, add_facts, evaluate
-from auditor.loading.model import LoadedModel, from_keras_model, load_model
+from auditor.loading.data import check_header
+from auditor.loading.model import LoadedModel, detect_format, from_keras_model, load_model
 from auditor.options import AuditOptions
 from auditor.regularization import facts_needed, recommend
 from auditor.report.drawing import Drawing
 from auditor.report.json_report import report_dict, report_json
-from auditor.report.writer import FIGURE_FORMATS, FORMATS, write_reports
+from auditor.report.writer import FIGURE_FORMATS, FORMATS, check_output, write_reports
 from auditor.result import AuditResult
 from auditor.rules import RuleSet, load_rule_set, run_rules
 from auditor.rules.engine import facts_needed as rule_facts
@@ -138,6 +139,7 @@ def audit_and_write(
     """
     chosen = _options(options, settings)
     splits = _splits(train, val, test)
+    check_output(out)  # before the audit's seconds, not after them
     result, drawing = _audit(model, splits, chosen, progress, sweep_progress, formats)
     try:
         written = write_reports(result, out, formats, figures=drawing)
@@ -188,6 +190,7 @@ def _audit(
         from auditor.loading.history import load_history
 
         history = load_history(history)
+    _check_before_loading(model, splits, options)
     loaded = _model(model, options.unsafe)
     timings["load"] = time.perf_counter() - started
 
@@ -267,6 +270,16 @@ def _audit(
         timings=timings,
     )
     return result, drawing
+
+
+def _check_before_loading(model: Any, splits: dict[str, Any], options: AuditOptions) -> None:
+    """Report what needs no model before TensorFlow is imported (seconds): paths and headers."""
+    if isinstance(model, (str, Path)):
+        if not Path(model).exists():
+            raise ModelLoadError(f"{model}: model file not found")
+        detect_format(Path(model))  # a folder that is no SavedModel, an unknown suffix
+    for name, source in splits.items():
+        check_header(name, source, options.label, options.ignore)
 
 
 def _with_proxy_bounds(options: AuditOptions, rule_set: RuleSet) -> AuditOptions:

@@ -174,15 +174,17 @@ def test_reports_that_cannot_be_written_stop_the_child(
         started.append(drawing.Drawing(*args[:2]))
         return started[-1]
 
+    def full_disk(*args: Any, **kwargs: Any) -> None:
+        raise OutputError(f"{tmp_path}: cannot write the report (No space left on device)")
+
     monkeypatch.setattr(api, "_draw_in_background", remember)
-    blocker = tmp_path / "a-file"
-    blocker.write_text("not a folder")
-    with pytest.raises(OutputError, match="cannot create the output folder"):
+    monkeypatch.setattr(api, "write_reports", full_disk)  # the folder was fine before the audit
+    with pytest.raises(OutputError, match="cannot write the report"):
         audit_and_write(
             tiny_binary.path("keras"),
             train=tiny_binary.split("train"),
             val=tiny_binary.split("val"),
-            out=blocker / "reports",
+            out=tmp_path / "reports",
             formats=("html",),
         )
     assert len(started) == 1 and _gone(started[0]._pid)

@@ -178,17 +178,7 @@ class SplitReader:
 
     def _select_features(self) -> list[str]:
         opts = self.options
-        if not self.separate_labels and opts.label not in self.columns:
-            raise DataError(
-                f"{self.path}: label column '{opts.label}' not found; columns are "
-                f"{_preview(self.columns)}; pass --label NAME"
-            )
-        unknown = [c for c in opts.ignore if c not in self.columns]
-        if unknown:
-            raise DataError(f"{self.path}: --ignore names unknown column(s) {', '.join(unknown)}")
-        dupes = sorted({c for c in self.columns if self.columns.count(c) > 1})
-        if dupes:
-            raise DataError(f"{self.path}: duplicate column name(s) {', '.join(dupes)}")
+        _check_columns(self.path, self.columns, self.separate_labels, opts.label, opts.ignore)
         available = [c for c in self.columns if c != self.label and c not in opts.ignore]
         if opts.feature_names:
             missing = [c for c in opts.feature_names if c not in available]
@@ -314,6 +304,36 @@ def _labels(raw: np.ndarray, start: int, path: Path, label: str, opts: ReadOptio
             f"0..{opts.n_classes - 1} of the model's {opts.n_classes} outputs"
         )
     return ints
+
+
+def check_header(name: str, source: Any, label: str, ignore: Sequence[str]) -> None:
+    """Check a split file's header before any model is loaded: the file, label and --ignore columns.
+
+    Only formats whose header is cheap to read (CSV, Parquet) are opened; NPZ files and in-memory
+    data are checked when they are read.
+    """
+    if not isinstance(source, (str, Path)):
+        return
+    reader = open_source(name, source, label)  # DataError when missing, a folder, unknown kind
+    if reader.format in ("csv", "parquet"):
+        _check_columns(reader.path, reader.columns(), reader.separate_labels, label, ignore)
+
+
+def _check_columns(
+    path: Path, columns: Sequence[str], separate_labels: bool, label: str, ignore: Sequence[str]
+) -> None:
+    """Refuse a header without the label column, with unknown --ignore columns or duplicates."""
+    if not separate_labels and label not in columns:
+        raise DataError(
+            f"{path}: label column '{label}' not found; columns are "
+            f"{_preview(columns)}; pass --label NAME"
+        )
+    unknown = [c for c in ignore if c not in columns]
+    if unknown:
+        raise DataError(f"{path}: --ignore names unknown column(s) {', '.join(unknown)}")
+    dupes = sorted({c for c in columns if list(columns).count(c) > 1})
+    if dupes:
+        raise DataError(f"{path}: duplicate column name(s) {', '.join(dupes)}")
 
 
 def _preview(names: Sequence[str], limit: int = 12) -> str:

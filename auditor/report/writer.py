@@ -60,6 +60,26 @@ def _umask() -> int:
     return current
 
 
+def check_output(out_dir: str | Path) -> None:
+    """Refuse an output folder that cannot be created or written, before any work is done.
+
+    The messages are those `write_reports` gives when it meets the same folder.
+    """
+    out = Path(out_dir)
+    existing = out
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing.exists() and not existing.is_dir():
+        reason = "File exists" if existing == out else "Not a directory"
+        raise OutputError(f"{out}: cannot create the output folder ({reason})")
+    if not os.access(existing, os.W_OK):
+        if existing == out:
+            raise OutputError(
+                f"{out}: output folder is not writable; pass --out with a writable folder"
+            )
+        raise OutputError(f"{out}: cannot create the output folder (Permission denied)")
+
+
 def write_reports(
     result: AuditResult,
     out_dir: str | Path,
