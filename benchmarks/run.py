@@ -27,7 +27,9 @@ import data  # noqa: E402
 PY = sys.executable
 
 
-def _child(args: list[str]) -> tuple[float, float, subprocess.CompletedProcess]:
+def _child(
+    args: list[str], codes: tuple[int, ...] = (0, 1)
+) -> tuple[float, float, subprocess.CompletedProcess]:
     """Run a child process; return (wall seconds, peak RSS in MB of that child, result)."""
     code = (
         "import resource, subprocess, sys, time, json;"
@@ -39,7 +41,7 @@ def _child(args: list[str]) -> tuple[float, float, subprocess.CompletedProcess]:
     )
     done = subprocess.run([PY, "-c", code, *args], capture_output=True, text=True, check=True)
     info = json.loads(done.stdout.strip().splitlines()[-1])
-    if info["rc"] not in (0, 1):
+    if info["rc"] not in codes:
         raise SystemExit(f"{args[0]} failed: {info['err']}")
     return info["wall"], info["rss"], done
 
@@ -143,6 +145,20 @@ def stages(model: Path, n: int) -> None:
     )
 
 
+def input_error(model: Path, repeats: int = 5) -> None:
+    """Time from the command's start to an input error that needs no model (a wrong --label)."""
+    split = data.split(100_000)
+    walls = []
+    for _ in range(repeats):
+        with tempfile.TemporaryDirectory() as out:
+            args = _audit_args(model, split, split, Path(out)) + ["--label", "no_such_column"]
+            walls.append(_child(args, codes=(2,))[0])
+    print(
+        f"\n5. Time to an input error that needs no model (a wrong --label), median of {repeats}: "
+        f"{statistics.median(walls):.2f} s (TensorFlow is not imported)"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
@@ -158,6 +174,7 @@ def main() -> int:
     ratio(model, [small, large])
     memory(model, [large, huge])
     stages(model, large)
+    input_error(model)
     return 0
 
 
