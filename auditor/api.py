@@ -89,7 +89,7 @@ def _model(model: Any, unsafe: bool) -> LoadedModel:
         return model
     if isinstance(model, (str, Path)):
         return load_model(model, unsafe=unsafe)
-    if hasattr(model, "layers") and hasattr(model, "outputs"):
+    if hasattr(model, "layers") and hasattr(model, "predict"):  # any keras.Model, subclassed too
         return from_keras_model(model)
     raise AuditorError(f"model must be a path or a Keras model, got {type(model).__name__}")
 

@@ -250,3 +250,33 @@ def test_pandas_index_column_is_recognised_and_takes_pandas_name(tiny_binary, tm
     reference = evaluate(model, _paths(tiny_binary))
     assert ignored.features == reference.features
     assert ignored.splits["train"].metrics == reference.splits["train"].metrics
+
+
+def test_a_truncated_model_file_says_what_is_wrong(tiny_binary, tmp_path):
+    for fmt, message in (("keras", "not a whole .keras archive"), ("h5", "truncated file")):
+        cut = tmp_path / f"cut.{fmt}"
+        cut.write_bytes(tiny_binary.path(fmt).read_bytes()[:2000])
+        with pytest.raises(ModelLoadError, match=message):
+            load_model(cut)
+    other = tmp_path / "notes.h5"
+    other.write_text("not a model at all")
+    with pytest.raises(ModelLoadError, match="not an HDF5 file"):
+        load_model(other)
+
+
+def test_a_subclassed_model_is_refused_in_one_clear_line():
+    import keras
+
+    from auditor.api import audit
+
+    class ChurnNet(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.out = keras.layers.Dense(1, activation="sigmoid")
+
+        def call(self, x):
+            return self.out(x)
+
+    data = (np.zeros((10, 3), np.float32), np.zeros(10, int))
+    with pytest.raises(ModelLoadError, match="no defined inputs and outputs .* keras.Input"):
+        audit(ChurnNet(), train=data, val=data)

@@ -156,19 +156,58 @@ def _explain_load_failure(path: Path, exc: Exception, unsafe: bool) -> str:
         )
     if not unsafe and "lambda" in text.lower():
         return f"{path}: the model contains a Lambda layer; if you trust this file, pass --unsafe"
+    damaged = _damaged(path)
+    if damaged:
+        return f"{path}: not a readable Keras model: {damaged}; save it again with model.save"
     first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
     return f"{path}: not a readable Keras model ({first[:200]})"
+
+
+def _damaged(path: Path) -> str:
+    """Say what is wrong with a model file Keras could not open, when its container is broken.
+
+    Keras reports a truncated .keras file as "File not found"; the file is there, but is no whole
+    zip archive (a .keras file is one), or no HDF5 file (an .h5 file starts with its signature).
+    """
+    import zipfile
+
+    if not path.is_file():
+        return ""
+    if path.suffix.lower() == ".keras":
+        try:
+            with zipfile.ZipFile(path) as archive:
+                broken = archive.testzip()
+        except (zipfile.BadZipFile, OSError):
+            return "the file is not a whole .keras archive (truncated, or not a Keras model)"
+        if broken is not None:
+            return f"the .keras archive is damaged (its member {broken} does not read back)"
+        return ""
+    with open(path, "rb") as handle:
+        signature = handle.read(8)
+    if signature != b"\x89HDF\r\n\x1a\n":
+        return "the file is not an HDF5 file (truncated, or not a Keras .h5 model)"
+    return ""
 
 
 def from_keras_model(model: Any, *, path: str = "<in memory>", fmt: str = "keras") -> LoadedModel:
     """Wrap an in-memory Keras model."""
     tf, keras = import_keras()
-    if len(model.outputs) != 1:
+    try:
+        outputs = model.outputs
+    except (AttributeError, ValueError):  # subclassed, or a Sequential never built on an input
+        outputs = None
+    if not outputs:
         raise ModelLoadError(
-            f"{path}: the model has {len(model.outputs)} outputs; auditor audits single-output "
+            f"{path}: the model has no defined inputs and outputs (a subclassed keras.Model, or a "
+            "Sequential model never built); auditor audits functional and Sequential models: "
+            "start the model with keras.Input(shape=...) and save it again"
+        )
+    if len(outputs) != 1:
+        raise ModelLoadError(
+            f"{path}: the model has {len(outputs)} outputs; auditor audits single-output "
             "classifiers"
         )
-    out_units = int(model.outputs[0].shape[-1] or 1)
+    out_units = int(outputs[0].shape[-1] or 1)
     loss_obj = getattr(model, "loss", None)
     activation = _output_activation(model)
     from_logits = _loss_from_logits(loss_obj)
