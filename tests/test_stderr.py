@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_cli import audit_args
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,41 +40,21 @@ def test_banners_are_held_back_and_anything_else_is_replayed() -> None:
 def test_an_input_error_after_tensorflow_is_imported_is_one_line(
     tiny_binary: Any, tmp_path: Path
 ) -> None:
-    # The model is loaded (TensorFlow imported) before the split's header is read.
-    done = _run(
-        "audit",
-        str(tiny_binary.path("keras")),
-        "--train",
-        str(tiny_binary.split("train")),
-        "--val",
-        str(tiny_binary.split("val")),
-        "--label",
-        "nope",
-        "--out",
-        str(tmp_path / "out"),
-    )
+    # An NPZ split is checked when it is read, after the model (and TensorFlow) has loaded.
+    bad = tmp_path / "train.npz"
+    bad.write_bytes(b"not an archive")
+    args = audit_args(tiny_binary, tmp_path / "out")
+    args[args.index("--train") + 1] = str(bad)
+    done = _run(*args)
     assert done.returncode == 2
     lines = done.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: "), done.stderr
-    assert "label column 'nope' not found" in lines[0]
+    assert "train.npz: the NPZ" in lines[0]
 
 
 @pytest.mark.slow
 def test_an_audit_that_passes_writes_nothing_on_stderr(tiny_binary: Any, tmp_path: Path) -> None:
-    done = _run(
-        "audit",
-        str(tiny_binary.path("keras")),
-        "--train",
-        str(tiny_binary.split("train")),
-        "--val",
-        str(tiny_binary.split("val")),
-        "--out",
-        str(tmp_path / "out"),
-        "--format",
-        "json",
-        "--fail-on",
-        "never",
-        "-q",
-    )
+    args = audit_args(tiny_binary, tmp_path / "out", "--format", "json", "--fail-on", "never", "-q")
+    done = _run(*args)
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
