@@ -138,55 +138,52 @@ def test_an_uncollected_drawing_is_killed_and_reaped(result: AuditResult) -> Non
     assert cancelled.result() == evaluation_figures(result.evaluation, None)  # drawn here
 
 
-def test_an_audit_that_fails_after_the_fork_stops_the_child(
-    tiny_binary: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    started: list[drawing.Drawing] = []
+@pytest.fixture()
+def started(monkeypatch: pytest.MonkeyPatch) -> list[drawing.Drawing]:
+    """Every drawing the audit starts, kept to check on its child afterwards."""
+    found: list[drawing.Drawing] = []
 
     def remember(*args: Any) -> drawing.Drawing:
-        started.append(drawing.Drawing(*args[:2]))
-        return started[-1]
+        found.append(drawing.Drawing(*args[:2]))
+        return found[-1]
 
+    monkeypatch.setattr(api, "_draw_in_background", remember)
+    return found
+
+
+def _audit_html(tiny: Any, out: Path) -> None:
+    audit_and_write(
+        tiny.path("keras"),
+        train=tiny.split("train"),
+        val=tiny.split("val"),
+        out=out,
+        formats=("html",),
+    )
+
+
+def test_an_audit_that_fails_after_the_fork_stops_the_child(
+    tiny_binary: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, started: list[Any]
+) -> None:
     def broken_rules(*args: Any) -> None:
         raise RuntimeError("a rule kind failed")
 
-    monkeypatch.setattr(api, "_draw_in_background", remember)
     monkeypatch.setattr(api, "run_rules", broken_rules)
     with pytest.raises(RuntimeError, match="a rule kind failed"):
-        audit_and_write(
-            tiny_binary.path("keras"),
-            train=tiny_binary.split("train"),
-            val=tiny_binary.split("val"),
-            out=tmp_path,
-            formats=("html",),
-        )
+        _audit_html(tiny_binary, tmp_path)
     assert len(started) == 1 and _gone(started[0]._pid)
 
 
 def test_reports_that_cannot_be_written_stop_the_child(
-    tiny_binary: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tiny_binary: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, started: list[Any]
 ) -> None:
     from auditor.errors import OutputError
-
-    started: list[drawing.Drawing] = []
-
-    def remember(*args: Any) -> drawing.Drawing:
-        started.append(drawing.Drawing(*args[:2]))
-        return started[-1]
 
     def full_disk(*args: Any, **kwargs: Any) -> None:
         raise OutputError(f"{tmp_path}: cannot write the report (No space left on device)")
 
-    monkeypatch.setattr(api, "_draw_in_background", remember)
     monkeypatch.setattr(api, "write_reports", full_disk)  # the folder was fine before the audit
     with pytest.raises(OutputError, match="cannot write the report"):
-        audit_and_write(
-            tiny_binary.path("keras"),
-            train=tiny_binary.split("train"),
-            val=tiny_binary.split("val"),
-            out=tmp_path / "reports",
-            formats=("html",),
-        )
+        _audit_html(tiny_binary, tmp_path / "reports")
     assert len(started) == 1 and _gone(started[0]._pid)
 
 
