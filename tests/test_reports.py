@@ -524,6 +524,18 @@ def test_pdf_text_holds_the_findings(failing: tuple[AuditResult, Path], tmp_path
     assert "alert(1)" in text  # the user's string is printed as text
 
 
+@pytest.mark.slow
+def test_no_pdf_page_holds_only_headings(failing: tuple[AuditResult, Path], tmp_path: Path) -> None:
+    result, _ = failing
+    (path,) = write_reports(result, tmp_path, ("pdf",))
+    running = re.compile(r"^(auditor report — .*|page \d+ of \d+|PASS|FAIL)$")
+    for number, page in enumerate(PdfReader(path).pages, start=1):
+        lines = [line.strip() for line in page.extract_text(extraction_mode="layout").splitlines()]
+        body = [line for line in lines if line and not running.match(line)]
+        # A heading alone (the rule table pushed to the next page) is a page of a few words.
+        assert sum(len(line) for line in body) > 60, (number, body)
+
+
 # ---- write errors -------------------------------------------------------------------------------
 
 
