@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -34,6 +35,7 @@ def accumulate(
     return _Pipeline(model, reader, scale, sample_rows, progress, timings).run()
 
 
+@dataclass
 class _Pipeline:
     """One split's batches: read and predicted here, hashed in order on a second thread.
 
@@ -42,21 +44,16 @@ class _Pipeline:
     thread (once the grid is known), so memory holds two batches, not the split.
     """
 
-    def __init__(
-        self,
-        model: LoadedModel,
-        reader: SplitReader,
-        scale: np.ndarray | None,
-        sample_rows: int,
-        progress: Progress | None,
-        timings: dict[str, float],
-    ):
-        self.model, self.reader, self.scale = model, reader, scale
-        self.sample_rows, self.progress, self.timings = sample_rows, progress, timings
-        self.pending: list[Future[None]] = []
-        self.shards: list[ShardFacts] = []
-        self.waiting: list[tuple[RowFacts, Batch]] = []  # batches waiting for the grid
-        self.waiting_rows = 0
+    model: LoadedModel
+    reader: SplitReader
+    scale: np.ndarray | None
+    sample_rows: int
+    progress: Progress | None
+    timings: dict[str, float]
+    pending: list[Future[None]] = field(default_factory=list)
+    shards: list[ShardFacts] = field(default_factory=list)
+    waiting: list[tuple[RowFacts, Batch]] = field(default_factory=list)  # awaiting the grid
+    waiting_rows: int = 0
 
     def run(self) -> list[ShardFacts]:
         with ThreadPoolExecutor(max_workers=1) as self.worker:

@@ -2,7 +2,7 @@
 
 Everything here is accumulated batch by batch, per shard of a split, and merges in file order into
 what one pass would give, so memory does not grow with the number of feature values: 16 bytes of
-hashes per row, a few numbers per feature, and a sample of at most `SAMPLE_ROWS` rows chosen by
+hashes per row, a few numbers per feature, and a sample of at most `sample_rows` rows chosen by
 random keys drawn from the row numbers (bottom-k sampling: deterministic, and the same whatever
 the shards).
 """
@@ -17,7 +17,6 @@ import numpy as np
 
 from auditor.options import DEFAULT_SAMPLE_ROWS
 
-SAMPLE_ROWS = DEFAULT_SAMPLE_ROWS
 GRID_ROWS = 65_536  # leading training rows whose spread fixes the near-duplicate grid
 NEAR_DUPLICATE_TOLERANCE = 0.01  # grid step, in units of each feature's standard deviation
 _MIX = np.uint64(0x9E3779B97F4A7C15)
@@ -199,7 +198,7 @@ class RowFacts:
     """
 
     scale: np.ndarray | None
-    sample_rows_limit: int = SAMPLE_ROWS
+    sample_rows_limit: int = DEFAULT_SAMPLE_ROWS
     hashes: list[np.ndarray] = field(default_factory=list)
     near_hashes: list[np.ndarray] = field(default_factory=list)
     # Row numbers per batch: (first, stop) for a run of consecutive rows, else the numbers.
