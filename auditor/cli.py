@@ -90,13 +90,14 @@ def main() -> None:
     "--train",
     "train",
     required=True,
-    type=click.Path(path_type=Path),
-    help=f"Training split ({supported_formats()}).",
+    metavar="PATH|URI",
+    help=(
+        f"Training split: a {supported_formats()} file, or a Parquet dataset (a folder, a glob, "
+        "or a URI such as s3://bucket/train/)."
+    ),
 )
-@click.option(
-    "--val", "val", required=True, type=click.Path(path_type=Path), help="Validation split."
-)
-@click.option("--test", "test", type=click.Path(path_type=Path), help="Optional test split.")
+@click.option("--val", "val", required=True, metavar="PATH|URI", help="Validation split.")
+@click.option("--test", "test", metavar="PATH|URI", help="Optional test split.")
 @click.option(
     "--label",
     default=DEFAULTS.label,
@@ -249,9 +250,9 @@ def main() -> None:
 @_handle_errors
 def audit(
     model: Path,
-    train: Path,
-    val: Path,
-    test: Path | None,
+    train: str,
+    val: str,
+    test: str | None,
     classes: str | None,
     out: Path,
     formats: str,
