@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from auditor import engines
 from auditor.errors import AuditorError, ModelLoadError
 from auditor.evaluate import Evaluation, Progress, add_facts, evaluate
 from auditor.loading.data import check_header
@@ -274,6 +275,7 @@ def _audit(
 
 def _check_before_loading(model: Any, splits: dict[str, Any], options: AuditOptions) -> None:
     """Report what needs no model before TensorFlow is imported (seconds): paths and headers."""
+    engines.check(options.engine)  # unknown, or its package (Ray) missing
     if isinstance(model, (str, Path)):
         if not Path(model).exists():
             raise ModelLoadError(f"{model}: model file not found")

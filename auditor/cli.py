@@ -162,7 +162,21 @@ def main() -> None:
     type=click.Choice(tuple(ENGINES)),
     default=DEFAULTS.engine,
     show_default=True,
-    help="Where the splits' shards are read, predicted and accumulated.",
+    help="Where the splits' shards are read, predicted and accumulated: this process, or a Ray "
+    "cluster (pip install 'keras-auditor[ray]').",
+)
+@click.option(
+    "--ray-address",
+    default=DEFAULTS.ray_address,
+    show_default=True,
+    metavar="local|auto|ray://HOST:PORT",
+    help="The Ray engine's cluster: start a local one, join the one this runs in, or a remote one.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1),
+    default=DEFAULTS.workers,
+    help="Ray workers (one model each; default: one per CPU of the cluster).",
 )
 @click.option(
     "--shard-rows",
