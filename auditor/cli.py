@@ -320,7 +320,12 @@ class _Progress:
         self.rows[split] = self.rows.get(split, 0) + rows
         done = ", ".join(f"{name} {n:,}" for name, n in self.rows.items())
         elapsed = time.perf_counter() - self.started
-        click.echo(f"\revaluating: {done} rows ({elapsed:.0f} s)\x1b[K", err=True, nl=False)
+        rate = sum(self.rows.values()) / max(elapsed, 1e-9)
+        click.echo(
+            f"\revaluating: {done} rows ({elapsed:.0f} s, {rate:,.0f} rows/s)\x1b[K",
+            err=True,
+            nl=False,
+        )
 
     def done(self) -> None:
         if self.enabled and self.rows:

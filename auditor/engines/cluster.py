@@ -18,6 +18,7 @@ import io
 import logging
 import tarfile
 import tempfile
+import warnings
 from collections import deque
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -47,12 +48,14 @@ def start(model: LoadedModel, options: AuditOptions) -> RaySession:
     owned = not ray.is_initialized()  # an embedding program's own ray.init() is used as it is
     if owned:
         try:
-            ray.init(
-                address=options.ray_address,
-                include_dashboard=False,
-                logging_level=logging.ERROR,
-                log_to_driver=False,  # workers' TensorFlow banners stay in Ray's logs
-            )
+            with warnings.catch_warnings():  # Ray Client warns of a timeout it also raises
+                warnings.simplefilter("ignore")
+                ray.init(
+                    address=options.ray_address,
+                    include_dashboard=False,
+                    logging_level=logging.ERROR,
+                    log_to_driver=False,  # workers' TensorFlow banners stay in Ray's logs
+                )
         except (ConnectionError, ValueError, RuntimeError) as exc:
             raise AuditorError(
                 f"--ray-address {options.ray_address}: cannot connect to Ray ({_one_line(exc)})"
