@@ -98,7 +98,9 @@ def evaluate(
     raw_results = {}
     split_rows = {}
     run: dict[str, Any] = {}
+    started = time.perf_counter()
     with running(settings.engine, model, settings) as session:
+        timings["engine_start"] = time.perf_counter() - started  # a cluster, its workers
         run = {**session.describe(), "splits": {}}
         for reader in readers:
             shards = session.accumulate(reader, scale, settings.sample_rows, progress, timings)

@@ -100,8 +100,16 @@ def test_the_ray_engine_gives_the_local_report(
     assert leak.status == "failed" and leak.observed["shared_rows"] >= PLANTED
 
 
+def _parent(pid: int) -> int:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0
+    return int(stat.rsplit(")", 1)[1].split()[1])  # the field after the state
+
+
 def _worker_processes() -> list[int]:
-    """Process ids of the engine's Ray actors (Ray names each process after its actor class)."""
+    """Process ids of this test's Ray actors: named after their class, below this process."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -110,8 +118,13 @@ def _worker_processes() -> list[int]:
             command = (entry / "cmdline").read_bytes()
         except OSError:
             continue
-        if command.startswith(b"ray::ShardWorker"):
-            found.append(int(entry.name))
+        if not command.startswith(b"ray::ShardWorker"):
+            continue
+        pid = ancestor = int(entry.name)
+        while ancestor > 1 and ancestor != os.getpid():  # not another test run's cluster
+            ancestor = _parent(ancestor)
+        if ancestor == os.getpid():
+            found.append(pid)
     return sorted(found)
 
 

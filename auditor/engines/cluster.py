@@ -68,12 +68,17 @@ def start(model: LoadedModel, options: AuditOptions) -> RaySession:
         worker = ray.remote(num_cpus=1, max_restarts=RESTARTS, max_task_retries=RESTARTS)(
             ShardWorker
         )
-        actors = [worker.remote(suffix, model.info, options.unsafe) for _ in range(workers)]
+        actors: list[Any] = [
+            worker.remote(suffix, model.info, options.unsafe) for _ in range(workers)
+        ]
+        # Each worker imports TensorFlow and loads the model now, while the driver lists the
+        # first split's shards and reads its grid rows.
+        warming = [actor.warm.remote([held]) for actor in actors]
     except BaseException:
         if owned:
             ray.shutdown()
         raise
-    return RaySession(actors, options.ray_address, owned, held)
+    return RaySession(actors, options.ray_address, owned, held, warming)
 
 
 @dataclass
@@ -84,7 +89,7 @@ class RaySession:
     address: str
     owned: bool  # the session started Ray, and stops it
     model_ref: Any = None
-    _grid_timings: dict[str, float] = field(default_factory=dict)
+    warming: list[Any] = field(default_factory=list)  # the workers' model loads, awaited once
 
     def accumulate(
         self,
@@ -101,9 +106,12 @@ class RaySession:
         if scale is None:
             scale = head_grid(reader, shards)
         where = str(reader.path)
+        for ref in self.warming:  # a model that does not load fails here, in one line
+            _result(ref, where, 0)
+        self.warming = []
         results: list[ShardFacts | None] = [None] * len(shards)
         waiting = deque(enumerate(shards))
-        free = [actor for actor in self.actors for _ in range(IN_FLIGHT)]
+        free = [actor for _ in range(IN_FLIGHT) for actor in self.actors]  # each, then again
         running: dict[Any, tuple[int, Any]] = {}
         while waiting or running:
             while waiting and free:
@@ -137,12 +145,12 @@ class RaySession:
             ray.shutdown()
 
 
-def _result(ref: Any, where: str, index: int) -> tuple[ShardFacts, dict[str, float]]:
+def _result(ref: Any, where: str, index: int) -> Any:
     """Fetch one shard's facts; a worker's auditor error is raised as it is, in one line."""
     import ray
 
     try:
-        facts, spent = ray.get(ref)
+        found = ray.get(ref)
     except ray.exceptions.RayTaskError as exc:
         cause = getattr(exc, "cause", None)
         if isinstance(cause, AuditorError):
@@ -157,7 +165,7 @@ def _result(ref: Any, where: str, index: int) -> tuple[ShardFacts, dict[str, flo
         ) from None
     except ray.exceptions.RayError as exc:  # e.g. a lost object
         raise AuditorError(f"{where}: shard {index} failed on Ray ({_one_line(exc)})") from None
-    return facts, spent
+    return found
 
 
 def head_grid(reader: SplitReader, shards: list[Shard]) -> np.ndarray:
@@ -197,20 +205,26 @@ class ShardWorker:
         unread): the first shard a worker process gets loads it, a restarted worker again.
         """
         timings = {"read": 0.0, "predict": 0.0, "row_facts": 0.0}
-        if self.model is None:
-            self.model = self._load(model[0])
-        facts = shard_facts(self.model, shard, where, scale, sample_rows, timings)
+        loaded = self.load(model)
+        facts = shard_facts(loaded, shard, where, scale, sample_rows, timings)
         return facts, timings
 
-    def _load(self, reference: Any) -> LoadedModel:
+    def warm(self, model: list[Any]) -> None:
+        """Load the model ahead of the first shard (see `load`)."""
+        self.load(model)
+
+    def load(self, model: list[Any]) -> LoadedModel:
+        """Load the model from its bytes (MODEL[0], a reference), once per worker process."""
         import ray
 
         from auditor.loading.model import load_model
 
-        folder = Path(tempfile.mkdtemp(prefix="auditor-worker-"))
-        path = unpack(ray.get(reference), self.suffix, folder)
-        # The driver's facts about the model (its path, in messages) with this copy's functions.
-        return replace(load_model(path, unsafe=self.unsafe), info=self.info)
+        if self.model is None:
+            folder = Path(tempfile.mkdtemp(prefix="auditor-worker-"))
+            path = unpack(ray.get(model[0]), self.suffix, folder)
+            # The driver's facts about the model (its path, in messages), this copy's functions.
+            self.model = replace(load_model(path, unsafe=self.unsafe), info=self.info)
+        return self.model
 
 
 def model_file(model: LoadedModel) -> tuple[bytes, str]:

@@ -58,30 +58,41 @@ def shard_facts(
     sample_rows: int,
     timings: dict[str, float],
 ) -> ShardFacts:
-    """Read, predict and accumulate one shard on the grid SCALE, in this thread (an engine's unit).
+    """Read, predict and accumulate one shard on the grid SCALE (an engine's unit of work).
 
     The same steps as `accumulate`, for an engine that hands shards to workers: WHERE names the
-    split in messages.
+    split in messages. As there, each batch is hashed on a second thread while the next one is
+    read and predicted.
     """
     clock = time.perf_counter
     facts = ShardFacts(RowFacts(scale, sample_rows))
-    batches = shard.batches()
-    while True:
-        started = clock()
-        batch = next(batches, None)
-        timings["read"] += clock() - started
-        if batch is None:
-            break
-        started = clock()
-        raw = model.predict_raw(batch.x)
-        proba = model.to_proba(raw)
-        losses = model.loss(batch.y, raw)
-        timings["predict"] += clock() - started
-        check_predictions(model, where, batch, proba)
-        facts.add(batch.y, proba, losses)
+
+    def hash_batch(batch: Batch) -> None:
         started = clock()
         facts.rows.update(batch.x, batch.y, batch.rows)
         timings["row_facts"] += clock() - started
+
+    batches = shard.batches()
+    with ThreadPoolExecutor(max_workers=1) as hasher:
+        pending: Future[None] | None = None
+        while True:
+            started = clock()
+            batch = next(batches, None)
+            timings["read"] += clock() - started
+            if batch is None:
+                break
+            started = clock()
+            raw = model.predict_raw(batch.x)
+            proba = model.to_proba(raw)
+            losses = model.loss(batch.y, raw)
+            timings["predict"] += clock() - started
+            check_predictions(model, where, batch, proba)
+            facts.add(batch.y, proba, losses)
+            if pending is not None:
+                pending.result()  # batches are hashed in order, one waiting at most
+            pending = hasher.submit(hash_batch, batch)
+        if pending is not None:
+            pending.result()
     facts.report = shard.report
     return facts
 
