@@ -120,15 +120,16 @@ def scaling(measured: dict, workers: tuple[int, ...] = (8, 64, 512)) -> list[tup
 
     T(N) = driver + start + c * ceil(shards / N): `driver` is the serial work on the driver (its
     process start, TensorFlow, the model, the metrics, data facts, rules and report), `start` the
-    cluster's and workers' start-up (in parallel on a real cluster), `c` one shard's read, predict
-    and row facts on one worker. Efficiency is T(1) / (N * T(N)). For a dataset SCALE times
-    larger, the driver's per-row part (metrics, data facts, rules) grows SCALE times.
+    cluster's and workers' start-up (in parallel on a real cluster), `c` one shard's wall time on
+    one worker (read, predict and row facts, the last on a second thread). Efficiency is
+    T(1) / (N * T(N)). For a dataset SCALE times larger, the driver's per-row part (metrics, data
+    facts, rules) grows SCALE times.
     """
     import math
 
     t = measured["timings"]
     shards = measured["engine"]["shards"]
-    c = (t["read"] + t["predict"] + t["row_facts"]) / shards
+    c = t["worker_shards"] / shards  # a shard's wall time on its worker
     per_row = t["metrics"] + t.get("data_facts", 0) + t.get("rules", 0) + t.get("advice", 0)
     start = t.get("engine_start", 0.0)
     constant = measured["wall"] - t["evaluate"] - per_row + t["metrics"]

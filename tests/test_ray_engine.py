@@ -100,6 +100,20 @@ def test_the_ray_engine_gives_the_local_report(
     assert leak.status == "failed" and leak.observed["shared_rows"] >= PLANTED
 
 
+def test_models_in_other_forms_travel_to_the_workers(
+    cluster: Any, tiny_multiclass: Any, tmp_path: Path
+) -> None:
+    """A SavedModel folder goes as an archive, an in-memory Keras model saved as .keras."""
+    splits = _splits(tiny_multiclass, tmp_path)
+    local_run = _audit(tiny_multiclass, splits)
+    for model in (tiny_multiclass.path("savedmodel"), tiny_multiclass.model):
+        ray_run = audit(model, train=splits["train"], val=splits["val"], engine="ray", **SETTINGS)
+        for name in ("train", "val"):
+            ours, theirs = ray_run.evaluation.splits[name], local_run.evaluation.splits[name]
+            np.testing.assert_allclose(ours.proba, theirs.proba, rtol=0, atol=1e-6)
+            assert ours.confusion_matrix == theirs.confusion_matrix
+
+
 def _parent(pid: int) -> int:
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import tarfile
 import tempfile
+import time
 import warnings
 from collections import deque
 from dataclasses import dataclass, field, replace
@@ -29,6 +31,7 @@ import numpy as np
 from auditor.engines.local import shard_facts
 from auditor.errors import AuditorError
 from auditor.facts.rows import GRID_ROWS, near_grid
+from auditor.memory import return_freed_memory
 
 if TYPE_CHECKING:
     from auditor.engines import Progress
@@ -50,8 +53,12 @@ def start(model: LoadedModel, options: AuditOptions) -> RaySession:
         try:
             with warnings.catch_warnings():  # Ray Client warns of a timeout it also raises
                 warnings.simplefilter("ignore")
+                # A local instance offers at least one CPU per asked-for worker: a worker Ray
+                # cannot place would hold its shards forever.
+                cpus = max(os.cpu_count() or 1, options.workers or 1)
                 ray.init(
                     address=options.ray_address,
+                    num_cpus=cpus if options.ray_address == "local" else None,
                     include_dashboard=False,
                     logging_level=logging.ERROR,
                     log_to_driver=False,  # workers' TensorFlow banners stay in Ray's logs
@@ -193,6 +200,7 @@ class ShardWorker:
     """A Ray actor: the model loaded once from its file's bytes, then one shard per call."""
 
     def __init__(self, suffix: str, info: ModelInfo, unsafe: bool) -> None:
+        return_freed_memory()  # as the command does: per-batch arrays go back when freed
         self.suffix, self.info, self.unsafe = suffix, info, unsafe
         self.model: LoadedModel | None = None
 
@@ -204,9 +212,12 @@ class ShardWorker:
         MODEL holds the reference to the model's bytes (in a list, so that Ray hands it over
         unread): the first shard a worker process gets loads it, a restarted worker again.
         """
+        started = time.perf_counter()
         timings = {"read": 0.0, "predict": 0.0, "row_facts": 0.0}
         loaded = self.load(model)
         facts = shard_facts(loaded, shard, where, scale, sample_rows, timings)
+        # The shard's wall time on its worker (read and predict overlap the row facts).
+        timings["worker_shards"] = time.perf_counter() - started
         return facts, timings
 
     def warm(self, model: list[Any]) -> None:
