@@ -39,7 +39,6 @@ class DatasetReader:
 
     def __init__(self, source: str | Path, name: str = "data") -> None:
         self.path = str(source)
-        self._name = name
         self._dataset = _discover(self.path, name)
         self._scheme = self.path.split("://", 1)[0] + "://" if "://" in self.path else ""
 
