@@ -118,18 +118,20 @@ def audit(model: Path, train: Path, val: Path, engine: list[str]) -> dict:
 def scaling(measured: dict, workers: tuple[int, ...] = (8, 64, 512)) -> list[tuple]:
     """Predict wall time and efficiency on N workers from one measured Ray run (see README).
 
-    T(N) = driver + start + c * ceil(shards / N): `driver` is the serial work on the driver (its
-    process start, TensorFlow, the model, the metrics, data facts, rules and report), `start` the
-    cluster's and workers' start-up (in parallel on a real cluster), `c` one shard's wall time on
-    one worker (read, predict and row facts, the last on a second thread). Efficiency is
-    T(1) / (N * T(N)). For a dataset SCALE times larger, the driver's per-row part (metrics, data
-    facts, rules) grows SCALE times.
+    T(N) = driver + start + max(c * ceil(shards / N), d * shards). `driver` is the serial work on
+    the driver (its process start, TensorFlow, the model, the metrics, data facts, rules and the
+    report), `start` the cluster's and workers' start-up (in parallel on a real cluster), `c` one
+    shard's wall time on one worker (read, predict and row facts, the last on a second thread),
+    `d` the driver's time to fetch one shard's facts (serial, overlapping the workers).
+    Efficiency is T(1) / (N * T(N)). For a dataset SCALE times larger, the driver's per-row part
+    (metrics, data facts, rules) grows SCALE times.
     """
     import math
 
     t = measured["timings"]
     shards = measured["engine"]["shards"]
     c = t["worker_shards"] / shards  # a shard's wall time on its worker
+    d = t.get("driver_collect", 0.0) / shards  # the driver's own time per shard
     per_row = t["metrics"] + t.get("data_facts", 0) + t.get("rules", 0) + t.get("advice", 0)
     start = t.get("engine_start", 0.0)
     constant = measured["wall"] - t["evaluate"] - per_row + t["metrics"]
@@ -137,10 +139,11 @@ def scaling(measured: dict, workers: tuple[int, ...] = (8, 64, 512)) -> list[tup
     for scale in (1, 100):
         driver = constant + per_row * scale
         total = shards * scale
-        one = driver + start + c * total
+        one = driver + start + c * total + d * total
         for n in workers:
-            predicted = driver + start + c * math.ceil(total / n)
-            rows.append((total, n, predicted, one / (n * predicted), driver, start, c))
+            # The driver collects shard by shard: its part is serial, whatever N.
+            predicted = driver + start + max(c * math.ceil(total / n), d * total)
+            rows.append((total, n, predicted, one / (n * predicted), driver, start, c, d))
     return rows
 
 
@@ -181,10 +184,11 @@ def main() -> None:
             print(f"  stderr: {run['stderr'][:300]}")
     one = min(results["ray, 1 worker"], key=lambda r: r["wall"])
     print("\nscaling model (from the 1-worker Ray run):")
-    for shards, n, predicted, efficiency, driver, start, c in scaling(one):
+    for shards, n, predicted, efficiency, driver, start, c, d in scaling(one):
         print(
             f"  {shards} shards, {n} workers: {predicted:.1f} s, efficiency {efficiency:.2f} "
-            f"(driver {driver:.1f} s, start {start:.1f} s, {c:.2f} s a shard)"
+            f"(driver {driver:.1f} s, start {start:.1f} s, {c:.2f} s a shard on a worker, "
+            f"{d * 1000:.0f} ms on the driver)"
         )
     (HERE / "build" / "ray_engine.json").write_text(json.dumps(results, indent=1))
 

@@ -129,7 +129,12 @@ class RaySession:
             done, _ = ray.wait(list(running), num_returns=1)
             for ref in done:
                 index, actor = running.pop(ref)
+                started = time.perf_counter()
                 facts, spent = _result(ref, where, index)
+                # The driver's own time per shard: fetching and unpickling its facts.
+                timings["driver_collect"] = (
+                    timings.get("driver_collect", 0.0) + time.perf_counter() - started
+                )
                 results[index] = facts
                 for key, seconds in spent.items():
                     timings[key] = timings.get(key, 0.0) + seconds
