@@ -307,22 +307,35 @@ def audit(
 
 
 class _Progress:
-    """Rows predicted so far, on one stderr line rewritten and then erased (terminals only)."""
+    """Rows and shards done so far and rows per second, on one stderr line (terminals only)."""
 
     def __init__(self, enabled: bool):
         self.enabled = enabled
         self.rows: dict[str, int] = {}
+        self.shards_done: dict[str, tuple[int, int]] = {}  # shards accumulated, of how many
         self.started = time.perf_counter()
 
     def __call__(self, split: str, rows: int) -> None:
         if not self.enabled:
             return
         self.rows[split] = self.rows.get(split, 0) + rows
-        done = ", ".join(f"{name} {n:,}" for name, n in self.rows.items())
+        self._show()
+
+    def shards(self, split: str, done: int, total: int) -> None:
+        """Hear from the engine that DONE of the split's TOTAL shards are accumulated."""
+        self.shards_done[split] = (done, total)
+        if self.enabled and total > 1:
+            self._show()
+
+    def _show(self) -> None:
+        parts = []
+        for name, n in self.rows.items():
+            done, total = self.shards_done.get(name, (0, 0))
+            parts.append(f"{name} {n:,} rows" + (f", {done}/{total} shards" if total > 1 else ""))
         elapsed = time.perf_counter() - self.started
         rate = sum(self.rows.values()) / max(elapsed, 1e-9)
         click.echo(
-            f"\revaluating: {done} rows ({elapsed:.0f} s, {rate:,.0f} rows/s)\x1b[K",
+            f"\revaluating: {'; '.join(parts)} ({elapsed:.0f} s, {rate:,.0f} rows/s)\x1b[K",
             err=True,
             nl=False,
         )

@@ -24,7 +24,19 @@ if TYPE_CHECKING:
     from auditor.loading.model import LoadedModel
     from auditor.options import AuditOptions
 
-Progress = Callable[[str, int], None]
+Progress = Callable[[str, int], None]  # (split, rows just predicted)
+
+
+def shard_done(progress: Progress | None, split: str, done: int, total: int) -> None:
+    """Tell PROGRESS that DONE of the split's TOTAL shards are accumulated, if it listens.
+
+    A progress callable may have a `shards(split, done, total)` method (the command's does); the
+    rows keep coming through the call itself.
+    """
+    listener = getattr(progress, "shards", None)
+    if callable(listener):
+        listener(split, done, total)
+
 
 # Engine name -> module holding its `start`; imported only when chosen.
 ENGINES = {"local": "auditor.engines.local", "ray": "auditor.engines.cluster"}

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from auditor.engines import shard_done
 from auditor.engines.local import shard_facts
 from auditor.errors import AuditorError
 from auditor.facts.rows import GRID_ROWS, near_grid
@@ -140,6 +141,9 @@ class RaySession:
                     timings[key] = timings.get(key, 0.0) + seconds
                 if progress is not None:
                     progress(reader.name, sum(len(y) for y in facts.labels))
+                    shard_done(
+                        progress, reader.name, sum(r is not None for r in results), len(shards)
+                    )
                 free.append(actor)
         return [facts for facts in results if facts is not None]
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from auditor.engines import shard_done
 from auditor.errors import DataError
 from auditor.facts.rows import GRID_ROWS, RowFacts, near_grid
 from auditor.facts.shard import ShardFacts
@@ -137,7 +138,8 @@ class _Pipeline:
         with ThreadPoolExecutor(max_workers=1) as self.worker:
             try:
                 refused = False  # an invalid row without --drop-invalid-rows: the split fails
-                for shard in self.reader.shards():
+                shards = self.reader.shards()
+                for done, shard in enumerate(shards, 1):
                     facts = ShardFacts(RowFacts(self.scale, self.sample_rows))
                     self.shards.append(facts)
                     for batch in self._read(shard.batches()):
@@ -147,6 +149,7 @@ class _Pipeline:
                     refused = refused or bool(
                         shard.report.invalid and not self.reader.options.drop_invalid_rows
                     )
+                    shard_done(self.progress, self.reader.name, done, len(shards))
                 self._fix_grid()  # a split shorter than GRID_ROWS
             finally:
                 for future in self.pending:
