@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 import tempfile
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from auditor.errors import OutputError
+from auditor.report.drawing import Forked
 
 if TYPE_CHECKING:
     from auditor.report.drawing import FigureSource
@@ -51,7 +55,35 @@ def _render(
         "junit": lambda: render_junit(result),
         "md": lambda: render_markdown(result, names["html"]).encode("utf-8"),
     }
-    return {fmt: renderers[fmt]() for fmt in formats}
+    pdf = None
+    if "pdf" in formats and len(formats) > 1 and sys.platform.startswith("linux"):
+        pdf = Forked(renderers["pdf"], bytes)  # laid out in a child while the others render here
+    try:
+        rendered = {fmt: renderers[fmt]() for fmt in formats if fmt != "pdf" or pdf is None}
+        if pdf is not None:
+            rendered["pdf"] = pdf.result()
+    finally:
+        if pdf is not None:
+            pdf.cancel()  # a no-op once its answer arrived
+    return {fmt: rendered[fmt] for fmt in formats}
+
+
+def preload(formats: Sequence[str]) -> threading.Thread | None:
+    """Start importing the PDF renderer (most of a second) on a thread, when a PDF is wanted.
+
+    Started while the model predicts, the import costs the audit little; join the thread before
+    forking, so that no child inherits a half-done import.
+    """
+    if "pdf" not in formats:
+        return None
+
+    def load() -> None:
+        with contextlib.suppress(Exception):  # a missing system library is reported when writing
+            import weasyprint  # noqa: F401
+
+    thread = threading.Thread(target=load, name="auditor-preload", daemon=True)
+    thread.start()
+    return thread
 
 
 def _umask() -> int:
