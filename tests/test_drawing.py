@@ -219,7 +219,7 @@ def test_forked_work_runs_in_a_child() -> None:
 def test_the_pdf_laid_out_in_a_child_is_the_pdf_laid_out_here(
     result: AuditResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """With other reports to render, the PDF is laid out by a child meanwhile: the same pages."""
+    """With the HTML to render, the PDF is laid out by a child meanwhile: the same pages."""
     from pypdf import PdfReader
 
     from auditor.report import writer
@@ -234,8 +234,9 @@ def test_the_pdf_laid_out_in_a_child_is_the_pdf_laid_out_here(
     monkeypatch.setattr(writer, "Forked", counted)
     (alone,) = writer.write_reports(result, tmp_path / "alone", ("pdf",))
     assert forks == []
-    written = writer.write_reports(result, tmp_path / "beside", ("json", "pdf", "md"))
-    assert forks == [1] and [p.name for p in written] == ["report.json", "report.pdf", "summary.md"]
+    written = writer.write_reports(result, tmp_path / "beside", ("json", "pdf", "html"))
+    assert forks == [1]
+    assert [p.name for p in written] == ["report.json", "report.pdf", "report.html"]
     pages = [
         [page.extract_text() for page in PdfReader(path).pages] for path in (alone, written[1])
     ]

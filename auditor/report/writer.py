@@ -41,30 +41,30 @@ def _render(
     from auditor.report.markdown import render_markdown
 
     if "pdf" in formats:
-        # A second of imports, taken while the figures may still be drawing in the background.
+        # A second of imports, unless `preload` took them while the model predicted.
         import weasyprint  # noqa: F401
 
-    # HTML and PDF share one context, so the plots are drawn once.
-    ctx = None
-    if FIGURE_FORMATS & set(formats):
-        ctx = context(result, figures.result() if figures is not None else None)
-    renderers: dict[str, Callable[[], bytes]] = {
+    texts: dict[str, Callable[[], bytes]] = {
         "json": lambda: (report_json(result) + "\n").encode("utf-8"),
-        "html": lambda: render_html(result, ctx).encode("utf-8"),
-        "pdf": lambda: render_pdf(result, ctx),
         "junit": lambda: render_junit(result),
         "md": lambda: render_markdown(result, names["html"]).encode("utf-8"),
     }
-    pdf = None
-    if "pdf" in formats and len(formats) > 1 and sys.platform.startswith("linux"):
-        pdf = Forked(renderers["pdf"], bytes)  # laid out in a child while the others render here
-    try:
-        rendered = {fmt: renderers[fmt]() for fmt in formats if fmt != "pdf" or pdf is None}
-        if pdf is not None:
-            rendered["pdf"] = pdf.result()
-    finally:
-        if pdf is not None:
-            pdf.cancel()  # a no-op once its answer arrived
+    # The reports without figures first, while the figures may still be drawing in a child.
+    rendered = {fmt: texts[fmt]() for fmt in formats if fmt in texts}
+    if FIGURE_FORMATS & set(formats):
+        # HTML and PDF share one context, so the plots are drawn once.
+        ctx = context(result, figures.result() if figures is not None else None)
+        pdf = None
+        if {"html", "pdf"} <= set(formats) and sys.platform.startswith("linux"):
+            pdf = Forked(lambda: render_pdf(result, ctx), bytes)  # laid out while HTML renders
+        try:
+            if "html" in formats:
+                rendered["html"] = render_html(result, ctx).encode("utf-8")
+            if "pdf" in formats:
+                rendered["pdf"] = pdf.result() if pdf is not None else render_pdf(result, ctx)
+        finally:
+            if pdf is not None:
+                pdf.cancel()  # a no-op once its answer arrived
     return {fmt: rendered[fmt] for fmt in formats}
 
 
