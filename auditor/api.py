@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from collections.abc import Sequence
@@ -15,6 +14,7 @@ from auditor.errors import AuditorError, ModelLoadError
 from auditor.evaluate import Evaluation, Progress, add_facts, evaluate
 from auditor.loading.data import check_header
 from auditor.loading.model import LoadedModel, detect_format, from_keras_model, load_model
+from auditor.loading.reference import load_reference
 from auditor.options import AuditOptions
 from auditor.regularization import facts_needed, recommend
 from auditor.report.drawing import Drawing
@@ -57,31 +57,6 @@ class AuditReport(AuditResult):
     def write_pdf(self, path: str | Path) -> Path:
         """Write the PDF report to PATH and return the path written."""
         return write_reports(self, Path(path).parent, ("pdf",), names={"pdf": Path(path).name})[0]
-
-
-def load_reference(source: str | Path | dict[str, Any]) -> dict[str, Any]:
-    """Read an earlier audit's report.json to compare against (`--baseline`)."""
-    if isinstance(source, dict):
-        data = source
-        where = str(source.get("source", "<baseline>"))
-    else:
-        where = str(source)
-        try:
-            data = json.loads(Path(source).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise AuditorError(f"{source}: baseline report not found") from None
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise AuditorError(f"{source}: not a readable report.json ({exc})") from None
-    if (
-        not isinstance(data, dict)
-        or "schema_version" not in data
-        or not isinstance(data.get("splits"), dict)
-    ):
-        raise AuditorError(
-            f"{where}: not an auditor report.json (no schema_version or splits); "
-            "pass the report.json of an earlier audit"
-        )
-    return {**data, "source": where}
 
 
 def _model(model: Any, unsafe: bool) -> LoadedModel:

@@ -1,4 +1,4 @@
-"""The command line: `auditor audit` and `auditor rules`; the only place that prints and exits."""
+"""The command line (`audit`, `compare`, `rules`, `init`): the only place that prints and exits."""
 
 from __future__ import annotations
 
@@ -30,6 +30,12 @@ Exit codes:
   1  a rule at or above --fail-on failed (the gate blocks)
   2  usage, configuration or input error (one 'Error:' line on stderr)
   3  internal error in auditor (please report it)"""
+
+COMPARE_EXIT_CODES_HELP = """\b
+Exit codes:
+  0  NEW is not worse than OLD by the rule set's regression rules
+  1  a regression rule at or above --fail-on failed: NEW is worse
+  2  usage or input error (one 'Error:' line on stderr)"""
 
 
 def _handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -360,6 +366,38 @@ def _print_result(result: Any, written: list[Path], quiet: bool, verbose: bool =
         click.echo(f"  wrote {path}")
     if verbose:
         click.echo("  time: " + ", ".join(f"{k} {v:.2f} s" for k, v in result.timings.items()))
+
+
+@main.command(epilog=COMPARE_EXIT_CODES_HELP)
+@click.argument("old", type=click.Path(path_type=Path))
+@click.argument("new", type=click.Path(path_type=Path))
+@click.option(
+    "--rules",
+    "rules",
+    help="Rule set whose regression rules judge NEW against OLD (default: default).",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(FAIL_ON),
+    default=DEFAULTS.fail_on,
+    show_default=True,
+    help="Lowest severity of a failed regression rule that makes NEW worse.",
+)
+@click.option("--html", "html", type=click.Path(path_type=Path), help="Also write an HTML page.")
+@_handle_errors
+def compare(old: Path, new: Path, rules: str | None, fail_on: str, html: Path | None) -> None:
+    """Compare two audits' report.json side by side (Markdown on stdout); exit 1 if NEW is worse."""
+    from auditor.comparison import compare_reports
+    from auditor.report.comparison import render_comparison_html, render_comparison_markdown
+
+    comparison = compare_reports(old, new, rules=rules, fail_on=fail_on)
+    if html is not None:
+        try:
+            html.write_text(render_comparison_html(comparison), encoding="utf-8")
+        except OSError as exc:
+            raise AuditorError(f"{html}: cannot write the comparison ({exc.strerror})") from None
+    click.echo(render_comparison_markdown(comparison), nl=False)
+    sys.exit(EXIT_FAILED if comparison.worse else EXIT_OK)
 
 
 @main.group()
