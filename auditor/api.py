@@ -54,6 +54,12 @@ class AuditReport(AuditResult):
         """Write the HTML report to PATH and return the path written."""
         return write_reports(self, Path(path).parent, ("html",), names={"html": Path(path).name})[0]
 
+    def _repr_html_(self) -> str:
+        """Show the verdict, the findings and the top recommendation in a notebook."""
+        from auditor.report.notebook import render_notebook_html
+
+        return render_notebook_html(self)
+
     def write_pdf(self, path: str | Path) -> Path:
         """Write the PDF report to PATH and return the path written."""
         return write_reports(self, Path(path).parent, ("pdf",), names={"pdf": Path(path).name})[0]
