@@ -91,7 +91,7 @@ def main() -> None:
 
 
 @main.command(epilog=EXIT_CODES_HELP)
-@click.argument("model", type=click.Path(path_type=Path))
+@click.argument("model")
 @click.option(
     "--train",
     "train",
@@ -239,6 +239,12 @@ def main() -> None:
     show_default=True,
     help="Seed of the sweep's initialization and shuffling.",
 )
+@click.option(
+    "--mlflow",
+    "to_mlflow",
+    is_flag=True,
+    help="Log the audit to an MLflow run (MLFLOW_TRACKING_URI) and tag the registered version.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="Print only the verdict line.")
 @click.option(
     "--verbose",
@@ -254,7 +260,7 @@ def main() -> None:
 @click.option("--debug", is_flag=True, help="Show the traceback of an internal error (exit 3).")
 @_handle_errors
 def audit(
-    model: Path,
+    model: str,
     train: Path,
     val: Path,
     test: Path | None,
@@ -265,12 +271,21 @@ def audit(
     verbose: bool,
     no_progress: bool,
     debug: bool,
+    to_mlflow: bool,
     **settings: Any,
 ) -> None:
-    """Audit MODEL (.keras, .h5 or SavedModel folder) on its train/val(/test) splits."""
+    """Audit MODEL on its train/val(/test) splits.
+
+    MODEL is a .keras or .h5 file, a SavedModel folder, or an MLflow model URI
+    (models:/NAME/VERSION, models:/NAME@ALIAS, runs:/RUN_ID/PATH; needs keras-auditor[mlflow]).
+    """
     from auditor.api import audit_and_write
 
     chosen = _formats(formats)
+    if to_mlflow:
+        from auditor.loading.mlflow_model import import_mlflow
+
+        import_mlflow("--mlflow")  # before the audit's seconds, not after them
     progress = _Progress(enabled=not (quiet or no_progress) and sys.stderr.isatty())
     sweep_progress = None if quiet else _SweepProgress(sys.stderr.isatty() and not no_progress)
     if settings["baseline"] is not None and settings["baseline_model"] is not None:
@@ -294,6 +309,15 @@ def audit(
     finally:
         progress.done()  # the line goes before the verdict, or before an error message
     _print_result(result, written, quiet, verbose)
+    if to_mlflow:
+        from auditor.tracking import log_audit
+
+        logged = log_audit(result, written)
+        if not quiet:
+            click.echo(f"  mlflow: run {logged.run_id}, reports in {logged.report_uri}")
+            if logged.model_version is not None:
+                name, version = logged.model_version
+                click.echo(f"  mlflow: tagged models:/{name}/{version} with the verdict")
     sys.exit(EXIT_OK if result.passed else EXIT_FAILED)
 
 
