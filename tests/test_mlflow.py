@@ -158,8 +158,11 @@ def test_a_run_artifact_is_audited_and_logged_without_tagging_a_version(
     registered, tiny_binary, tmp_path
 ):
     uri = f"runs:/{registered}/model"
-    done = audit(uri, tiny_binary, tmp_path / "r", "--format", "json", "--mlflow")
-    assert done.returncode in (0, 1), done.stderr
+    # The tiny model fails a warning-level rule: at --fail-on warning the gate blocks, and the
+    # failed verdict is recorded all the same.
+    done = audit(uri, tiny_binary, tmp_path / "r", "--format", "json", "--mlflow",
+                 "--fail-on", "warning")  # fmt: skip
+    assert done.returncode == 1, done.stderr
     report = json.loads((tmp_path / "r" / "report.json").read_text())
     assert report["model"]["mlflow"] == {
         "uri": uri, "name": None, "version": None, "run_id": registered
@@ -170,6 +173,8 @@ def test_a_run_artifact_is_audited_and_logged_without_tagging_a_version(
         filter_string=f"tags.`auditor.model` = '{uri}'",
     )
     assert len(runs) == 1 and runs[0].data.tags["auditor.model_run_id"] == registered
+    assert runs[0].data.tags["auditor.verdict"] == "fail" == report["verdict"]
+    assert runs[0].data.tags["auditor.blocking"] == ",".join(report["summary"]["blocking"])
     assert "auditor.model_version" not in runs[0].data.tags
     assert "tagged" not in done.stdout
 
