@@ -30,3 +30,4 @@ def test_gitlab_job_reports_junit():
 def test_pre_merge_check_compares_with_the_deployed_report():
     text = (EXAMPLES / "pre-merge-check.sh").read_text()
     assert "--baseline" in text and "set -euo pipefail" in text
+    assert 'auditor compare "$deployed_report" audit-report/report.json' in text
