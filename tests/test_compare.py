@@ -119,6 +119,8 @@ def test_user_strings_are_escaped_in_markdown_and_html(tmp_path):
     new["model"]["path"] = evil
     new["results"][0]["message"] = '<img src=x onerror="alert(2)"> | bad'
     new["recommendations"] = [{"action": "<u>act</u>", "reason": "<iframe></iframe>"}]
+    new["verdict"] = "<img src=y>"
+    new["results"][0]["severity"] = "<script>sev</script>"
     page = tmp_path / "c.html"
     result = run(
         "compare",

@@ -19,8 +19,12 @@ from pathlib import Path
 import mlflow  # the dev extra installs it: CI runs this module, never skips it
 import pytest
 from click.testing import CliRunner
+from jsonschema import Draft202012Validator
 
 from auditor.cli import main
+from auditor.errors import ModelLoadError
+from auditor.loading.mlflow_model import MlflowSource, resolve
+from auditor.resources import schema_path
 
 pytestmark = pytest.mark.slow
 
@@ -152,6 +156,21 @@ def test_a_registered_version_is_audited_by_alias_and_tagged_with_its_verdict(
         run_id=run.info.run_id, artifact_path="auditor/report.json", dst_path=str(tmp_path / "back")
     )
     assert json.loads(Path(copy).read_text()) == report
+    Draft202012Validator(json.loads(schema_path().read_text())).validate(report)
+
+
+def test_uris_resolve_to_the_version_they_name_now(registered):
+    assert resolve("models:/tiny/latest") == MlflowSource(
+        "models:/tiny/latest", "models:/tiny/1", "tiny", "1", registered
+    )
+    assert resolve("models:/tiny@candidate").download_uri == "models:/tiny/1"
+    assert resolve("models:/tiny/1").version == "1"
+    with pytest.raises(ModelLoadError, match=r"^models:/tiny@nobody: "):
+        resolve("models:/tiny@nobody")
+    with pytest.raises(ModelLoadError, match=r"^models:/tiny/Production: .* has no such version"):
+        resolve("models:/tiny/Production")  # no version was moved to that (deprecated) stage
+    with pytest.raises(ModelLoadError, match=r"^models:/a/b/c: not an MLflow model URI auditor"):
+        resolve("models:/a/b/c")
 
 
 def test_a_run_artifact_is_audited_and_logged_without_tagging_a_version(

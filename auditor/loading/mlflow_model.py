@@ -74,8 +74,10 @@ def resolve(uri: str) -> MlflowSource:
         elif ref.isdigit():
             found = client.get_model_version(name, ref)
         else:  # `latest`, or a (deprecated) stage such as Production
-            stages = None if ref.lower() == "latest" else [ref]
-            versions = client.get_latest_versions(name, stages=stages)
+            quoted = name.replace("'", "\\'")
+            versions = client.search_model_versions(f"name = '{quoted}'")
+            if ref.lower() != "latest":
+                versions = [v for v in versions if str(v.current_stage).lower() == ref.lower()]
             if not versions:
                 raise ModelLoadError(f"{uri}: the registered model '{name}' has no such version")
             found = max(versions, key=lambda v: int(v.version))

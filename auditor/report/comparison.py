@@ -21,7 +21,7 @@ def _side(doc: dict[str, Any]) -> dict[str, Any]:
         "model": model.get("path", ""),
         "name": model.get("name", ""),
         "created": doc.get("created", ""),
-        "verdict": doc.get("verdict", ""),
+        "verdict": str(doc.get("verdict", "")),
         "blocking": (doc.get("summary") or {}).get("blocking") or [],
         "recommendations": doc.get("recommendations") or [],
     }
@@ -38,14 +38,14 @@ def render_comparison_markdown(comparison: Comparison) -> str:
     outcome = "NEW is worse" if comparison.worse else "NEW is not worse"
     lines = [
         f"## {icon} auditor compare: {outcome} "
-        f"({old['verdict'].upper()} → {new['verdict'].upper()})",
+        f"({md_escape(old['verdict'].upper())} → {md_escape(new['verdict'].upper())})",
         "",
         "| | OLD | NEW |",
         "|---|---|---|",
         f"| Report | {md_escape(old['source'])} | {md_escape(new['source'])} |",
         f"| Model | {md_escape(old['model'])} | {md_escape(new['model'])} |",
         f"| Audited | {md_escape(old['created'])} | {md_escape(new['created'])} |",
-        f"| Verdict | {old['verdict']} | {new['verdict']} |",
+        f"| Verdict | {md_escape(old['verdict'])} | {md_escape(new['verdict'])} |",
         f"| Blocking | {md_escape(', '.join(old['blocking']) or 'none')} | "
         f"{md_escape(', '.join(new['blocking']) or 'none')} |",
         "",
@@ -84,7 +84,8 @@ def render_comparison_markdown(comparison: Comparison) -> str:
     ):
         lines.append(f"**{title}** ({len(found)})" + (":" if found else ""))
         lines += [
-            f"- {md_escape(r['rule_id'])} ({r.get('severity', '')}): {md_escape(r['message'])}"
+            f"- {md_escape(r['rule_id'])} ({md_escape(r.get('severity', ''))}): "
+            f"{md_escape(r['message'])}"
             for r in found
         ]
         lines.append("")
