@@ -226,3 +226,32 @@ def test_a_missing_version_is_one_error_line(registered, tiny_binary, tmp_path):
     assert result.exit_code == 2
     assert result.output.startswith("Error: models:/tiny/99: ")
     assert result.output.count("\n") == 1 and "Traceback" not in result.output
+
+
+def test_an_unreachable_server_is_one_line_naming_it(tiny_binary, tmp_path):
+    dead = f"http://127.0.0.1:{_free_port()}"  # nothing listens there
+    env = {**os.environ, "MLFLOW_TRACKING_URI": dead, "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0"}
+    args = ["--train", str(tiny_binary.split("train")), "--val", str(tiny_binary.split("val")),
+            "--no-progress"]  # fmt: skip
+    unread = subprocess.run(
+        [sys.executable, "-m", "auditor", "audit", "models:/fraud/3", *args, "--out",
+         str(tmp_path / "a")], capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert unread.returncode == 2
+    assert unread.stderr == (
+        f"Error: models:/fraud/3: cannot reach the MLflow tracking server at {dead} "
+        "(set MLFLOW_TRACKING_URI to your server)\n"
+    )
+    # A file audited, then not recorded: the reports are written, and the error says why.
+    unlogged = subprocess.run(
+        [sys.executable, "-m", "auditor", "audit", str(tiny_binary.path("keras")), *args,
+         "--format", "json", "--out", str(tmp_path / "b"), "--mlflow"],
+        capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    assert unlogged.returncode == 2
+    assert (tmp_path / "b" / "report.json").exists()
+    assert unlogged.stderr == (
+        f"Error: MLflow ({dead}): cannot record the audit of {tiny_binary.path('keras')}: "
+        f"cannot reach the MLflow tracking server at {dead} (set MLFLOW_TRACKING_URI to your "
+        "server)\n"
+    )

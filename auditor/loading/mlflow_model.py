@@ -21,6 +21,12 @@ SCHEMES = ("models:/", "runs:/")
 INSTALL = "pip install 'keras-auditor[mlflow]'"
 _MODELS = re.compile(r"^models:/(?P<name>[^/@]+)(?:/(?P<ref>[^/]+)|@(?P<alias>[^/]+))?/?$")
 _RUNS = re.compile(r"^runs:/(?P<run>[^/]+)/(?P<path>.+)$")
+# How the MLflow client words a server it could not connect to, after its retries.
+_UNREACHABLE = (
+    "Max retries exceeded",
+    "Failed to establish a new connection",
+    "Connection refused",
+)
 
 
 def is_mlflow_uri(value: Any) -> bool:
@@ -133,4 +139,11 @@ def _keras_file(uri: str, local: Path) -> Path:
 def mlflow_message(exc: Exception) -> str:
     """Return the first line of an MLflow error, for a one-line message."""
     text = str(getattr(exc, "message", "") or exc).strip()
+    if any(sign in text for sign in _UNREACHABLE):
+        import mlflow
+
+        return (
+            f"cannot reach the MLflow tracking server at {mlflow.get_tracking_uri()} "
+            "(set MLFLOW_TRACKING_URI to your server)"
+        )
     return text.splitlines()[0][:300] if text else type(exc).__name__
