@@ -8,6 +8,8 @@ promotion step can require `auditor.verdict = pass`.
 
 from __future__ import annotations
 
+import contextlib
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,7 +78,9 @@ def log_audit(result: AuditResult, written: Sequence[Path]) -> Logged:
                 mlflow.log_artifact(str(path), artifact_path=ARTIFACT_DIR)
         finally:
             if active is None:
-                mlflow.end_run()
+                # MLflow prints the run's URL on stdout as it ends it; the command says it itself.
+                with contextlib.redirect_stdout(io.StringIO()):
+                    mlflow.end_run()
         report_uri = f"{run.info.artifact_uri.rstrip('/')}/{ARTIFACT_DIR}"
         version = None
         if source.get("name") and source.get("version"):

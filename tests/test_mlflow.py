@@ -140,6 +140,7 @@ def test_a_registered_version_is_audited_by_alias_and_tagged_with_its_verdict(
     run = client.get_run(tags["auditor.run_id"])
     assert tags["auditor.report"] == f"{run.info.artifact_uri}/auditor/report.html"
     assert "mlflow: tagged models:/tiny/1 with the verdict" in done.stdout
+    assert "View run" not in done.stdout  # MLflow's own line about the run is not repeated
     # The run: the verdict as a tag, each split's metrics prefixed with the split's name.
     assert run.data.tags["auditor.verdict"] == report["verdict"]
     assert run.data.tags["auditor.model_version"] == "1"
@@ -180,8 +181,9 @@ def test_a_run_artifact_is_audited_and_logged_without_tagging_a_version(
     # The tiny model fails a warning-level rule: at --fail-on warning the gate blocks, and the
     # failed verdict is recorded all the same.
     done = audit(uri, tiny_binary, tmp_path / "r", "--format", "json", "--mlflow",
-                 "--fail-on", "warning")  # fmt: skip
+                 "--fail-on", "warning", "--quiet")  # fmt: skip
     assert done.returncode == 1, done.stderr
+    assert done.stdout.startswith("FAIL  ") and done.stdout.count("\n") == 1  # the verdict only
     report = json.loads((tmp_path / "r" / "report.json").read_text())
     assert report["model"]["mlflow"] == {
         "uri": uri, "name": None, "version": None, "run_id": registered
