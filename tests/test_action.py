@@ -72,6 +72,7 @@ def test_every_audit_input_is_passed_to_auditor():
     audit_step = step("Audit the model")
     env = audit_step["env"]
     given = {EXPRESSION.fullmatch(v).group(1): k for k, v in env.items()}
+    assert given["steps.install.outputs.auditor"] == "AUDITOR"  # the auditor just installed
     for name in ACTION["inputs"]:
         if name in ("python-version", "artifact-name"):
             continue
@@ -111,7 +112,7 @@ def test_the_example_workflow_uses_the_action():
 class Runner:
     """Runs the action's shell steps in order, as GitHub's runner does, and keeps what they left."""
 
-    def __init__(self, tmp: Path, inputs: dict[str, str], path: str) -> None:
+    def __init__(self, tmp: Path, inputs: dict[str, str], path: str = "") -> None:
         self.tmp = tmp
         self.inputs = {
             name: str(inputs.get(name, spec.get("default", "")))
@@ -121,6 +122,8 @@ class Runner:
         self.outputs: dict[str, dict[str, str]] = {}
         self.summary = tmp / "summary"
         self.summary.write_text("")
+        self.github_path = tmp / "github-path"
+        self.github_path.write_text("")
 
     def value(self, text: str) -> str:
         def fill(match: re.Match) -> str:
@@ -142,9 +145,11 @@ class Runner:
         output.write_text("")
         env = {
             **os.environ,
-            "PATH": self.path,
+            "PATH": self.path or os.environ["PATH"],
             "GITHUB_OUTPUT": str(output),
             "GITHUB_STEP_SUMMARY": str(self.summary),
+            "GITHUB_PATH": str(self.github_path),
+            "RUNNER_TEMP": str(self.tmp / "runner-temp"),
             **{key: self.value(str(v)) for key, v in spec.get("env", {}).items()},
         }
         done = subprocess.run(
@@ -171,14 +176,24 @@ def stub(folder: Path, name: str, body: str) -> None:
 
 
 def recording_path(tmp: Path) -> Path:
-    """A PATH folder whose sudo, apt-get, ldconfig and python3 only write down how they were run."""
+    """A PATH folder whose sudo, apt-get, ldconfig and python3 only write down how they were run.
+
+    `python3 -m venv DIR` makes DIR/bin/python, which writes down its arguments too.
+    """
     folder = tmp / "bin"
     folder.mkdir()
     log = tmp / "calls"
     stub(folder, "sudo", '"$@"')
     stub(folder, "apt-get", f'echo "apt-get $*" >> {log}')
     stub(folder, "ldconfig", "true")  # no Pango on this pretend runner
-    stub(folder, "python3", f'echo "python3 $*" >> {log}')
+    venv_python = f'#!/usr/bin/env bash\necho "venv-python $*" >> {log}\n'
+    stub(
+        folder,
+        "python3",
+        f'echo "python3 $*" >> {log}\n'
+        f'mkdir -p "$3/bin" && printf %s \'{venv_python}\' > "$3/bin/python" '
+        '&& chmod +x "$3/bin/python"',
+    )
     return folder
 
 
@@ -202,19 +217,24 @@ def test_install_step_installs_pango_only_for_a_pdf(tmp_path, inputs, apt, pip):
     assert bool(installs) == apt
     if apt:
         assert "libpango-1.0-0" in installs[0] and "libpangoft2-1.0-0" in installs[0]
-    assert calls[-1] == f"python3 -m pip install --quiet {pip}"
+    venv = tmp_path / "runner-temp" / "auditor-venv"
+    assert calls[-2:] == [f"python3 -m venv {venv}", f"venv-python -m pip install --quiet {pip}"]
+    # The audit step runs the auditor installed, and later steps of the job find it on PATH.
+    assert runner.outputs["install"] == {"auditor": f"{venv}/bin/auditor"}
+    assert runner.github_path.read_text() == f"{venv}/bin\n"
 
 
-def auditor_path(tmp: Path) -> str:
-    """A PATH whose `auditor` is this checkout's, run by this interpreter (as if pip-installed)."""
-    folder = tmp / "bin"
-    folder.mkdir()
+def installed_auditor(tmp: Path) -> str:
+    """An `auditor` that is this checkout's, run by this interpreter (as if pip-installed)."""
+    folder = tmp / "venv" / "bin"
+    folder.mkdir(parents=True)
     stub(folder, "auditor", f'exec "{sys.executable}" -m auditor "$@"')
-    return f"{folder}:{os.environ['PATH']}"
+    return str(folder / "auditor")
 
 
 def run_action(tmp: Path, inputs: dict[str, str]) -> tuple[Runner, subprocess.CompletedProcess]:
-    runner = Runner(tmp, inputs, auditor_path(tmp))
+    runner = Runner(tmp, inputs)
+    runner.outputs["install"] = {"auditor": installed_auditor(tmp)}  # what the install step left
     done = runner.run(step("Audit the model"))
     assert done.returncode == 0, done.stderr  # the audit step records; the gate step decides
     return runner, runner.run(step("Gate"))
