@@ -43,10 +43,12 @@ class ModelInfo:
     parameter_count: int | None
     loss: str
     loss_source: str
+    # Where an MLflow model URI led (uri, registered name and version, run id); None for files.
+    mlflow: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the facts as report.json holds them."""
-        return {
+        """Return the facts as report.json holds them (`mlflow` only for MLflow model URIs)."""
+        facts = {
             "path": self.path,
             "format": self.format,
             "name": self.name,
@@ -61,6 +63,9 @@ class ModelInfo:
             "loss": self.loss,
             "loss_source": self.loss_source,
         }
+        if self.mlflow is not None:
+            facts["mlflow"] = dict(self.mlflow)
+        return facts
 
 
 @dataclass

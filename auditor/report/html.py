@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
 
 from auditor import __version__
 from auditor.numbers import SIGNIFICANT, number, setting
@@ -38,6 +38,11 @@ def _environment() -> Environment:
     env.filters["seconds"] = lambda v: "—" if v is None else f"{v:,.1f}"
     env.filters["pct"] = lambda v: "—" if v is None else f"{100 * v:.1f}%"
     return env
+
+
+def template(name: str) -> Template:
+    """Return the template NAME from the templates folder, with autoescaping and the filters."""
+    return _environment().get_template(name)
 
 
 def _metric_table(result: AuditResult) -> list[dict[str, Any]]:
