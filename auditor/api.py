@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from collections.abc import Sequence
@@ -15,12 +14,14 @@ from auditor import engines
 from auditor.errors import AuditorError, ModelLoadError
 from auditor.evaluate import Evaluation, Progress, add_facts, evaluate
 from auditor.loading.data import check_header
+from auditor.loading.mlflow_model import import_mlflow, is_mlflow_uri, load_mlflow_model
 from auditor.loading.model import LoadedModel, detect_format, from_keras_model, load_model
+from auditor.loading.reference import load_reference
 from auditor.options import AuditOptions
 from auditor.regularization import facts_needed, recommend
 from auditor.report.drawing import Drawing
 from auditor.report.json_report import report_dict, report_json
-from auditor.report.writer import FIGURE_FORMATS, FORMATS, check_output, write_reports
+from auditor.report.writer import FIGURE_FORMATS, FORMATS, check_output, preload, write_reports
 from auditor.result import AuditResult
 from auditor.rules import RuleSet, load_rule_set, run_rules
 from auditor.rules.engine import facts_needed as rule_facts
@@ -55,39 +56,22 @@ class AuditReport(AuditResult):
         """Write the HTML report to PATH and return the path written."""
         return write_reports(self, Path(path).parent, ("html",), names={"html": Path(path).name})[0]
 
+    def _repr_html_(self) -> str:
+        """Show the verdict, the findings and the top recommendation in a notebook."""
+        from auditor.report.notebook import render_notebook_html
+
+        return render_notebook_html(self)
+
     def write_pdf(self, path: str | Path) -> Path:
         """Write the PDF report to PATH and return the path written."""
         return write_reports(self, Path(path).parent, ("pdf",), names={"pdf": Path(path).name})[0]
 
 
-def load_reference(source: str | Path | dict[str, Any]) -> dict[str, Any]:
-    """Read an earlier audit's report.json to compare against (`--baseline`)."""
-    if isinstance(source, dict):
-        data = source
-        where = str(source.get("source", "<baseline>"))
-    else:
-        where = str(source)
-        try:
-            data = json.loads(Path(source).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise AuditorError(f"{source}: baseline report not found") from None
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise AuditorError(f"{source}: not a readable report.json ({exc})") from None
-    if (
-        not isinstance(data, dict)
-        or "schema_version" not in data
-        or not isinstance(data.get("splits"), dict)
-    ):
-        raise AuditorError(
-            f"{where}: not an auditor report.json (no schema_version or splits); "
-            "pass the report.json of an earlier audit"
-        )
-    return {**data, "source": where}
-
-
 def _model(model: Any, unsafe: bool) -> LoadedModel:
     if isinstance(model, LoadedModel):
         return model
+    if is_mlflow_uri(model):
+        return load_mlflow_model(model, unsafe=unsafe)
     if isinstance(model, (str, Path)):
         return load_model(model, unsafe=unsafe)
     if hasattr(model, "layers") and hasattr(model, "predict"):  # any keras.Model, subclassed too
@@ -108,11 +92,12 @@ def audit(
 ) -> AuditReport:
     """Audit MODEL on its train/val(/test) splits against a rule set, and return the result.
 
-    MODEL is a path (.keras, .h5, SavedModel folder) or an in-memory Keras model. Each split is a
-    path (.csv, .parquet, .npz), a DataFrame holding the `label` column, or an (x, y) pair of
-    arrays. The settings are `AuditOptions`: pass one as OPTIONS, or its fields as keywords
-    (`label="y", sweep=True`), which replace the options' values. PROGRESS hears of the rows
-    predicted per split, SWEEP_PROGRESS of the sweep's runs.
+    MODEL is a path (.keras, .h5, SavedModel folder), an MLflow model URI (`models:/name/3`,
+    `models:/name@alias`, `runs:/id/path`; needs the `mlflow` extra) or an in-memory Keras model.
+    Each split is a path (.csv, .parquet, .npz), a DataFrame holding the `label` column, or an
+    (x, y) pair of arrays. The settings are `AuditOptions`: pass one as OPTIONS, or its fields as
+    keywords (`label="y", sweep=True`), which replace the options' values. PROGRESS hears of the
+    rows predicted per split, SWEEP_PROGRESS of the sweep's runs.
     Nothing is printed or written: call `.write_html(path)`, `.write_pdf(path)` or `.to_json()`.
     """
     chosen = _options(options, settings)
@@ -194,6 +179,7 @@ def _audit(
     _check_before_loading(model, splits, options)
     loaded = _model(model, options.unsafe)
     timings["load"] = time.perf_counter() - started
+    preloading = preload(formats)
 
     started = time.perf_counter()
     evaluation = evaluate(loaded, splits, options, progress)
@@ -225,6 +211,8 @@ def _audit(
     if reference is not None:
         evaluation = replace(evaluation, reference=reference)
 
+    if preloading is not None:
+        preloading.join()  # no fork while an import is half done
     drawing = _draw_in_background(evaluation, history, formats)
     try:
         started = time.perf_counter()
@@ -276,7 +264,9 @@ def _audit(
 def _check_before_loading(model: Any, splits: dict[str, Any], options: AuditOptions) -> None:
     """Report what needs no model before TensorFlow is imported (seconds): paths and headers."""
     engines.check(options.engine)  # unknown, or its package (Ray) missing
-    if isinstance(model, (str, Path)):
+    if is_mlflow_uri(model):
+        import_mlflow(model)  # without the extra: how to install it, before TensorFlow
+    elif isinstance(model, (str, Path)):
         if not Path(model).exists():
             raise ModelLoadError(f"{model}: model file not found")
         detect_format(Path(model))  # a folder that is no SavedModel, an unknown suffix

@@ -1,4 +1,4 @@
-"""The command line: `auditor audit` and `auditor rules`; the only place that prints and exits."""
+"""The command line (`audit`, `compare`, `rules`, `init`): the only place that prints and exits."""
 
 from __future__ import annotations
 
@@ -30,6 +30,12 @@ Exit codes:
   1  a rule at or above --fail-on failed (the gate blocks)
   2  usage, configuration or input error (one 'Error:' line on stderr)
   3  internal error in auditor (please report it)"""
+
+COMPARE_EXIT_CODES_HELP = """\b
+Exit codes:
+  0  NEW is not worse than OLD by the rule set's regression rules
+  1  a regression rule at or above --fail-on failed: NEW is worse
+  2  usage or input error (one 'Error:' line on stderr)"""
 
 
 def _handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -85,7 +91,7 @@ def main() -> None:
 
 
 @main.command(epilog=EXIT_CODES_HELP)
-@click.argument("model", type=click.Path(path_type=Path))
+@click.argument("model")
 @click.option(
     "--train",
     "train",
@@ -248,6 +254,12 @@ def main() -> None:
     show_default=True,
     help="Seed of the sweep's initialization and shuffling.",
 )
+@click.option(
+    "--mlflow",
+    "to_mlflow",
+    is_flag=True,
+    help="Log the audit to an MLflow run (MLFLOW_TRACKING_URI) and tag the registered version.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="Print only the verdict line.")
 @click.option(
     "--verbose",
@@ -263,7 +275,7 @@ def main() -> None:
 @click.option("--debug", is_flag=True, help="Show the traceback of an internal error (exit 3).")
 @_handle_errors
 def audit(
-    model: Path,
+    model: str,
     train: str,
     val: str,
     test: str | None,
@@ -274,12 +286,21 @@ def audit(
     verbose: bool,
     no_progress: bool,
     debug: bool,
+    to_mlflow: bool,
     **settings: Any,
 ) -> None:
-    """Audit MODEL (.keras, .h5 or SavedModel folder) on its train/val(/test) splits."""
+    """Audit MODEL on its train/val(/test) splits.
+
+    MODEL is a .keras or .h5 file, a SavedModel folder, or an MLflow model URI
+    (models:/NAME/VERSION, models:/NAME@ALIAS, runs:/RUN_ID/PATH; needs keras-auditor[mlflow]).
+    """
     from auditor.api import audit_and_write
 
     chosen = _formats(formats)
+    if to_mlflow:
+        from auditor.loading.mlflow_model import import_mlflow
+
+        import_mlflow("--mlflow")  # before the audit's seconds, not after them
     progress = _Progress(enabled=not (quiet or no_progress) and sys.stderr.isatty())
     sweep_progress = None if quiet else _SweepProgress(sys.stderr.isatty() and not no_progress)
     if settings["baseline"] is not None and settings["baseline_model"] is not None:
@@ -303,6 +324,15 @@ def audit(
     finally:
         progress.done()  # the line goes before the verdict, or before an error message
     _print_result(result, written, quiet, verbose)
+    if to_mlflow:
+        from auditor.tracking import log_audit
+
+        logged = log_audit(result, written)
+        if not quiet:
+            click.echo(f"  mlflow: run {logged.run_id}, reports in {logged.report_uri}")
+            if logged.model_version is not None:
+                name, version = logged.model_version
+                click.echo(f"  mlflow: tagged models:/{name}/{version} with the verdict")
     sys.exit(EXIT_OK if result.passed else EXIT_FAILED)
 
 
@@ -393,6 +423,38 @@ def _print_result(result: Any, written: list[Path], quiet: bool, verbose: bool =
         click.echo(f"  wrote {path}")
     if verbose:
         click.echo("  time: " + ", ".join(f"{k} {v:.2f} s" for k, v in result.timings.items()))
+
+
+@main.command(epilog=COMPARE_EXIT_CODES_HELP)
+@click.argument("old", type=click.Path(path_type=Path))
+@click.argument("new", type=click.Path(path_type=Path))
+@click.option(
+    "--rules",
+    "rules",
+    help="Rule set whose regression rules judge NEW against OLD (default: default).",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(FAIL_ON),
+    default=DEFAULTS.fail_on,
+    show_default=True,
+    help="Lowest severity of a failed regression rule that makes NEW worse.",
+)
+@click.option("--html", "html", type=click.Path(path_type=Path), help="Also write an HTML page.")
+@_handle_errors
+def compare(old: Path, new: Path, rules: str | None, fail_on: str, html: Path | None) -> None:
+    """Compare two audits' report.json side by side (Markdown on stdout); exit 1 if NEW is worse."""
+    from auditor.comparison import compare_reports
+    from auditor.report.comparison import render_comparison_html, render_comparison_markdown
+
+    comparison = compare_reports(old, new, rules=rules, fail_on=fail_on)
+    if html is not None:
+        try:
+            html.write_text(render_comparison_html(comparison), encoding="utf-8")
+        except OSError as exc:
+            raise AuditorError(f"{html}: cannot write the comparison ({exc.strerror})") from None
+    click.echo(render_comparison_markdown(comparison), nl=False)
+    sys.exit(EXIT_FAILED if comparison.worse else EXIT_OK)
 
 
 @main.group()

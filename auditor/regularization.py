@@ -25,6 +25,7 @@ import numpy as np
 from auditor.facts.data import SIGNAL, Request
 from auditor.facts.weights import WeightAnalysis
 from auditor.loading.architecture import Architecture, LayerFacts
+from auditor.numbers import significant
 from auditor.rules.types import RuleResult, severity_rank
 from auditor.vocabulary import Severity, Status
 
@@ -170,9 +171,9 @@ def _more_regularization(
             current={first.name: {"l1": l1, "l2": l2}},
             suggested={first.name: {"l1": new_l1, "l2": l2}},
             reason=(
-                f"The model overfits ({', '.join(ids)}: validation loss {gap:.3g} above training "
-                f"loss) and {little} of {n_features} input features carry little weight or signal: "
-                f"L1 {_strength(l1)} → {_strength(new_l1)} on the first layer "
+                f"The model overfits ({', '.join(ids)}: validation loss {significant(gap)} above "
+                f"training loss) and {little} of {n_features} input features carry little weight "
+                f"or signal: L1 {_strength(l1)} → {_strength(new_l1)} on the first layer "
                 f"'{first.name}' drives the weights of uninformative features to zero, selecting "
                 "features and simplifying the model."
             ),
@@ -226,7 +227,7 @@ def _more_regularization(
         suggested=suggested,
         reason=(
             f"The model overfits ({', '.join(ids)}: "
-            f"validation loss {gap:.3g} above training loss). "
+            f"validation loss {significant(gap)} above training loss). "
             f"Weight decay shrinks every weight without zeroing any, giving a smoother function: "
             f"{changes}.{extra}"
         ),
@@ -471,7 +472,7 @@ def recommend(evaluation: Evaluation, results: Sequence[RuleResult]) -> list[Rec
         gap_text = ""
         if gap is not None:
             side = "above" if gap >= 0 else "below"
-            gap_text = f" (validation loss {abs(gap):.2g} {side} training loss)"
+            gap_text = f" (validation loss {significant(abs(gap))} {side} training loss)"
         passed = [r.message for r in results if r.rule.category == "overfitting" and r.passed]
         recs.append(
             _no_change(

@@ -1,7 +1,7 @@
 """Builds benchmark inputs: an N-row x 50-feature Parquet split and a small trained model.
 
 Usage: python benchmarks/data.py ROWS [--out benchmarks/build]
-Files are cached: benchmarks/build/model.keras, benchmarks/build/rows_<N>.parquet.
+Files are cached: benchmarks/build/model.keras, benchmarks/build/rows_<N>.parquet (and .csv).
 """
 
 from __future__ import annotations
@@ -43,6 +43,22 @@ def split(n: int, out: Path = HERE / "build") -> Path:
             x, y = _rows(min(100_000, n - start), seed=start + n)
             columns = [pa.array(x[:, i]) for i in range(FEATURES)] + [pa.array(y)]
             writer.write_table(pa.Table.from_arrays(columns, schema=schema))
+    tmp.rename(path)
+    return path
+
+
+def csv_split(n: int, out: Path = HERE / "build") -> Path:
+    """Write (once) the n-row split as CSV too, converted from its Parquet file batch by batch."""
+    import pyarrow.csv as pcsv
+
+    path = out / f"rows_{n}.csv"
+    if path.exists():
+        return path
+    source = pq.ParquetFile(split(n, out))
+    tmp = path.with_suffix(".tmp")
+    with pcsv.CSVWriter(tmp, source.schema_arrow) as writer:
+        for batch in source.iter_batches(batch_size=100_000):
+            writer.write_batch(batch)
     tmp.rename(path)
     return path
 

@@ -68,20 +68,28 @@ def _audit_args(model: Path, train: Path, val: Path, out: Path, formats: str = "
 def ratio(model: Path, sizes: list[int], repeats: int = 3) -> None:
     print(
         "\n1. Audit wall time vs predicting every row (same model, same files, fresh processes; "
-        f"median of {repeats} alternating runs)"
+        f"median of {repeats} rounds, each running the three commands one after the other)"
     )
-    print(f"{'rows (train+val)':>18} {'predict only s':>15} {'audit s':>9} {'ratio':>6}")
+    print(
+        f"{'rows (train+val)':>18} {'files':>8} {'predict only s':>15} {'JSON+HTML s':>12} "
+        f"{'ratio':>6} {'all five s':>11} {'ratio':>6}"
+    )
     for n in sizes:
-        train, val = data.split(n // 2), data.split(n - n // 2 + 1)
-        bases, walls = [], []
-        for _ in range(repeats):
-            with tempfile.TemporaryDirectory() as out:
-                bases.append(
-                    _child([PY, str(HERE / "predict_only.py"), str(model), str(train), str(val)])[0]
-                )
-                walls.append(_child(_audit_args(model, train, val, Path(out)))[0])
-        base, wall = statistics.median(bases), statistics.median(walls)
-        print(f"{n:>18,} {base:>15.1f} {wall:>9.1f} {wall / base:>6.2f}")
+        for kind, make in (("Parquet", data.split), ("CSV", data.csv_split)):
+            train, val = make(n // 2), make(n - n // 2 + 1)
+            walls: dict[str, list[float]] = {"floor": [], "json,html": [], "all": []}
+            for _ in range(repeats):
+                floor = [PY, str(HERE / "predict_only.py"), str(model), str(train), str(val)]
+                walls["floor"].append(_child(floor)[0])
+                for formats in ("json,html", "all"):
+                    with tempfile.TemporaryDirectory() as out:
+                        args = _audit_args(model, train, val, Path(out), formats)
+                        walls[formats].append(_child(args)[0])
+            base, light, full = (statistics.median(w) for w in walls.values())
+            print(
+                f"{n:>18,} {kind:>8} {base:>15.2f} {light:>12.2f} {light / base:>6.2f} "
+                f"{full:>11.2f} {full / base:>6.2f}"
+            )
 
 
 def memory(model: Path, sizes: list[int]) -> None:
@@ -164,7 +172,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     small, large, huge = (
-        (100_000, 200_000, 200_000) if args.quick else (100_000, 1_000_000, 5_000_000)
+        (100_000, 200_000, 200_000) if args.quick else (200_000, 1_000_000, 5_000_000)
     )
     print(
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "

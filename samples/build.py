@@ -34,8 +34,9 @@ SEED = 1234
 
 
 def _keras():
-    import keras
-    import tensorflow as tf
+    from auditor.loading.keras_env import import_keras
+
+    tf, keras = import_keras()  # quietly: without TensorFlow's start-up banners
 
     # A fresh session names layers and optimizers from scratch ("adam", not "adam_3"), so that a
     # sample is the same whether it is built alone or after others in one process.

@@ -75,3 +75,62 @@ def test_dom_in_chromium_shows_the_verdict_and_escaped_names(tmp_path):
     assert f'<span class="badge {verdict}">{verdict.upper()}</span>' in dom
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in dom
     assert "<script>alert(1)" not in dom
+
+
+# Marks every run of three or more letters, inside a short word, that the layout split across two
+# lines. Long tokens (paths, key=value lists) may break anywhere; words may not.
+_BROKEN_WORDS = """
+<script>
+window.addEventListener("load", () => {
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  const broken = []; let words = 0;
+  while (walker.nextNode()) {
+    const node = walker.currentNode;
+    for (const token of node.textContent.matchAll(/\\S+/g)) {
+      if (token[0].length > 30) continue;
+      for (const run of token[0].matchAll(/[A-Za-z]{3,}/g)) {
+        words++;
+        const range = document.createRange();
+        const start = token.index + run.index;
+        range.setStart(node, start); range.setEnd(node, start + run[0].length);
+        const lines = new Set([...range.getClientRects()].filter(r => r.width > 0)
+                                 .map(r => Math.round(r.top)));
+        if (lines.size > 1) broken.push(run[0]);
+      }
+    }
+  }
+  document.title = "words:" + JSON.stringify({words, broken});
+});
+</script>
+"""
+
+
+def test_no_word_is_broken_mid_word(tmp_path):
+    """In a narrow window, the findings and the advice wrap between words (long tokens aside)."""
+    import json
+    import re
+
+    html, _ = _report(tmp_path)
+    page = html.read_text(encoding="utf-8")
+    assert '<dl class="facts">' in page and "Evidence" in page  # the advice's evidence is there
+    probe = tmp_path / "probe.html"
+    probe.write_text(page.replace("</body>", _BROKEN_WORDS + "</body>"), encoding="utf-8")
+    with tempfile.TemporaryDirectory() as profile:
+        dom = subprocess.run(
+            [
+                shot.chromium(),
+                *shot.FLAGS,
+                f"--user-data-dir={profile}",
+                "--window-size=640,2000",
+                "--dump-dom",
+                probe.as_uri(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        ).stdout
+    found = re.search(r"<title>words:(.*?)</title>", dom)
+    assert found, "the probe did not run"
+    result = json.loads(found.group(1).replace("&quot;", '"'))
+    assert result["words"] > 500
+    assert result["broken"] == []

@@ -163,8 +163,8 @@ CASES = {
         {},
         facts(proxies={"val": proxies(("refund", 0.99, 0.7))}),
         "failed",
-        "Feature 'refund' alone predicts class '1' on val with ROC AUC 0.99; all other features "
-        "together reach 0.7: a column that gives the answer away is usually derived from the "
+        "Feature 'refund' alone predicts class '1' on val with ROC AUC 0.990; all other features "
+        "together reach 0.700: a column that gives the answer away is usually derived from the "
         "label or recorded after the outcome, and will not be there (or not be the same) in "
         "production.",
     ),
@@ -174,7 +174,7 @@ CASES = {
         facts(proxies={"val": proxies(("x", 0.97, 0.95))}),
         "passed",
         "No single feature predicts the label on val with ROC AUC of 0.95 or more while beating "
-        "the other features by 0.05 (strongest: 'x' at 0.97).",
+        "the other features by 0.05 (strongest: 'x' at 0.970).",
     ),
     "a rest that cannot be scored": Case(
         "leakage_target_proxy",
@@ -182,7 +182,7 @@ CASES = {
         facts(proxies={"val": proxies(("x", 0.99, None))}),
         "passed",
         "No single feature predicts the label on val with ROC AUC of 0.95 or more while beating "
-        "the other features by 0.05 (strongest: 'x' at 0.99).",
+        "the other features by 0.05 (strongest: 'x' at 0.990).",
     ),
     "below the rule's min_score": Case(
         "leakage_target_proxy",
@@ -190,7 +190,7 @@ CASES = {
         facts(proxies={"val": proxies(("x", 0.99, 0.5))}),
         "passed",
         "No single feature predicts the label on val with ROC AUC of 0.995 or more while beating "
-        "the other features by 0.05 (strongest: 'x' at 0.99).",
+        "the other features by 0.05 (strongest: 'x' at 0.990).",
     ),
     "max_candidates judged": Case(
         "leakage_target_proxy",
@@ -198,7 +198,7 @@ CASES = {
         facts(proxies={"val": proxies(("a", 0.99, 0.98), ("b", 0.99, 0.5))}),
         "passed",
         "No single feature predicts the label on val with ROC AUC of 0.95 or more while beating "
-        "the other features by 0.05 (strongest: 'a' at 0.99).",
+        "the other features by 0.05 (strongest: 'a' at 0.990).",
     ),
     "no usable class": Case(
         "leakage_target_proxy",
@@ -252,7 +252,7 @@ CASES = {
         ),
         "failed",
         "Feature 'seq' looks like a row identifier (never decreases in file order) and predicts "
-        "the label (ROC AUC 0.9): an identifier carries no meaning the model can generalize "
+        "the label (ROC AUC 0.900): an identifier carries no meaning the model can generalize "
         "from; when it predicts the label, the rows were ordered or numbered by outcome.",
     ),
     "a one-row train split": Case(
@@ -268,7 +268,7 @@ CASES = {
         {},
         facts(drift={"val": drift([("age", 0.6, 1e-9), ("b", 0.01, 0.5)])}),
         "failed",
-        "Train and val differ: 1 feature(s) are distributed differently: 'age' (PSI 0.6). The "
+        "Train and val differ: 1 feature(s) are distributed differently: 'age' (PSI 0.600). The "
         "val numbers do not describe the population the model was trained on; split at random "
         "(stratified), or by time on purpose.",
     ),
@@ -278,8 +278,8 @@ CASES = {
         {},
         facts(drift={"val": drift([("age", 0.6, 0.006), ("b", 0.0, 0.9)])}),
         "passed",
-        "Train and val have similar feature distributions (largest PSI 0.6, limit 0.25) and class "
-        "shares (shift 0%).",
+        "Train and val have similar feature distributions (largest PSI 0.600, limit 0.25) and "
+        "class shares (shift 0%).",
     ),
     "shifted class shares": Case(
         "split_drift",

@@ -205,6 +205,38 @@ def test_lambda_layer_needs_unsafe(tmp_path):
     assert load_model(path, unsafe=True).info.task == "binary"
 
 
+def test_trusted_lambda_may_use_keras_ops_and_numpy(tmp_path):
+    """keras.io writes `Lambda(lambda t: keras.ops.tanh(t))`; loaded back, the bytecode finds no
+    `keras`, the model cannot be built, and Keras calls it unbuilt. Under --unsafe it loads and
+    predicts as the model in memory does."""
+    import keras
+    import numpy as np
+
+    # Written at a script's top level, where `keras` and `np` are globals of the lambda's code
+    # (inside this test they would be closure cells, which Keras stores otherwise).
+    scope = {"keras": keras, "np": np}
+    tanh, double = (
+        eval("lambda t: keras.ops.tanh(t)", scope),
+        eval("lambda t: t * np.float32(2)", scope),
+    )
+    x = np.random.default_rng(0).normal(size=(8, 3)).astype("float32")
+    sequential = keras.Sequential([keras.layers.Lambda(tanh), keras.layers.Dense(1, "sigmoid")])
+    sequential.build((None, 3))
+    inputs = keras.Input((3,))
+    functional = keras.Model(
+        inputs,
+        keras.layers.Dense(1, "sigmoid")(keras.layers.Lambda(double)(inputs)),
+    )
+    for name, model in (("sequential", sequential), ("functional", functional)):
+        path = tmp_path / f"{name}.keras"
+        model.save(path)
+        loaded = load_model(path, unsafe=True)
+        assert loaded.info.task == "binary", name
+        np.testing.assert_allclose(
+            loaded.keras_model.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6
+        )
+
+
 def test_feature_count_mismatch_names_the_columns(tiny_binary, tmp_path):
     import pandas as pd
 

@@ -9,19 +9,14 @@ import yaml
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
-def test_github_actions_workflow_gates_uploads_and_summarizes():
+def test_github_actions_workflow_gates_with_the_action():
     workflow = yaml.safe_load((EXAMPLES / "github-actions.yml").read_text())
-    audit = workflow["jobs"]["audit"]
-    steps = audit["steps"]
-    runs = "\n".join(step.get("run", "") for step in steps)
-    uses = [step.get("uses", "") for step in steps]
-    assert "auditor audit" in runs and "--no-progress" in runs
-    assert any(u.startswith("actions/upload-artifact") for u in uses)
-    upload = next(s for s in steps if s.get("uses", "").startswith("actions/upload-artifact"))
-    assert upload["if"] == "always()" and upload["with"]["path"] == "audit-report/"
-    assert 'summary.md >> "$GITHUB_STEP_SUMMARY"' in runs
-    gate = next(s for s in steps if s.get("name") == "Gate")
-    assert '"$code" = "1"' in gate["run"] and "exit 1" in gate["run"]
+    steps = workflow["jobs"]["audit"]["steps"]
+    gate = next(s for s in steps if s.get("id") == "gate")
+    assert gate["uses"].endswith("/auditor@v1")
+    # The action does what the hand-written recipe did: summary, artifact, exit 1 fails the job
+    # (tests/test_action.py runs its steps).
+    assert gate["with"]["baseline"] == "${{ steps.baseline.outputs.path }}"
     assert workflow["jobs"]["deploy"]["needs"] == "audit"
 
 
@@ -35,6 +30,7 @@ def test_gitlab_job_reports_junit():
 def test_pre_merge_check_compares_with_the_deployed_report():
     text = (EXAMPLES / "pre-merge-check.sh").read_text()
     assert "--baseline" in text and "set -euo pipefail" in text
+    assert 'auditor compare "$deployed_report" audit-report/report.json' in text
 
 
 def test_the_kuberay_job_audits_on_its_cluster():

@@ -42,7 +42,7 @@ def test_metric_regression_fails_on_a_drop_and_passes_when_it_holds():
     )
     assert worse.status == "failed"
     assert worse.message.startswith(
-        "ROC AUC on val drops from 0.91 (baseline) to 0.88 (candidate), 0.03"
+        "ROC AUC on val drops from 0.910 (baseline) to 0.880 (candidate), 0.0300"
     )
     assert worse.observed["drop"] == {"roc_auc": pytest.approx(0.03)}
     held = KINDS["metric_regression"].fn(

@@ -894,7 +894,7 @@ def test_boolean_copy_of_the_label_is_a_proxy(default_rules: RuleSet) -> None:
     outcome = judge(default_rules, "LK03", ev)
     assert outcome.status == "failed"
     assert outcome.message.startswith(
-        "Feature 'approved' alone predicts class '1' on val with ROC AUC 1;"
+        "Feature 'approved' alone predicts class '1' on val with ROC AUC 1.00;"
     )
 
 
@@ -1208,7 +1208,7 @@ def test_validation_loss_far_below_training_loss_fails(default_rules: RuleSet) -
     outcome = judge(default_rules, "SV01", ev)
     assert default_rules.get("SV01").category == "suspicious_validation"  # type: ignore[union-attr]
     assert outcome.status == "failed"
-    assert outcome.message.startswith("Validation loss 0.292 is 41.6% below training loss 0.5: ")
+    assert outcome.message.startswith("Validation loss 0.292 is 41.6% below training loss 0.500: ")
     assert outcome.observed["noise_margin"] < 0.1
     assert outcome.observed["relative_margin"] == pytest.approx(0.416, abs=0.001)
 
@@ -1222,8 +1222,8 @@ def test_validation_loss_below_training_loss_within_noise_passes(default_rules: 
     assert outcome.observed["noise_margin"] > 0.5 - outcome.observed["val_loss"]  # ...but noise
     assert outcome.status == "passed"
     assert outcome.message == (
-        "Validation loss 0.362 is not suspiciously below training loss 0.5 (beyond sampling noise "
-        "of 0.172)."
+        "Validation loss 0.362 is not suspiciously below training loss 0.500 (beyond sampling "
+        "noise of 0.172)."
     )
 
 
@@ -1263,7 +1263,7 @@ def test_suspicious_validation_names_the_test_split() -> None:
         ev, params_for("suspicious_validation", split="test")
     )
     assert outcome.status == "failed"
-    assert outcome.message.startswith("Test loss 0.292 is 41.6% below training loss 0.5: ")
+    assert outcome.message.startswith("Test loss 0.292 is 41.6% below training loss 0.500: ")
     assert outcome.observed["test_loss"] == pytest.approx(0.2925, abs=1e-4)
 
 

@@ -13,7 +13,18 @@ from auditor import api, cli
 from auditor.errors import AuditorError
 from auditor.options import DEFAULT_BATCH_ROWS, AuditOptions
 
-CLI_ONLY = {"model", "train", "val", "test", "out", "formats", "quiet", "verbose", "no_progress"}
+CLI_ONLY = {
+    "model",
+    "train",
+    "val",
+    "test",
+    "out",
+    "formats",
+    "quiet",
+    "verbose",
+    "no_progress",
+    "to_mlflow",
+}
 
 
 def test_checks_its_values_with_the_messages_users_know() -> None:

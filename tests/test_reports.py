@@ -26,6 +26,7 @@ from auditor.report.writer import FORMATS, write_reports
 from auditor.resources import schema_path
 from auditor.result import AuditResult
 from auditor.rules import RuleResult, RuleSet, load_rule_set, run_rules
+from auditor.rules.engine import by_cause
 from auditor.vocabulary import FAIL_ON, Category, Severity, Status
 
 EVIL = "<script>alert(1)</script> & | co"
@@ -383,9 +384,50 @@ def test_markdown_summary(written: tuple[AuditResult, Path]) -> None:
     assert "</script" not in text.lower()
     # A '|' in user text must not split a table cell: every row keeps its 6 column bars.
     rows = [line for line in text.splitlines() if line.startswith("| ") and "---" not in line]
-    assert len(rows) == len(failed_ids(result)) + 1
+    causes = by_cause(r for r in result.results if r.status in ("failed", "error"))
+    assert len(rows) == len(causes) + 1  # one row per cause, its other rules named in it
     for row in rows:
         assert len(re.findall(r"(?<!\\)\|", row)) == 6, row
+
+
+def test_one_cause_is_one_entry_in_the_summaries(failing: tuple[AuditResult, Path]) -> None:
+    """OF01 and OF02 judge one loss gap at two limits: the error leads, the warning is named."""
+    result, out = failing
+    failed = {r.rule.id for r in result.results if r.status == "failed"}
+    assert {"OF01", "OF02", "RC01", "RC02"} <= failed
+    rows = [line for line in (out / "summary.md").read_text(encoding="utf-8").splitlines()]
+    of01 = [row for row in rows if row.startswith("| ⛔ | OF01 |")]
+    assert len(of01) == 1 and of01[0].endswith("(same cause: OF02, warning) |")
+    assert not any(row.split(" | ")[1:2] == ["OF02"] for row in rows)
+    assert any("(same cause: RC02, warning)" in row for row in rows if "| RC01 |" in row)
+    # The HTML's three most important findings are three causes, not one cause twice.
+    raw = (out / "report.html").read_text(encoding="utf-8")
+    top = raw.split('<ol class="toplist">', 1)[1].split("</ol>", 1)[0]
+    leaders = re.findall(r"<b>(\w+)</b>", top)
+    assert len(leaders) == 3 and "OF02" not in leaders and "RC02" not in leaders
+    assert "same cause: OF02, warning" in top
+
+
+def test_causes_group_one_kind_on_one_subject() -> None:
+    """Same kind and same split/classes/metric: one cause; another split or kind: another."""
+    rule_set = load_rule_set()
+    by_id = {rule.id: rule for rule in rule_set.rules}
+
+    def failed(rule_id: str, **params: object) -> RuleResult:
+        rule = by_id[rule_id]
+        rule = dataclasses.replace(rule, params={**rule.params, **params})
+        return RuleResult(rule=rule, status=Status.FAILED, message=rule_id)
+
+    results = [failed("OF02"), failed("OF01"), failed("OF03"), failed("RC02", split="test")]
+    results += [failed("RC01"), failed("LK04"), failed("LK05")]
+    causes = [(lead.rule.id, [o.rule.id for o in same]) for lead, same in by_cause(results)]
+    assert causes == [
+        ("LK05", ["LK04"]),
+        ("OF01", ["OF02"]),
+        ("RC01", []),
+        ("OF03", []),
+        ("RC02", []),
+    ]
 
 
 def test_markdown_escapes_user_strings(failing: tuple[AuditResult, Path]) -> None:

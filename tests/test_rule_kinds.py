@@ -238,7 +238,7 @@ CASES = [
         {},
         losses(0.27, 0.61),
         "failed",
-        "Validation loss 0.61 is 0.34 above training loss 0.27 (125.9% higher; limits 0.15 and "
+        "Validation loss 0.610 is 0.340 above training loss 0.270 (125.9% higher; limits 0.15 and "
         f"25%): {MEMORIZES}",
         observed={"train_loss": 0.27, "val_loss": 0.61, "gap": 0.34, "relative_gap": 0.34 / 0.27},
         threshold={"max_gap": 0.15, "max_relative_gap": 0.25},
@@ -249,7 +249,7 @@ CASES = [
         {},
         losses(0.30, 0.35),
         "passed",
-        "Validation loss 0.35 is within 0.15 (or 25%) of training loss 0.3 (gap 0.05).",
+        "Validation loss 0.350 is within 0.15 (or 25%) of training loss 0.300 (gap 0.0500).",
         observed={"gap": 0.05},
     ),
     case(
@@ -258,7 +258,7 @@ CASES = [
         {},
         losses(1.0, 1.2),
         "passed",
-        "Validation loss 1.2 is within 0.15 (or 25%) of training loss 1 (gap 0.2).",
+        "Validation loss 1.20 is within 0.15 (or 25%) of training loss 1.00 (gap 0.200).",
     ),
     case(
         "loss_gap-passes-val-below-train",
@@ -266,7 +266,7 @@ CASES = [
         {},
         losses(0.40, 0.35),
         "passed",
-        "Validation loss 0.35 is within 0.15 (or 25%) of training loss 0.4 (gap -0.05).",
+        "Validation loss 0.350 is within 0.15 (or 25%) of training loss 0.400 (gap -0.0500).",
     ),
     case(
         "loss_gap-fails-many-times-as-high",
@@ -274,8 +274,8 @@ CASES = [
         {},
         losses(0.02, 0.5),
         "failed",
-        "Validation loss 0.5 is 0.48 above training loss 0.02 (25 times as high; limits 0.15 and "
-        f"25%): {MEMORIZES}",
+        "Validation loss 0.500 is 0.480 above training loss 0.0200 (25 times as high; limits 0.15 "
+        f"and 25%): {MEMORIZES}",
     ),
     case(
         "loss_gap-fails-zero-train-loss",
@@ -283,7 +283,7 @@ CASES = [
         {},
         losses(0.0, 0.2),
         "failed",
-        "Validation loss 0.2 is 0.2 above training loss 0 (more than 10 times as high; limits "
+        "Validation loss 0.200 is 0.200 above training loss 0 (more than 10 times as high; limits "
         f"0.15 and 25%): {MEMORIZES}",
         observed={"relative_gap": None},
     ),
@@ -295,7 +295,7 @@ CASES = [
             {"train": metrics_split("train", loss=0.2), "test": metrics_split("test", loss=0.3)}
         ),
         "failed",
-        "Test loss 0.3 is 0.1 above training loss 0.2 (50% higher; limits 0.05 and 10%): "
+        "Test loss 0.300 is 0.100 above training loss 0.200 (50% higher; limits 0.05 and 10%): "
         f"{MEMORIZES}",
         observed={"test_loss": 0.3},
         threshold={"max_gap": 0.05, "max_relative_gap": 0.1},
@@ -323,7 +323,7 @@ CASES = [
         {},
         accuracies(0.99, 0.90),
         "failed",
-        "Accuracy drops from 0.99 on train to 0.9 on val (0.09, limit 0.05): what the model "
+        "Accuracy drops from 0.990 on train to 0.900 on val (0.0900, limit 0.05): what the model "
         "learned does not carry over to unseen rows.",
         observed={"train_accuracy": 0.99, "val_accuracy": 0.90, "gap": 0.09},
         threshold={"max_gap": 0.05, "metric": "accuracy"},
@@ -334,7 +334,7 @@ CASES = [
         {},
         accuracies(0.92, 0.90),
         "passed",
-        "Accuracy is 0.92 on train and 0.9 on val (gap 0.02, limit 0.05).",
+        "Accuracy is 0.920 on train and 0.900 on val (gap 0.0200, limit 0.05).",
     ),
     case(
         "metric_gap-roc_auc-own-limit",
@@ -347,8 +347,8 @@ CASES = [
             }
         ),
         "failed",
-        "ROC AUC drops from 0.95 on train to 0.8 on val (0.15, limit 0.1): what the model learned "
-        "does not carry over to unseen rows.",
+        "ROC AUC drops from 0.950 on train to 0.800 on val (0.150, limit 0.1): what the model "
+        "learned does not carry over to unseen rows.",
     ),
     case(
         "metric_gap-n/a-no-val",
@@ -379,7 +379,7 @@ CASES = [
         {"min_recall": 0.5},
         val_only([[6, 2], [3, 1]]),
         "failed",
-        "Recall of class '1' on val is 0.25, below the floor 0.5: the model misses 75% of that "
+        "Recall of class '1' on val is 0.250, below the floor 0.5: the model misses 75% of that "
         "class (3 of 4 rows).",
         observed={"recall": {"0": 0.75, "1": 0.25}, "below_floor": ["1"]},
         threshold={"min_recall": 0.5},
@@ -390,7 +390,7 @@ CASES = [
         {"min_recall": 0.5},
         val_only([[7, 1], [1, 3]]),
         "passed",
-        "Every selected class has recall of at least 0.5 on val (lowest: class '1' at 0.75).",
+        "Every selected class has recall of at least 0.5 on val (lowest: class '1' at 0.750).",
         observed={"recall": {"0": 0.875, "1": 0.75}, "below_floor": []},
     ),
     case(
@@ -399,7 +399,7 @@ CASES = [
         {"min_recall": 0.5, "classes": ["0"]},
         val_only([[6, 2], [3, 1]]),
         "passed",
-        "Every selected class has recall of at least 0.5 on val (lowest: class '0' at 0.75).",
+        "Every selected class has recall of at least 0.5 on val (lowest: class '0' at 0.750).",
         observed={"recall": {"0": 0.75}},
     ),
     case(
@@ -408,7 +408,7 @@ CASES = [
         {"min_recall": 0.2, "classes": "positive"},
         val_only([[6, 2], [3, 1]]),
         "passed",
-        "Every selected class has recall of at least 0.2 on val (lowest: class '1' at 0.25).",
+        "Every selected class has recall of at least 0.2 on val (lowest: class '1' at 0.250).",
     ),
     case(
         "recall_floor-fails-several-classes",
@@ -416,7 +416,7 @@ CASES = [
         {"min_recall": 0.5},
         val_only([[8, 1, 1], [6, 2, 2], [4, 3, 3]], ANIMALS),
         "failed",
-        "Recall of class 'dog' on val is 0.2, below the floor 0.5: the model misses 80% of that "
+        "Recall of class 'dog' on val is 0.200, below the floor 0.5: the model misses 80% of that "
         "class (8 of 10 rows) (1 more class(es) below the floor).",
         observed={"below_floor": ["dog", "fox"]},
     ),
@@ -469,8 +469,8 @@ CASES = [
         {"min_precision": 0.5},
         val_only([[6, 3], [1, 2]]),
         "failed",
-        "Precision of class '1' on val is 0.4, below the floor 0.5: 60% of the rows it labels '1' "
-        "are something else.",
+        "Precision of class '1' on val is 0.400, below the floor 0.5: 60% of the rows it labels "
+        "'1' are something else.",
         observed={"precision": {"0": 6 / 7, "1": 0.4}, "below_floor": ["1"]},
         threshold={"min_precision": 0.5},
     ),
@@ -480,7 +480,7 @@ CASES = [
         {"min_precision": 0.5},
         val_only([[7, 1], [1, 3]]),
         "passed",
-        "Every selected class has precision of at least 0.5 on val (lowest: class '1' at 0.75).",
+        "Every selected class has precision of at least 0.5 on val (lowest: class '1' at 0.750).",
     ),
     case(
         "precision_floor-fails-multiclass",
@@ -523,7 +523,7 @@ CASES = [
         {},
         train_only([[30, 30], [10, 30]]),
         "passed",
-        "The largest class outnumbers the smallest 1.5 to 1 in the train split (limit 10).",
+        "The largest class outnumbers the smallest 1.50 to 1 in the train split (limit 10).",
     ),
     case(
         "class_imbalance-passes-at-the-limit-multiclass",
@@ -531,7 +531,7 @@ CASES = [
         {},
         train_only([[50, 0, 0], [0, 30, 0], [0, 0, 5]], ANIMALS),
         "passed",
-        "The largest class outnumbers the smallest 10 to 1 in the train split (limit 10).",
+        "The largest class outnumbers the smallest 10.0 to 1 in the train split (limit 10).",
         observed={"majority_class": "cat", "minority_class": "fox", "ratio": 10.0},
     ),
     case(
@@ -540,7 +540,7 @@ CASES = [
         {"max_ratio": 1.2},
         train_only([[30, 30], [10, 30]]),
         "failed",
-        "Class '0' outnumbers class '1' 1.5 to 1 in the train split (limit 1.2; '1' is 40% of "
+        "Class '0' outnumbers class '1' 1.50 to 1 in the train split (limit 1.2; '1' is 40% of "
         f"rows): {IMBALANCED}",
     ),
     case(
@@ -642,8 +642,8 @@ CASES = [
         {},
         evaluation({"train": fitted("train", 0.66, 0.69, roc_auc=0.55)}),
         "failed",
-        "Training log loss 0.66 is only 4.3% better than the 0.69 of predicting class "
-        f"frequencies, and training ROC AUC is 0.55 (floor 0.65): {NOT_LEARNED}",
+        "Training log loss 0.660 is only 4.3% better than the 0.690 of predicting class "
+        f"frequencies, and training ROC AUC is 0.550 (floor 0.65): {NOT_LEARNED}",
         observed={
             "train_log_loss": 0.66,
             "baseline_log_loss": 0.69,
@@ -658,8 +658,8 @@ CASES = [
         {},
         evaluation({"train": fitted("train", 0.75, 0.69, roc_auc=0.5)}),
         "failed",
-        "Training log loss 0.75 is 8.7% worse than the 0.69 of predicting class frequencies, and "
-        f"training ROC AUC is 0.5 (floor 0.65): {NOT_LEARNED}",
+        "Training log loss 0.750 is 8.7% worse than the 0.690 of predicting class frequencies, and "
+        f"training ROC AUC is 0.500 (floor 0.65): {NOT_LEARNED}",
     ),
     case(
         "underfitting-passes-learned",
@@ -667,8 +667,8 @@ CASES = [
         {},
         evaluation({"train": fitted("train", 0.3, 0.69, roc_auc=0.9)}),
         "passed",
-        "Training log loss 0.3 is 56.5% below the 0.69 of predicting class frequencies: the model "
-        "learned from its data.",
+        "Training log loss 0.300 is 56.5% below the 0.690 of predicting class frequencies: the "
+        "model learned from its data.",
     ),
     case(
         # Class weights push the minority's scores up: loss above baseline, ranks perfectly.
@@ -677,8 +677,8 @@ CASES = [
         {},
         weighted_train(negative=0.3, positive=0.6),
         "passed",
-        "Training log loss 0.372 is 14.5% worse than the baseline's 0.325, but training ROC AUC 1 "
-        "shows the model ranks rows well (as a class-weighted model does).",
+        "Training log loss 0.372 is 14.5% worse than the baseline's 0.325, but training ROC AUC "
+        "1.00 shows the model ranks rows well (as a class-weighted model does).",
         observed={"train_roc_auc": 1.0},
     ),
     case(
@@ -984,7 +984,7 @@ CASES = [
         {},
         label_copy(),
         "failed",
-        "Feature 'leak' alone predicts class '1' on val with ROC AUC 1; all other features "
+        "Feature 'leak' alone predicts class '1' on val with ROC AUC 1.00; all other features "
         f"together reach 0.487: {GIVES_AWAY}",
         threshold={"min_score": 0.95, "min_margin": 0.05},
     ),
@@ -995,7 +995,7 @@ CASES = [
         with_rows({"val": two_views(200, seed=6)}, "abc"),
         "passed",
         "No single feature predicts the label on val with ROC AUC of 0.95 or more while beating "
-        "the other features by 0.05 (strongest: 'a' at 0.99).",
+        "the other features by 0.05 (strongest: 'a' at 0.990).",
         observed={"suspects": []},
     ),
     case(
@@ -1024,7 +1024,7 @@ CASES = [
         {},
         rare_class_proxy((298, 297, 5)),
         "failed",
-        "Feature 'leak' alone predicts class 'cat' on val with ROC AUC 1; all other features "
+        "Feature 'leak' alone predicts class 'cat' on val with ROC AUC 1.00; all other features "
         f"together reach 0.477: {GIVES_AWAY}",
     ),
     case(
@@ -1173,7 +1173,7 @@ CASES = [
             }
         ),
         "failed",
-        "Validation loss 0.25 is 37.5% below training loss 0.4: validation should not be easier "
+        "Validation loss 0.250 is 37.5% below training loss 0.400: validation should not be easier "
         "than training. Check for validation rows copied into training and for columns derived "
         f"from the label. {BENIGN}",
         observed={"relative_margin": 0.375, "noise_margin": 0.0258, "val_accuracy": 0.9},
@@ -1190,8 +1190,8 @@ CASES = [
             }
         ),
         "passed",
-        "Validation loss 0.3 is not suspiciously below training loss 0.4 (beyond sampling noise "
-        "of 0.129).",
+        "Validation loss 0.300 is not suspiciously below training loss 0.400 (beyond sampling "
+        "noise of 0.129).",
     ),
     case(
         "suspicious_validation-passes-below-min-gap",
@@ -1204,7 +1204,7 @@ CASES = [
             }
         ),
         "passed",
-        "Validation loss 0.035 is not suspiciously below training loss 0.05 (beyond sampling "
+        "Validation loss 0.0350 is not suspiciously below training loss 0.0500 (beyond sampling "
         "noise of 0).",
         observed={"relative_margin": 0.3},
     ),
@@ -1254,7 +1254,7 @@ CASES = [
             }
         ),
         "failed",
-        "Test loss 0.25 is 37.5% below training loss 0.4: validation should not be easier than "
+        "Test loss 0.250 is 37.5% below training loss 0.400: validation should not be easier than "
         "training. Check for validation rows copied into training and for columns derived from the "
         f"label. {BENIGN}",
         observed={"test_loss": 0.25, "relative_margin": 0.375},
@@ -1274,8 +1274,8 @@ CASES = [
         {"metric": "accuracy"},
         against(accuracies(0.9, 0.8), val={"accuracy": 0.85}),
         "failed",
-        "Accuracy on val drops from 0.85 (baseline) to 0.8 (candidate), 0.05 or 5.9% (limits 0.01 "
-        "and 0%): the candidate is worse than the model it would replace.",
+        "Accuracy on val drops from 0.850 (baseline) to 0.800 (candidate), 0.0500 or 5.9% (limits "
+        "0.01 and 0%): the candidate is worse than the model it would replace.",
         observed={"regressed": ["accuracy"]},
     ),
     case(
@@ -1300,7 +1300,7 @@ CASES = [
         {},
         against(losses(0.2, 0.4), val={"loss": 0.25}, train={"loss": 0.2}),
         "failed",
-        "The train/val loss gap grew from 0.05 (baseline) to 0.2 (candidate), by 0.15 (limit "
+        "The train/val loss gap grew from 0.0500 (baseline) to 0.200 (candidate), by 0.150 (limit "
         "0.05): the candidate overfits more than the model it would replace.",
         observed={"candidate_gap": 0.2, "baseline_gap": 0.05, "growth": 0.15},
     ),
@@ -1310,7 +1310,7 @@ CASES = [
         {},
         against(losses(0.2, 0.4), val={"loss": 0.45}, train={"loss": 0.25}),
         "passed",
-        "The train/val loss gap is 0.2 against the baseline's 0.2 (growth limit 0.05).",
+        "The train/val loss gap is 0.200 against the baseline's 0.200 (growth limit 0.05).",
     ),
     case(
         "loss_gap_regression-n/a-no-train-in-baseline",

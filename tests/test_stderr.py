@@ -58,3 +58,25 @@ def test_an_audit_that_passes_writes_nothing_on_stderr(tiny_binary: Any, tmp_pat
     done = _run(*args)
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
+
+
+@pytest.mark.slow
+def test_keras_warnings_on_load_stay_off_stderr(tiny_binary: Any, tmp_path: Path) -> None:
+    """A model compiled and saved before any training makes Keras warn, on load, that it skips
+    the optimizer's variables: that is Keras talking to itself, not a line for the gate's log."""
+    import keras
+
+    untrained = keras.models.clone_model(tiny_binary.model)
+    untrained.compile(optimizer="adam", loss="binary_crossentropy")
+    path = tmp_path / "untrained.keras"
+    untrained.save(path)
+    args = audit_args(tiny_binary, tmp_path / "out", "--format", "json", "--fail-on", "never", "-q")
+    args[1] = str(path)
+    code = "import warnings, keras; warnings.simplefilter('default'); " + (
+        f"keras.saving.load_model({str(path)!r})"
+    )
+    keras_alone = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert "Skipping variable loading for optimizer" in keras_alone.stderr  # the case is real
+    done = _run(*args)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""

@@ -282,12 +282,17 @@ def _chance_rate(train: np.ndarray, other: np.ndarray, n_train: int) -> float:
     if len(train) == 0 or len(other) == 0:
         return 0.0
     log_p = np.zeros(len(other))
+    alive = np.arange(len(other))  # rows whose chance is not yet 0: a feature value never seen
     for j in range(train.shape[1]):
+        if not len(alive):  # continuous data: after a feature or two, no row can match
+            break
         values, counts = np.unique(train[:, j], return_counts=True)
-        pos = np.clip(np.searchsorted(values, other[:, j]), 0, len(values) - 1)
-        freq = np.where(values[pos] == other[:, j], counts[pos] / len(train), 0.0)
+        column = other[alive, j]
+        pos = np.clip(np.searchsorted(values, column), 0, len(values) - 1)
+        freq = np.where(values[pos] == column, counts[pos] / len(train), 0.0)
         with np.errstate(divide="ignore"):
-            log_p += np.log(freq)
+            log_p[alive] += np.log(freq)
+        alive = alive[freq > 0]
     p = np.exp(log_p)
     return float(np.mean(-np.expm1(n_train * np.log1p(-np.minimum(p, 1 - 1e-12)))))
 

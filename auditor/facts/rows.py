@@ -221,6 +221,12 @@ class RowFacts:
         self._keep(sample_keys(rows), x, y, rows)
 
     def _keep(self, keys: np.ndarray, x: np.ndarray, y: np.ndarray, rows: np.ndarray) -> None:
+        limit = self.sample_rows_limit
+        if self.sample_x is not None and len(self.sample_keys) >= limit:
+            # A full sample takes only rows whose key is below its largest: once many rows have
+            # been seen, a handful per batch, so the batch itself is not copied.
+            low = keys <= self.sample_keys.max()
+            keys, x, y, rows = keys[low], x[low], y[low], rows[low]
         if self.sample_x is None:
             all_keys, all_x, all_y, all_rows = keys, x, y, rows
         else:
@@ -228,7 +234,6 @@ class RowFacts:
             all_x = np.concatenate([self.sample_x, x])
             all_y = np.concatenate([self.sample_y, y])
             all_rows = np.concatenate([self.sample_rows, rows])
-        limit = self.sample_rows_limit
         if len(all_keys) > limit:
             keep = np.sort(np.argpartition(all_keys, limit)[:limit])
             all_keys, all_x, all_y, all_rows = (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,10 +43,12 @@ class ModelInfo:
     parameter_count: int | None
     loss: str
     loss_source: str
+    # Where an MLflow model URI led (uri, registered name and version, run id); None for files.
+    mlflow: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the facts as report.json holds them."""
-        return {
+        """Return the facts as report.json holds them (`mlflow` only for MLflow model URIs)."""
+        facts = {
             "path": self.path,
             "format": self.format,
             "name": self.name,
@@ -60,6 +63,9 @@ class ModelInfo:
             "loss": self.loss,
             "loss_source": self.loss_source,
         }
+        if self.mlflow is not None:
+            facts["mlflow"] = dict(self.mlflow)
+        return facts
 
 
 @dataclass
@@ -134,10 +140,34 @@ def load_model(path: str | Path, *, unsafe: bool = False) -> LoadedModel:
 
 
 def _load_keras_file(keras: Any, path: Path, unsafe: bool) -> Any:
+    if unsafe:
+        _lend_names_to_lambdas(keras)
     try:
-        return keras.saving.load_model(path, safe_mode=not unsafe)
+        # Keras warns about what it skips (an optimizer's variables, say): not auditor's business,
+        # and stderr holds auditor's lines only.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return keras.saving.load_model(path, safe_mode=not unsafe)
     except Exception as exc:  # Keras raises many types; every one becomes one clear line.
         raise ModelLoadError(_explain_load_failure(path, exc, unsafe)) from None
+
+
+def _lend_names_to_lambdas(keras: Any) -> None:
+    """Let a trusted Lambda's code find `keras`, `ops`, `np` and `tf`, as keras.io's examples use.
+
+    Keras stores a Lambda's function as bytecode and loads it with the globals of its own
+    `python_utils` module, where none of the names the function was written with exist: a
+    `lambda t: keras.ops.tanh(t)` then fails with a NameError, which Keras reports as a model it
+    could not build. Only with --unsafe, which already runs the file's code.
+    """
+    try:
+        from keras.src.utils import python_utils
+    except ImportError:  # a Keras laid out otherwise: Lambdas see what Keras gives them
+        return
+    tf, _ = import_keras()
+    lent = {"keras": keras, "ops": keras.ops, "np": np, "numpy": np, "tf": tf, "tensorflow": tf}
+    for name, module in lent.items():
+        python_utils.__dict__.setdefault(name, module)
 
 
 def _explain_load_failure(path: Path, exc: Exception, unsafe: bool) -> str:

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
 
 from auditor import __version__
+from auditor.numbers import SIGNIFICANT, number, setting
 from auditor.report.json_report import environment, summary
 from auditor.resources import templates_dir
-from auditor.rules.engine import sort_key
+from auditor.rules.engine import by_cause, sort_key
 from auditor.vocabulary import METRICS, Status
 
 if TYPE_CHECKING:
@@ -20,21 +20,9 @@ if TYPE_CHECKING:
     from auditor.result import AuditResult
 
 
-def num(value: Any, digits: int = 3) -> str:
-    """Format a number for a table cell."""
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "—"
-        if value != 0 and abs(value) < 10 ** (-digits):
-            return f"{value:.2e}"
-        return f"{value:.{digits}f}"
-    return str(value)
+def num(value: Any, digits: int = SIGNIFICANT) -> str:
+    """Format a number for a table cell: DIGITS significant digits (`auditor.numbers`)."""
+    return number(value, digits)
 
 
 def _environment() -> Environment:
@@ -46,8 +34,15 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters["num"] = num
+    env.filters["setting"] = setting
+    env.filters["seconds"] = lambda v: "—" if v is None else f"{v:,.1f}"
     env.filters["pct"] = lambda v: "—" if v is None else f"{100 * v:.1f}%"
     return env
+
+
+def template(name: str) -> Template:
+    """Return the template NAME from the templates folder, with autoescaping and the filters."""
+    return _environment().get_template(name)
 
 
 def _metric_table(result: AuditResult) -> list[dict[str, Any]]:
@@ -100,7 +95,7 @@ def context(result: AuditResult, figures: Mapping[str, Figure] | None = None) ->
         "summary": summary(result),
         "failed": failed,
         "waived": [r for r in ordered if r.status == Status.WAIVED],
-        "top_findings": failed[:3],
+        "top_findings": by_cause(result.results)[:3],
         "ordered": ordered,
         "blocking_ids": {r.rule.id for r in result.blocking},
         "metric_rows": _metric_table(result),

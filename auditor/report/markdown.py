@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from auditor.rules.engine import sort_key
+from auditor.numbers import number
+from auditor.rules.engine import by_cause, sort_key
 from auditor.vocabulary import Status
 
 if TYPE_CHECKING:
@@ -41,11 +42,12 @@ def render_markdown(result: AuditResult, report_path: str = "report.html") -> st
     if failed:
         blocking = {r.rule.id for r in result.blocking}
         lines += ["| | Rule | Severity | Category | Finding |", "|---|---|---|---|---|"]
-        for r in failed:
+        for r, same in by_cause(failed):  # one row per cause, the rules behind it named
             mark = "⛔" if r.rule.id in blocking else "⚠️"
+            also = "; ".join(f"{md_escape(o.rule.id)}, {o.rule.severity}" for o in same)
             lines.append(
                 f"| {mark} | {md_escape(r.rule.id)} | {r.rule.severity} | {r.rule.category} | "
-                f"{md_escape(r.message)} |"
+                f"{md_escape(r.message)}{f' (same cause: {also})' if also else ''} |"
             )
         lines.append("")
     else:
@@ -85,9 +87,9 @@ def _metrics_line(result: AuditResult) -> str:
         if s is None:
             continue
         m = s.metrics
-        auc = f", ROC AUC {m['roc_auc']:.3f}" if m.get("roc_auc") is not None else ""
+        auc = f", ROC AUC {number(m['roc_auc'])}" if m.get("roc_auc") is not None else ""
         parts.append(
-            f"{name}: loss {m['loss']:.3f}, accuracy {m['accuracy']:.3f}, "
-            f"balanced accuracy {m['balanced_accuracy']:.3f}{auc}"
+            f"{name}: loss {number(m['loss'])}, accuracy {number(m['accuracy'])}, "
+            f"balanced accuracy {number(m['balanced_accuracy'])}{auc}"
         )
     return "Metrics — " + "; ".join(parts) + "." if parts else ""

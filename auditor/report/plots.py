@@ -67,6 +67,11 @@ def _label(name: str, limit: int = 18) -> str:
     return name if len(name) <= limit else name[: limit - 1] + "…"
 
 
+def _legend_beside(ax: Any) -> None:
+    """Put the legend to the right of the axes, where it cannot cover bars or curves."""
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
+
+
 def confusion_matrices(ev: Evaluation) -> Figure:
     """Plot counts and row-normalized confusion matrices, one column per split."""
     plt = _pyplot()
@@ -74,7 +79,7 @@ def confusion_matrices(ev: Evaluation) -> Figure:
     k = len(ev.classes)
     size = min(2.2 + 0.25 * k, 5.0)
     fig, axes = plt.subplots(2, len(splits), figsize=(size * len(splits), size * 2), squeeze=False)
-    labels = [_label(c, 10) for c in ev.classes]
+    labels = [_label(c, 14) for c in ev.classes]
     for col, split in enumerate(splits):
         counts = np.array(split.confusion_matrix, dtype=float)
         rows = counts.sum(axis=1, keepdims=True)
@@ -152,7 +157,7 @@ def roc_pr_curves(ev: Evaluation) -> Figure | None:
 def calibration(ev: Evaluation) -> Figure:
     """Reliability diagram: mean predicted confidence vs observed accuracy per bin."""
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(3.6, 3.4))
+    fig, ax = plt.subplots(figsize=(4.3, 3.4))
     for split in ev.splits.values():
         # The same bins as the expected calibration error in the metrics.
         counts, conf_sum, acc_sum = calibration_bins(split.y, split.proba)
@@ -175,7 +180,7 @@ def calibration(ev: Evaluation) -> Figure:
         xlim=(0, 1),
         ylim=(0, 1.02),
     )
-    ax.legend(fontsize=7)
+    _legend_beside(ax)
     fig.tight_layout()
     return _png(fig)
 
@@ -184,7 +189,7 @@ def class_distribution(ev: Evaluation) -> Figure:
     """Share of each class per split."""
     plt = _pyplot()
     k = len(ev.classes)
-    fig, ax = plt.subplots(figsize=(min(3 + 0.4 * k, 8), 3))
+    fig, ax = plt.subplots(figsize=(min(3.8 + 0.4 * k, 8), 3))
     width = 0.8 / max(len(ev.splits), 1)
     for i, split in enumerate(ev.splits.values()):
         counts = np.array([split.class_counts[c] for c in ev.classes], dtype=float)
@@ -196,10 +201,10 @@ def class_distribution(ev: Evaluation) -> Figure:
             color=SPLIT_COLOURS.get(split.name, "grey"),
         )
     ax.set_xticks(
-        np.arange(k) + width * (len(ev.splits) - 1) / 2, [_label(c, 10) for c in ev.classes]
+        np.arange(k) + width * (len(ev.splits) - 1) / 2, [_label(c, 14) for c in ev.classes]
     )
     ax.set(ylabel="share of rows", title="Class distribution")
-    ax.legend(fontsize=7)
+    _legend_beside(ax)
     fig.tight_layout()
     return _png(fig)
 
@@ -210,7 +215,7 @@ def score_distributions(ev: Evaluation) -> Figure:
     split = ev.splits.get("val") or next(iter(ev.splits.values()))
     k = len(ev.classes)
     shown = list(range(k)) if k <= 6 else list(range(6))
-    fig, ax = plt.subplots(figsize=(4.6, 3))
+    fig, ax = plt.subplots(figsize=(5.4, 3))
     bins = np.linspace(0, 1, 41)
     score_col = 1 if k == 2 else None
     for cls in shown:
@@ -231,7 +236,7 @@ def score_distributions(ev: Evaluation) -> Figure:
     ax.set(
         xlabel=what, ylabel="share of the class's rows", title=f"Score distribution ({split.name})"
     )
-    ax.legend(fontsize=7)
+    _legend_beside(ax)
     fig.tight_layout()
     return _png(fig)
 
@@ -300,14 +305,14 @@ def feature_mass(ev: Evaluation) -> Figure | None:
     items = sorted(analysis.feature_mass.items(), key=lambda kv: -kv[1])
     if len(items) > 30:
         items = items[:15] + items[-15:]
-    names = [_label(k, 22) for k, _ in items]
+    names = [_label(k, 32) for k, _ in items]
     values = [v for _, v in items]
-    fig, ax = plt.subplots(figsize=(6.5, 0.5 + 0.17 * len(items)))
+    fig, ax = plt.subplots(figsize=(7, 0.7 + 0.19 * len(items)))
     equal = 1 / len(analysis.feature_mass)
     colours = ["#c44e52" if v < LOW_MASS * equal else SPLIT_COLOURS["train"] for v in values]
     ax.barh(range(len(items)), values, color=colours)
     ax.axvline(equal, color="grey", linestyle=":", linewidth=0.8)
-    ax.set_yticks(range(len(items)), names, fontsize=6)
+    ax.set_yticks(range(len(items)), names, fontsize=7)
     ax.invert_yaxis()
     shown = (
         ""

@@ -149,3 +149,26 @@ def sort_key(result: RuleResult) -> tuple[int, int, int, str]:
         Category(result.rule.category).rank,
         result.rule.id,
     )
+
+
+def by_cause(results: Iterable[RuleResult]) -> list[tuple[RuleResult, tuple[RuleResult, ...]]]:
+    """Return the failed results one cause at a time: (the one to show, the others of its cause).
+
+    Rules of one kind judging one subject (the same split, metric, classes: every parameter that
+    is not a number or a switch) report one cause at different limits, as OF01 and OF02 do. The
+    first in reading order, the most severe, leads; the others are named beside it.
+    """
+    causes: dict[tuple[object, ...], list[RuleResult]] = {}
+    for result in sorted(results, key=sort_key):
+        if result.status != Status.FAILED:
+            if result.status == Status.ERROR:
+                causes[("error", result.rule.id)] = [result]
+            continue
+        kind = KINDS.get(result.rule.kind)
+        subject = tuple(
+            (name, repr(result.rule.params.get(name, param.default)))
+            for name, param in sorted((kind.params if kind else {}).items())
+            if param.type not in ("number", "integer", "bool")
+        )
+        causes.setdefault((result.rule.kind, subject), []).append(result)
+    return [(first, tuple(rest)) for first, *rest in causes.values()]

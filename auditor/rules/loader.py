@@ -135,7 +135,7 @@ def _load(path: Path, depth: int, seen: tuple[Path, ...]) -> RuleSet:
         disable = []
     for rule_id in disable:
         if str(rule_id) not in rules:
-            problems.append(f"{path}: disable: unknown rule id '{rule_id}'")
+            problems.append(f"{path}: disable: unknown rule id {rule_id!r}")
         else:
             old = rules[str(rule_id)]
             rules[old.id] = Rule(**{**old.__dict__, "enabled": False})

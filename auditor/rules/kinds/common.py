@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
+from auditor.numbers import setting, significant
 from auditor.rules.types import Outcome
 from auditor.vocabulary import METRIC, Status
 
@@ -19,14 +20,17 @@ def metric_name(metric: str) -> str:
 
 
 def fmt(value: float | None) -> str:
-    """Format a metric for a sentence: 3 significant digits, no trailing noise."""
+    """Format a metric for a sentence, as every report writes numbers (`auditor.numbers`)."""
     if value is None:
         return "n/a"
     if math.isinf(value):
         return "infinite"
-    if value != 0 and abs(value) < 0.001:
-        return f"{value:.2g}"
-    return f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
+    return significant(value)
+
+
+def limit(value: float) -> str:
+    """Format a setting (a threshold, a coefficient) as it is written in a rule set: 0.15, 1e-3."""
+    return setting(value)
 
 
 def pct(value: float | None) -> str:
