@@ -14,10 +14,8 @@ the report is the same. An error in a shard (an unreadable file) fails the audit
 
 from __future__ import annotations
 
-import io
 import logging
 import os
-import tarfile
 import tempfile
 import time
 import warnings
@@ -30,6 +28,7 @@ import numpy as np
 
 from auditor.engines import shard_done
 from auditor.engines.local import shard_facts
+from auditor.engines.model_files import model_file, unpack
 from auditor.errors import AuditorError
 from auditor.facts.rows import GRID_ROWS, near_grid
 from auditor.memory import return_freed_memory
@@ -245,39 +244,6 @@ class ShardWorker:
             # The driver's facts about the model (its path, in messages), this copy's functions.
             self.model = replace(load_model(path, unsafe=self.unsafe), info=self.info)
         return self.model
-
-
-def model_file(model: LoadedModel) -> tuple[bytes, str]:
-    """Return the model as the bytes of one file and its suffix, to load on another machine.
-
-    A .keras or .h5 file is sent as it is, a SavedModel folder as a tar archive, and an in-memory
-    model is saved as a .keras file first.
-    """
-    path = Path(model.info.path)
-    if model.info.format == "savedmodel" and path.is_dir():
-        buffer = io.BytesIO()
-        with tarfile.open(fileobj=buffer, mode="w") as archive:
-            archive.add(path, arcname="model")
-        return buffer.getvalue(), ".tar"
-    if path.is_file():
-        return path.read_bytes(), path.suffix
-    if model.keras_model is None:
-        raise AuditorError(f"{path}: the Ray engine needs the model as a file or a Keras model")
-    with tempfile.TemporaryDirectory(prefix="auditor-model-") as folder:
-        saved = Path(folder) / "model.keras"
-        model.keras_model.save(saved)
-        return saved.read_bytes(), ".keras"
-
-
-def unpack(blob: bytes, suffix: str, folder: Path) -> Path:
-    """Write the model's bytes (`model_file`) into FOLDER; return the path to load."""
-    if suffix == ".tar":
-        with tarfile.open(fileobj=io.BytesIO(blob)) as archive:
-            archive.extractall(folder, filter="data")
-        return folder / "model"
-    path = folder / f"model{suffix}"
-    path.write_bytes(blob)
-    return path
 
 
 def _one_line(exc: BaseException) -> str:
