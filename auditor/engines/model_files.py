@@ -43,7 +43,7 @@ def unpack(blob: bytes, suffix: str, folder: Path) -> Path:
             if hasattr(tarfile, "data_filter"):  # Python 3.10.12+: no links or paths outside
                 archive.extractall(folder, filter="data")
             else:  # the archive is the driver's own, written by model_file
-                archive.extractall(folder)  # noqa: S202
+                archive.extractall(folder)
         return folder / "model"
     path = folder / f"model{suffix}"
     path.write_bytes(blob)
