@@ -21,7 +21,7 @@ sample: setup
 # The whole test suite, slow tests included, on two workers.
 test:
 	@./scripts/setup.sh --test
-	@$(PY) -m pytest -n 2 -q
+	@$(PY) -m pytest -n 2 --dist loadgroup -q
 
 # Quick loop while developing: no Keras training, no PDF, no browser.
 test-fast:

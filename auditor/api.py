@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from auditor import engines
 from auditor.errors import AuditorError, ModelLoadError
 from auditor.evaluate import Evaluation, Progress, add_facts, evaluate
 from auditor.loading.data import check_header
@@ -262,6 +263,7 @@ def _audit(
 
 def _check_before_loading(model: Any, splits: dict[str, Any], options: AuditOptions) -> None:
     """Report what needs no model before TensorFlow is imported (seconds): paths and headers."""
+    engines.check(options.engine)  # unknown, or its package (Ray) missing
     if is_mlflow_uri(model):
         import_mlflow(model)  # without the extra: how to install it, before TensorFlow
     elif isinstance(model, (str, Path)):

@@ -96,13 +96,14 @@ def main() -> None:
     "--train",
     "train",
     required=True,
-    type=click.Path(path_type=Path),
-    help=f"Training split ({supported_formats()}).",
+    metavar="PATH|URI",
+    help=(
+        f"Training split: a {supported_formats()} file, or a Parquet dataset (a folder, a glob, "
+        "or a URI such as s3://bucket/train/)."
+    ),
 )
-@click.option(
-    "--val", "val", required=True, type=click.Path(path_type=Path), help="Validation split."
-)
-@click.option("--test", "test", type=click.Path(path_type=Path), help="Optional test split.")
+@click.option("--val", "val", required=True, metavar="PATH|URI", help="Validation split.")
+@click.option("--test", "test", metavar="PATH|URI", help="Optional test split.")
 @click.option(
     "--label",
     default=DEFAULTS.label,
@@ -167,7 +168,21 @@ def main() -> None:
     type=click.Choice(tuple(ENGINES)),
     default=DEFAULTS.engine,
     show_default=True,
-    help="Where the splits' shards are read, predicted and accumulated.",
+    help="Where the splits' shards are read, predicted and accumulated: this process, or a Ray "
+    "cluster (pip install 'keras-auditor[ray]').",
+)
+@click.option(
+    "--ray-address",
+    default=DEFAULTS.ray_address,
+    show_default=True,
+    metavar="local|auto|ray://HOST:PORT",
+    help="The Ray engine's cluster: start a local one, join the one this runs in, or a remote one.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1),
+    default=DEFAULTS.workers,
+    help="Ray workers (one model each; default: one per CPU of the cluster).",
 )
 @click.option(
     "--shard-rows",
@@ -261,9 +276,9 @@ def main() -> None:
 @_handle_errors
 def audit(
     model: str,
-    train: Path,
-    val: Path,
-    test: Path | None,
+    train: str,
+    val: str,
+    test: str | None,
     classes: str | None,
     out: Path,
     formats: str,
@@ -322,20 +337,38 @@ def audit(
 
 
 class _Progress:
-    """Rows predicted so far, on one stderr line rewritten and then erased (terminals only)."""
+    """Rows and shards done so far and rows per second, on one stderr line (terminals only)."""
 
     def __init__(self, enabled: bool):
         self.enabled = enabled
         self.rows: dict[str, int] = {}
+        self.shards_done: dict[str, tuple[int, int]] = {}  # shards accumulated, of how many
         self.started = time.perf_counter()
 
     def __call__(self, split: str, rows: int) -> None:
         if not self.enabled:
             return
         self.rows[split] = self.rows.get(split, 0) + rows
-        done = ", ".join(f"{name} {n:,}" for name, n in self.rows.items())
+        self._show()
+
+    def shards(self, split: str, done: int, total: int) -> None:
+        """Hear from the engine that DONE of the split's TOTAL shards are accumulated."""
+        self.shards_done[split] = (done, total)
+        if self.enabled and total > 1:
+            self._show()
+
+    def _show(self) -> None:
+        parts = []
+        for name, n in self.rows.items():
+            done, total = self.shards_done.get(name, (0, 0))
+            parts.append(f"{name} {n:,} rows" + (f", {done}/{total} shards" if total > 1 else ""))
         elapsed = time.perf_counter() - self.started
-        click.echo(f"\revaluating: {done} rows ({elapsed:.0f} s)\x1b[K", err=True, nl=False)
+        rate = sum(self.rows.values()) / max(elapsed, 1e-9)
+        click.echo(
+            f"\revaluating: {'; '.join(parts)} ({elapsed:.0f} s, {rate:,.0f} rows/s)\x1b[K",
+            err=True,
+            nl=False,
+        )
 
     def done(self) -> None:
         if self.enabled and self.rows:

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from auditor.engines import Progress, engine
+from auditor.engines import Progress, running
 from auditor.errors import DataError
 from auditor.evaluation import SPLIT_ORDER, Evaluation, SplitEvaluation
 from auditor.facts import data as data_facts
@@ -92,23 +92,35 @@ def evaluate(
             )
 
     timings: dict[str, float] = {"read": 0.0, "predict": 0.0, "row_facts": 0.0, "metrics": 0.0}
-    accumulate = engine(settings.engine)
     # One near-duplicate grid for every split and shard: the engine takes it from the first
     # split's first rows, and hands it on in that split's facts.
     scale = None
     raw_results = {}
     split_rows = {}
-    for reader in readers:
-        shards = accumulate(model, reader, scale, settings.sample_rows, progress, timings)
-        if not shards:  # a file with no row group: no rows at all
-            reader.check(ShardReport())
-        facts = functools.reduce(ShardFacts.merge, shards)
-        del shards
-        scale = facts.rows.scale
-        reader.check(facts.report)  # the split's own errors, over all its shards
-        raw_results[reader.name] = (facts.y(), facts.proba(info.n_classes), facts.loss_moments())
-        split_rows[reader.name] = facts.rows.freeze(features)  # its batch lists go now
-        del facts  # the per-batch arrays, now concatenated
+    run: dict[str, Any] = {}
+    started = time.perf_counter()
+    with running(settings.engine, model, settings) as session:
+        timings["engine_start"] = time.perf_counter() - started  # a cluster, its workers
+        run = {**session.describe(), "splits": {}}
+        for reader in readers:
+            shards = session.accumulate(reader, scale, settings.sample_rows, progress, timings)
+            if not shards:  # a file with no row group: no rows at all
+                reader.check(ShardReport())
+            n_shards = len(shards)
+            facts = functools.reduce(ShardFacts.merge, shards)
+            del shards
+            scale = facts.rows.scale
+            reader.check(facts.report)  # the split's own errors, over all its shards
+            run["splits"][reader.name] = {"shards": n_shards, "rows": facts.report.rows}
+            raw_results[reader.name] = (
+                facts.y(),
+                facts.proba(info.n_classes),
+                facts.loss_moments(),
+            )
+            split_rows[reader.name] = facts.rows.freeze(features)  # its batch lists go now
+            del facts  # the per-batch arrays, now concatenated
+    run["shards"] = sum(s["shards"] for s in run["splits"].values())
+    run["rows"] = sum(s["rows"] for s in run["splits"].values())
 
     for reader in readers:
         present = np.unique(raw_results[reader.name][0])
@@ -141,6 +153,7 @@ def evaluate(
         threshold=threshold,
         rows=split_rows,
         timings=timings,
+        engine=run,
     )
 
 

@@ -71,6 +71,8 @@ class Evaluation:
     rows: dict[str, SplitRows] = field(default_factory=dict, compare=False, repr=False)
     reference: dict[str, Any] | None = field(default=None, compare=False, repr=False)
     timings: dict[str, float] = field(default_factory=dict, compare=False)
+    # Which engine ran, with how many workers, shards and rows (report.json's `engine`).
+    engine: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @functools.cached_property
     def weight_analysis(self) -> WeightAnalysis:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,8 @@ DEFAULT_BATCH_ROWS = 65_536  # rows read and predicted per batch
 # work an engine hands out, and only its last batch is cut short.
 DEFAULT_SHARD_ROWS = 1 << 20
 DEFAULT_SAMPLE_ROWS = 20_000  # rows per split the sample-based facts read, at most
+# What ray.init takes as an address: start a local instance, join this machine's, or a remote one.
+RAY_ADDRESS = re.compile(r"local|auto|(ray://)?[\w.\-\[\]:]+:\d+")
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,10 @@ class AuditOptions:
     batch_rows: int = DEFAULT_BATCH_ROWS
     # Evaluating: where the shards run, and how much the data facts compute
     engine: str = "local"  # see auditor.engines.ENGINES
+    # The Ray engine: "local" starts a Ray instance for the audit, "auto" joins the cluster this
+    # process runs in, "ray://host:10001" a remote one; one worker per CPU unless `workers`.
+    ray_address: str = "local"
+    workers: int | None = None
     shard_rows: int = DEFAULT_SHARD_ROWS
     sample_rows: int = DEFAULT_SAMPLE_ROWS  # rows per split sampled (drift, proxies, identifiers)
     # The target-proxy facts compare at least the proxy_candidates strongest single features
@@ -62,6 +69,13 @@ class AuditOptions:
             raise AuditorError(f"threshold must be between 0 and 1, got {self.threshold}")
         if not 0.0 <= self.proxy_min_score <= 1.0:
             raise AuditorError(f"proxy_min_score must be in [0, 1], got {self.proxy_min_score}")
+        if not RAY_ADDRESS.fullmatch(self.ray_address):
+            raise AuditorError(
+                f"ray_address must be local, auto, ray://HOST:PORT or HOST:PORT, got "
+                f"{self.ray_address!r}"
+            )
+        if self.workers is not None and self.workers < 1:
+            raise AuditorError(f"workers must be at least 1, got {self.workers}")
         if min(self.batch_rows, self.shard_rows, self.sample_rows) < 1 or self.proxy_candidates < 0:
             raise AuditorError(
                 "batch_rows, shard_rows and sample_rows must be at least 1, proxy_candidates at "

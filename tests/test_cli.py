@@ -233,3 +233,20 @@ def test_an_unknown_kind_is_the_one_problem_reported(tmp_path):
     assert result.exit_code == 2
     assert "rule TT01: unknown kind 'recal_floor'" in result.output
     assert "missing required key" not in result.output
+
+
+def test_progress_shows_rows_shards_and_speed_on_a_terminal(capsys: Any) -> None:
+    from auditor.cli import _Progress
+    from auditor.engines import shard_done
+
+    progress = _Progress(enabled=True)
+    progress("train", 1000)
+    shard_done(progress, "train", 1, 4)
+    line = capsys.readouterr().err.rsplit("\r", 1)[-1]
+    assert line.startswith("evaluating: train 1,000 rows, 1/4 shards (")
+    assert "rows/s)" in line
+    quiet = _Progress(enabled=False)  # not a terminal: nothing at all
+    quiet("train", 10)
+    shard_done(quiet, "train", 1, 4)
+    assert capsys.readouterr().err == ""
+    shard_done(lambda split, rows: None, "train", 1, 4)  # a plain callable is not told of shards

@@ -72,6 +72,8 @@ def _report(model: Any, splits: dict[str, Path], **settings: Any) -> tuple[dict[
     doc = result.to_dict()
     for key in ("created", "timings", "environment"):
         doc.pop(key)
+    train = result.evaluation.splits["train"]
+    assert doc.pop("engine")["splits"]["train"]["rows"] == train.n_rows + train.dropped_rows
     for split in doc["splits"].values():
         split.pop("path")
     return doc, result.evaluation

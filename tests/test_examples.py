@@ -31,3 +31,12 @@ def test_pre_merge_check_compares_with_the_deployed_report():
     text = (EXAMPLES / "pre-merge-check.sh").read_text()
     assert "--baseline" in text and "set -euo pipefail" in text
     assert 'auditor compare "$deployed_report" audit-report/report.json' in text
+
+
+def test_the_kuberay_job_audits_on_its_cluster():
+    job = yaml.safe_load((EXAMPLES / "kuberay-rayjob.yaml").read_text())
+    assert job["kind"] == "RayJob"
+    entrypoint = job["spec"]["entrypoint"]
+    assert entrypoint.startswith("auditor audit ")
+    assert "--engine ray --ray-address auto" in entrypoint and "s3://" in entrypoint
+    assert job["spec"]["rayClusterSpec"]["workerGroupSpecs"][0]["replicas"] >= 1

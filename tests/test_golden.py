@@ -1,7 +1,8 @@
 """Golden outputs: the five samples' report.json and HTML text stay what they were.
 
 The goldens in tests/golden/ were written before the audit core was restructured (issue "One audit
-core"); every field but timings, dates, versions and absolute paths must still match. Regenerate
+core"); every field but timings, dates, versions and absolute paths must still match. Fields
+added since (`engine`, the Ray issue's) were added to them alone, nothing else changed. Regenerate
 them only for a change that means to alter the reports:
 `python tests/test_golden.py samples/build REPORTS` after auditing each sample into REPORTS/NAME.
 """

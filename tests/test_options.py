@@ -40,6 +40,16 @@ def test_checks_its_values_with_the_messages_users_know() -> None:
         dataclasses.replace(AuditOptions(), fail_on="always")  # replace checks again
 
 
+def test_the_engine_settings_are_checked() -> None:
+    for address in ("local", "auto", "ray://head:10001", "10.0.0.5:6379"):
+        assert AuditOptions(engine="ray", ray_address=address).ray_address == address
+    for address in ("", "head", "ray://head", "http://head:8265/"):
+        with pytest.raises(AuditorError, match="ray_address must be local, auto, ray://HOST:PORT"):
+            AuditOptions(ray_address=address)
+    with pytest.raises(AuditorError, match="workers must be at least 1, got 0"):
+        AuditOptions(workers=0)
+
+
 def test_sequences_are_kept_as_tuples() -> None:
     options = AuditOptions(ignore=["id", "ts"], classes=["cat", "dog"])
     assert options.ignore == ("id", "ts") and options.classes == ("cat", "dog")

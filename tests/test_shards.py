@@ -259,16 +259,19 @@ def test_formats_in_messages_and_help_come_from_the_table(tmp_path, monkeypatch)
     formats = supported_formats()
     for suffix in {".csv", ".parquet", ".npz"}:
         assert suffix in formats and suffix in READERS
-    with pytest.raises(DataError) as folder:
+    with pytest.raises(DataError) as folder:  # a folder is a Parquet dataset
         SplitReader("val", tmp_path, ReadOptions())
-    assert str(folder.value) == f"{tmp_path}: val split is a folder; pass a {formats}"
+    assert str(folder.value) == (
+        f"{tmp_path}: the val split holds no Parquet file (a folder, glob or URI is read as a "
+        "Parquet dataset)"
+    )
     text = tmp_path / "split.txt"
     text.write_text("a,b\n")
     with pytest.raises(DataError) as unknown:
         SplitReader("val", text, ReadOptions())
     assert str(unknown.value) == f"{text}: unknown data format '.txt'; use {formats}"
     help_text = " ".join(CliRunner().invoke(main, ["audit", "--help"]).output.split())
-    assert f"Training split ({formats})." in help_text
+    assert f"Training split: a {formats} file, or a Parquet dataset" in help_text
 
     # A new format is one reader class and one entry in the table.
     monkeypatch.setitem(READERS, ".txt", _TextReader)

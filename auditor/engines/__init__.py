@@ -2,14 +2,17 @@
 
 An engine turns one split into one `ShardFacts` per shard, in shard order; the evaluation merges
 them, checks the split as a whole and measures it. `ENGINES` names every engine there is: a new
-one (a cluster) is one module with an `accumulate` function of the same shape, and one entry.
+one is one module with a `start(model, options)` that returns a `Session` (the engine's workers
+for one audit), and one entry here.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol
+import importlib.util
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Protocol
 
 from auditor.errors import AuditorError
 
@@ -19,19 +22,33 @@ if TYPE_CHECKING:
     from auditor.facts.shard import ShardFacts
     from auditor.loading.data import SplitReader
     from auditor.loading.model import LoadedModel
+    from auditor.options import AuditOptions
 
-Progress = Callable[[str, int], None]
-
-# Engine name -> module holding its `accumulate`; imported only when chosen.
-ENGINES = {"local": "auditor.engines.local"}
+Progress = Callable[[str, int], None]  # (split, rows just predicted)
 
 
-class Accumulate(Protocol):
-    """Read, predict and accumulate every shard of READER; one ShardFacts per shard, in order."""
+def shard_done(progress: Progress | None, split: str, done: int, total: int) -> None:
+    """Tell PROGRESS that DONE of the split's TOTAL shards are accumulated, if it listens.
 
-    def __call__(
+    A progress callable may have a `shards(split, done, total)` method (the command's does); the
+    rows keep coming through the call itself.
+    """
+    listener = getattr(progress, "shards", None)
+    if callable(listener):
+        listener(split, done, total)
+
+
+# Engine name -> module holding its `start`; imported only when chosen.
+ENGINES = {"local": "auditor.engines.local", "ray": "auditor.engines.cluster"}
+# What an engine needs beyond auditor's own dependencies: a module, and how to install it.
+REQUIRES = {"ray": ("ray", "pip install 'keras-auditor[ray]'")}
+
+
+class Session(Protocol):
+    """An engine's workers for one audit, started once for all its splits."""
+
+    def accumulate(
         self,
-        model: LoadedModel,
         reader: SplitReader,
         scale: np.ndarray | None,
         sample_rows: int,
@@ -40,15 +57,39 @@ class Accumulate(Protocol):
     ) -> list[ShardFacts]:
         """Accumulate READER's shards on the grid SCALE, sampling at most `sample_rows` rows.
 
-        Without SCALE (the first split), the engine takes the grid from the split's first
-        GRID_ROWS rows (`auditor.facts.rows.near_grid`); every ShardFacts carries it.
+        One ShardFacts per shard, in shard order. Without SCALE (the first split), the engine
+        takes the grid from the split's first GRID_ROWS rows (`auditor.facts.rows.near_grid`);
+        every ShardFacts carries it.
         """
+        ...
+
+    def describe(self) -> dict[str, Any]:
+        """Say which engine ran, with how many workers and where: `name`, `workers`, `address`."""
+        ...
+
+    def close(self) -> None:
+        """Stop what the session started (workers, a local cluster)."""
+        ...
 
 
-def engine(name: str) -> Accumulate:
-    """Return the `accumulate` function of engine NAME."""
+def check(name: str) -> None:
+    """Refuse an unknown engine, or one whose package is not installed, in one line."""
     if name not in ENGINES:
         raise AuditorError(f"unknown engine {name!r}; choose from {', '.join(ENGINES)}")
-    module = importlib.import_module(ENGINES[name])
-    accumulate: Accumulate = module.accumulate
-    return accumulate
+    if name in REQUIRES:
+        module, install = REQUIRES[name]
+        if importlib.util.find_spec(module) is None:
+            raise AuditorError(
+                f"the {name} engine needs the '{module}' package, which is not installed: {install}"
+            )
+
+
+@contextmanager
+def running(name: str, model: LoadedModel, options: AuditOptions) -> Iterator[Session]:
+    """Start engine NAME's session for one audit of MODEL, and close it afterwards."""
+    check(name)
+    session: Session = importlib.import_module(ENGINES[name]).start(model, options)
+    try:
+        yield session
+    finally:
+        session.close()

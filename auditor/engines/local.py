@@ -9,14 +9,93 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from auditor.engines import shard_done
 from auditor.errors import DataError
 from auditor.facts.rows import GRID_ROWS, RowFacts, near_grid
 from auditor.facts.shard import ShardFacts
 
 if TYPE_CHECKING:
     from auditor.engines import Progress
-    from auditor.loading.data import Batch, SplitReader
+    from auditor.loading.data import Batch, Shard, SplitReader
     from auditor.loading.model import LoadedModel
+    from auditor.options import AuditOptions
+
+
+@dataclass(frozen=True)
+class LocalSession:
+    """The local engine for one audit: every split's shards in this process, in turn."""
+
+    model: LoadedModel
+
+    def accumulate(
+        self,
+        reader: SplitReader,
+        scale: np.ndarray | None,
+        sample_rows: int,
+        progress: Progress | None,
+        timings: dict[str, float],
+    ) -> list[ShardFacts]:
+        """Read, predict and accumulate every shard of READER in turn (see `accumulate`)."""
+        return accumulate(self.model, reader, scale, sample_rows, progress, timings)
+
+    def describe(self) -> dict[str, Any]:
+        """Name the engine and its workers, for the report."""
+        return {"name": "local", "workers": 1, "address": None}
+
+    def close(self) -> None:
+        """Nothing to stop: the local engine holds no resources between splits."""
+
+
+def start(model: LoadedModel, options: AuditOptions) -> LocalSession:
+    """Start the local engine for one audit of MODEL."""
+    return LocalSession(model)
+
+
+def shard_facts(
+    model: LoadedModel,
+    shard: Shard,
+    where: Any,
+    scale: np.ndarray,
+    sample_rows: int,
+    timings: dict[str, float],
+) -> ShardFacts:
+    """Read, predict and accumulate one shard on the grid SCALE (an engine's unit of work).
+
+    The same steps as `accumulate`, for an engine that hands shards to workers: WHERE names the
+    split in messages. As there, each batch is hashed on a second thread while the next one is
+    read and predicted.
+    """
+    clock = time.perf_counter
+    facts = ShardFacts(RowFacts(scale, sample_rows))
+
+    def hash_batch(batch: Batch) -> None:
+        started = clock()
+        facts.rows.update(batch.x, batch.y, batch.rows)
+        timings["row_facts"] += clock() - started
+
+    batches = shard.batches()
+    with ThreadPoolExecutor(max_workers=1) as hasher:
+        pending: Future[None] | None = None
+        while True:
+            started = clock()
+            batch = next(batches, None)
+            timings["read"] += clock() - started
+            if batch is None:
+                break
+            started = clock()
+            raw = model.predict_raw(batch.x)
+            proba = model.to_proba(raw)
+            losses = model.loss(batch.y, raw)
+            timings["predict"] += clock() - started
+            check_predictions(model, where, batch, proba)
+            facts.add(batch.y, proba, losses)
+            if pending is not None:
+                pending.result()  # batches are hashed in order, one waiting at most
+            pending = hasher.submit(hash_batch, batch)
+        if pending is not None:
+            pending.result()
+    facts.report = shard.report
+    return facts
 
 
 def accumulate(
@@ -59,7 +138,8 @@ class _Pipeline:
         with ThreadPoolExecutor(max_workers=1) as self.worker:
             try:
                 refused = False  # an invalid row without --drop-invalid-rows: the split fails
-                for shard in self.reader.shards():
+                shards = self.reader.shards()
+                for done, shard in enumerate(shards, 1):
                     facts = ShardFacts(RowFacts(self.scale, self.sample_rows))
                     self.shards.append(facts)
                     for batch in self._read(shard.batches()):
@@ -69,6 +149,7 @@ class _Pipeline:
                     refused = refused or bool(
                         shard.report.invalid and not self.reader.options.drop_invalid_rows
                     )
+                    shard_done(self.progress, self.reader.name, done, len(shards))
                 self._fix_grid()  # a split shorter than GRID_ROWS
             finally:
                 for future in self.pending:
@@ -91,7 +172,7 @@ class _Pipeline:
         proba = self.model.to_proba(raw)
         losses = self.model.loss(batch.y, raw)
         self.timings["predict"] += time.perf_counter() - started
-        check_predictions(self.model, self.reader, batch, proba)
+        check_predictions(self.model, self.reader.path, batch, proba)
         facts.add(batch.y, proba, losses)
         if self.scale is None:
             self.waiting.append((facts.rows, batch))
@@ -130,12 +211,12 @@ class _Pipeline:
         self.waiting, self.waiting_rows = [], 0
 
 
-def check_predictions(model: LoadedModel, reader: SplitReader, batch: Any, proba: Any) -> None:
-    """Refuse predictions that are not finite probabilities, naming the first bad row."""
+def check_predictions(model: LoadedModel, where: Any, batch: Any, proba: Any) -> None:
+    """Refuse predictions that are not finite probabilities, naming the split (WHERE) and row."""
     bad = ~np.isfinite(proba).all(axis=1)
     if bad.any():
         raise DataError(
-            f"{reader.path}: the model predicted NaN or infinity for {int(bad.sum())} row(s) "
+            f"{where}: the model predicted NaN or infinity for {int(bad.sum())} row(s) "
             f"(first: row {int(batch.rows[int(np.argmax(bad))])}); check the inputs' scale"
         )
     if model.info.output == "probability" and (proba.min() < -1e-6 or proba.max() > 1 + 1e-6):

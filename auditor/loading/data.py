@@ -87,7 +87,7 @@ class Shard:
         self,
         index: int,
         raw: RawShard,
-        path: Path,
+        path: Path | str,
         label: str,
         features: Sequence[str],
         options: ReadOptions,
@@ -270,7 +270,9 @@ class SplitReader:
             raise DataError(f"{self.path}: the {self.name} split has no rows")
 
 
-def _labels(raw: np.ndarray, start: int, path: Path, label: str, opts: ReadOptions) -> np.ndarray:
+def _labels(
+    raw: np.ndarray, start: int, path: Path | str, label: str, opts: ReadOptions
+) -> np.ndarray:
     """Raw labels as class indices (text via --classes); DataError naming the bad values."""
     if opts.classes is not None and raw.dtype.kind in "OUSb":
         lookup = {name: i for i, name in enumerate(opts.classes)}
@@ -320,7 +322,11 @@ def check_header(name: str, source: Any, label: str, ignore: Sequence[str]) -> N
 
 
 def _check_columns(
-    path: Path, columns: Sequence[str], separate_labels: bool, label: str, ignore: Sequence[str]
+    path: Path | str,
+    columns: Sequence[str],
+    separate_labels: bool,
+    label: str,
+    ignore: Sequence[str],
 ) -> None:
     """Refuse a header without the label column, with unknown --ignore columns or duplicates."""
     if not separate_labels and label not in columns:

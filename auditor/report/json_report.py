@@ -93,6 +93,7 @@ def report_dict(result: AuditResult) -> dict[str, Any]:
         "history": summarize(result.history) if result.history else None,
         "reference": _reference(ev.reference),
         "environment": environment(),
+        "engine": ev.engine or None,
         "timings": {k: round(v, 4) for k, v in result.timings.items()},
     }
     return clean(doc)

@@ -10,6 +10,7 @@ import numpy as np
 
 from auditor.errors import DataError
 from auditor.loading.readers.csv import CsvReader
+from auditor.loading.readers.dataset import DatasetReader, is_dataset
 from auditor.loading.readers.memory import MemoryReader
 from auditor.loading.readers.npz import NpzReader
 from auditor.loading.readers.parquet import ParquetReader
@@ -36,7 +37,11 @@ class Reader(Protocol):
     """One input kind: its column names, and its rows cut into shards."""
 
     format: ClassVar[str]  # the name in FORMATS: "csv", "parquet", ...
-    path: Path
+
+    @property
+    def path(self) -> Path | str:
+        """The file's path, or a dataset's folder, glob or URI as given: what messages name."""
+        ...
 
     @property
     def separate_labels(self) -> bool:
@@ -86,18 +91,19 @@ def supported_formats() -> str:
 
 
 def open_source(name: str, source: Any, label: str) -> Reader:
-    """Pick the reader for the `name` split: a file's by its suffix or in-memory data's.
+    """Pick the reader for the `name` split: a file's by its suffix, a dataset's, in-memory data's.
 
-    LABEL names the label column, which in-memory data's errors mention.
+    A folder, a glob or a URI (`s3://...`) is a Parquet dataset. LABEL names the label column,
+    which in-memory data's errors mention.
     """
     if not isinstance(source, (str, Path)):
         # In-memory data (Python API): a DataFrame with the label column, or (x, y) arrays.
         return MemoryReader(source, Path(f"<{name} data>"), label)
+    if is_dataset(source):
+        return DatasetReader(source, name)
     path = Path(source)
     if not path.exists():
         raise DataError(f"{path}: {name} split not found")
-    if path.is_dir():
-        raise DataError(f"{path}: {name} split is a folder; pass a {supported_formats()}")
     reader = READERS.get(path.suffix.lower())
     if reader is None:
         raise DataError(f"{path}: unknown data format '{path.suffix}'; use {supported_formats()}")

@@ -1,0 +1,251 @@
+"""The Ray engine: a pool of actors, each holding the model once, reads, predicts and accumulates.
+
+The driver sends each worker the model's file once (through Ray's object store, so a remote
+cluster needs no shared disk) and then shards: a shard is a description (a file, its row groups),
+read by the worker itself. Back come the shards' `ShardFacts` only: labels, probabilities, loss
+moments and row facts (hashes, feature statistics, a bounded sample), which merge in shard order
+into what one pass gives. The first split's near-duplicate grid is taken on the driver from the
+split's first GRID_ROWS rows, before any shard is sent, so that every worker hashes on it.
+
+Faults: a worker that dies is restarted by Ray (`max_restarts`), which loads the model again, and
+the shard it held is run again (`max_task_retries`); shards are pure functions of their rows, so
+the report is the same. An error in a shard (an unreadable file) fails the audit with that error.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import time
+import warnings
+from collections import deque
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from auditor.engines import shard_done
+from auditor.engines.local import shard_facts
+from auditor.engines.model_files import model_file, unpack
+from auditor.errors import AuditorError
+from auditor.facts.rows import GRID_ROWS, near_grid
+from auditor.memory import return_freed_memory
+
+if TYPE_CHECKING:
+    from auditor.engines import Progress
+    from auditor.facts.shard import ShardFacts
+    from auditor.loading.data import Shard, SplitReader
+    from auditor.loading.model import LoadedModel, ModelInfo
+    from auditor.options import AuditOptions
+
+IN_FLIGHT = 2  # shards queued per worker: one running, one waiting, so no worker idles between
+RESTARTS = 3  # times Ray restarts a dead worker (and retries the shard it held)
+
+
+def start(model: LoadedModel, options: AuditOptions) -> RaySession:
+    """Connect to Ray (or start a local instance) and start the pool of workers for MODEL."""
+    import ray
+
+    owned = not ray.is_initialized()  # an embedding program's own ray.init() is used as it is
+    if owned:
+        try:
+            with warnings.catch_warnings():  # Ray Client warns of a timeout it also raises
+                warnings.simplefilter("ignore")
+                # A local instance offers at least one CPU per asked-for worker: a worker Ray
+                # cannot place would hold its shards forever.
+                cpus = max(os.cpu_count() or 1, options.workers or 1)
+                ray.init(
+                    address=options.ray_address,
+                    num_cpus=cpus if options.ray_address == "local" else None,
+                    include_dashboard=False,
+                    logging_level=logging.ERROR,
+                    log_to_driver=False,  # workers' TensorFlow banners stay in Ray's logs
+                )
+        except (ConnectionError, ValueError, RuntimeError) as exc:
+            raise AuditorError(
+                f"--ray-address {options.ray_address}: cannot connect to Ray ({_one_line(exc)})"
+            ) from None
+    try:
+        cpus = max(int(ray.cluster_resources().get("CPU", 1)), 1)
+        workers = options.workers or cpus
+        blob, suffix = model_file(model)
+        held = ray.put(blob)
+        worker = ray.remote(num_cpus=1, max_restarts=RESTARTS, max_task_retries=RESTARTS)(
+            ShardWorker
+        )
+        actors: list[Any] = [
+            worker.remote(suffix, model.info, options.unsafe) for _ in range(workers)
+        ]
+        # Each worker imports TensorFlow and loads the model now, while the driver lists the
+        # first split's shards and reads its grid rows.
+        warming = [actor.warm.remote([held]) for actor in actors]
+    except BaseException:
+        if owned:
+            ray.shutdown()
+        raise
+    return RaySession(actors, options.ray_address, owned, held, warming)
+
+
+@dataclass
+class RaySession:
+    """The workers of one audit; shards go to whichever worker has room, results come in order."""
+
+    actors: list[Any]
+    address: str
+    owned: bool  # the session started Ray, and stops it
+    model_ref: Any = None
+    warming: list[Any] = field(default_factory=list)  # the workers' model loads, awaited once
+
+    def accumulate(
+        self,
+        reader: SplitReader,
+        scale: np.ndarray | None,
+        sample_rows: int,
+        progress: Progress | None,
+        timings: dict[str, float],
+    ) -> list[ShardFacts]:
+        """Accumulate every shard of READER on the workers; one ShardFacts per shard, in order."""
+        import ray
+
+        shards = reader.shards()
+        if scale is None:
+            scale = head_grid(reader, shards)
+        where = str(reader.path)
+        for ref in self.warming:  # a model that does not load fails here, in one line
+            _result(ref, where, 0)
+        self.warming = []
+        results: list[ShardFacts | None] = [None] * len(shards)
+        waiting = deque(enumerate(shards))
+        free = [actor for _ in range(IN_FLIGHT) for actor in self.actors]  # each, then again
+        running: dict[Any, tuple[int, Any]] = {}
+        while waiting or running:
+            while waiting and free:
+                actor = free.pop(0)
+                index, shard = waiting.popleft()
+                task = actor.run.remote(shard, where, scale, sample_rows, [self.model_ref])
+                running[task] = (index, actor)
+            done, _ = ray.wait(list(running), num_returns=1)
+            for ref in done:
+                index, actor = running.pop(ref)
+                started = time.perf_counter()
+                facts, spent = _result(ref, where, index)
+                # The driver's own time per shard: fetching and unpickling its facts.
+                timings["driver_collect"] = (
+                    timings.get("driver_collect", 0.0) + time.perf_counter() - started
+                )
+                results[index] = facts
+                for key, seconds in spent.items():
+                    timings[key] = timings.get(key, 0.0) + seconds
+                if progress is not None:
+                    progress(reader.name, sum(len(y) for y in facts.labels))
+                    shard_done(
+                        progress, reader.name, sum(r is not None for r in results), len(shards)
+                    )
+                free.append(actor)
+        return [facts for facts in results if facts is not None]
+
+    def describe(self) -> dict[str, Any]:
+        """Name the engine, its workers and the cluster's address, for the report."""
+        return {"name": "ray", "workers": len(self.actors), "address": self.address}
+
+    def close(self) -> None:
+        """Stop the workers, and the Ray instance when the session started it."""
+        import ray
+
+        for actor in self.actors:
+            ray.kill(actor, no_restart=True)
+        if self.owned:
+            ray.shutdown()
+
+
+def _result(ref: Any, where: str, index: int) -> Any:
+    """Fetch one shard's facts; a worker's auditor error is raised as it is, in one line."""
+    import ray
+
+    try:
+        found = ray.get(ref)
+    except ray.exceptions.RayTaskError as exc:
+        cause = getattr(exc, "cause", None)
+        if isinstance(cause, AuditorError):
+            raise cause from None
+        raise AuditorError(
+            f"{where}: shard {index} failed on a Ray worker ({_one_line(cause or exc)})"
+        ) from None
+    except ray.exceptions.RayActorError as exc:
+        raise AuditorError(
+            f"{where}: the Ray worker of shard {index} died {RESTARTS + 1} times "
+            f"({_one_line(exc)}); see Ray's logs"
+        ) from None
+    except ray.exceptions.RayError as exc:  # e.g. a lost object
+        raise AuditorError(f"{where}: shard {index} failed on Ray ({_one_line(exc)})") from None
+    return found
+
+
+def head_grid(reader: SplitReader, shards: list[Shard]) -> np.ndarray:
+    """Return the near-duplicate grid from the split's first GRID_ROWS clean rows, as `local`.
+
+    As one pass does, rows after a shard with an invalid row (without --drop-invalid-rows) are
+    not among them: the split fails later anyway, on any engine.
+    """
+    head: list[np.ndarray] = []
+    rows = 0
+    for shard in shards:
+        for batch in shard.batches():
+            head.append(batch.x)
+            rows += len(batch.x)
+            if rows >= GRID_ROWS:
+                return near_grid(np.concatenate(head)[:GRID_ROWS])
+        if shard.report.invalid and not reader.options.drop_invalid_rows:
+            break
+    if not head:
+        return np.ones(len(reader.features))
+    return near_grid(np.concatenate(head)[:GRID_ROWS])
+
+
+class ShardWorker:
+    """A Ray actor: the model loaded once from its file's bytes, then one shard per call."""
+
+    def __init__(self, suffix: str, info: ModelInfo, unsafe: bool) -> None:
+        return_freed_memory()  # as the command does: per-batch arrays go back when freed
+        self.suffix, self.info, self.unsafe = suffix, info, unsafe
+        self.model: LoadedModel | None = None
+
+    def run(
+        self, shard: Shard, where: str, scale: np.ndarray, sample_rows: int, model: list[Any]
+    ) -> tuple[ShardFacts, dict[str, float]]:
+        """Read, predict and accumulate SHARD; return its facts and the seconds spent.
+
+        MODEL holds the reference to the model's bytes (in a list, so that Ray hands it over
+        unread): the first shard a worker process gets loads it, a restarted worker again.
+        """
+        started = time.perf_counter()
+        timings = {"read": 0.0, "predict": 0.0, "row_facts": 0.0}
+        loaded = self.load(model)
+        facts = shard_facts(loaded, shard, where, scale, sample_rows, timings)
+        # The shard's wall time on its worker (read and predict overlap the row facts).
+        timings["worker_shards"] = time.perf_counter() - started
+        return facts, timings
+
+    def warm(self, model: list[Any]) -> None:
+        """Load the model ahead of the first shard (see `load`)."""
+        self.load(model)
+
+    def load(self, model: list[Any]) -> LoadedModel:
+        """Load the model from its bytes (MODEL[0], a reference), once per worker process."""
+        import ray
+
+        from auditor.loading.model import load_model
+
+        if self.model is None:
+            folder = Path(tempfile.mkdtemp(prefix="auditor-worker-"))
+            path = unpack(ray.get(model[0]), self.suffix, folder)
+            # The driver's facts about the model (its path, in messages), this copy's functions.
+            self.model = replace(load_model(path, unsafe=self.unsafe), info=self.info)
+        return self.model
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__

@@ -1,0 +1,218 @@
+"""The Ray engine gives the local engine's report, on a local Ray cluster the tests start.
+
+Splits are Parquet datasets cut into uneven shards (a one-row file, a file where a class is
+absent), with validation rows planted in the training split (exact duplicates across splits).
+The Ray engine's report.json must equal the local engine's: metrics to 1e-9, rule results and
+recommendations the same, for a binary and a multiclass model; and again when a worker process is
+killed mid-audit. A shard that cannot be read fails the audit with one line naming it, exit 2.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from sharding import assert_close, comparable, table, write_file, write_folder
+
+from auditor.api import audit
+from auditor.errors import DataError
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ray")]
+ROOT = Path(__file__).resolve().parent.parent
+PLANTED = 12  # validation rows copied into the training split
+# Train: a one-row file, a file of 40 rows without class 1, then uneven files of row groups.
+TRAIN_FILES = [[1], [40], [17, 60], [3], [100, 100, 79]]
+SETTINGS = {"batch_rows": 32, "shard_rows": 50, "sample_rows": 150}
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Any]:
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, logging_level=logging.ERROR, log_to_driver=False)
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
+
+
+def _splits(model: Any, folder: Path) -> dict[str, Path]:
+    """Train as a folder of uneven files (with planted val rows), val as one multi-group file."""
+    x, y = model.x_train.copy(), model.y_train.copy()
+    x[-PLANTED:], y[-PLANTED:] = model.x_val[:PLANTED], model.y_val[:PLANTED]  # planted copies
+    # Rows 1..40 (the second file) hold no row of class 1.
+    others = np.flatnonzero(y != 1)[:40]
+    rest = np.setdiff1d(np.arange(len(y)), others)
+    order = np.concatenate([rest[:1], others, rest[1:]])
+    x, y = x[order], y[order]
+    assert 1 not in y[1:41] and 1 in y
+    train = write_folder(folder / "train", table(x, y, model.names), TRAIN_FILES)
+    val = write_file(
+        folder / "val.parquet", table(model.x_val, model.y_val, model.names), [1, 99, 50, 50]
+    )
+    return {"train": train, "val": val}
+
+
+def _audit(model: Any, splits: dict[str, Path], **settings: Any) -> Any:
+    return audit(
+        model.path("keras"), train=splits["train"], val=splits["val"], **SETTINGS, **settings
+    )
+
+
+def _assert_same(ray_run: Any, local_run: Any) -> None:
+    ours, theirs = ray_run.to_dict(), local_run.to_dict()
+    assert_close(comparable(ours), comparable(theirs), tolerance=1e-9)
+    assert ours["results"] == theirs["results"]  # every rule's status, message, evidence
+    assert ours["recommendations"] == theirs["recommendations"]
+    assert ray_run.evaluation.data == local_run.evaluation.data  # the facts the rules judged
+    for name in ("train", "val"):
+        ray_rows, local_rows = ray_run.evaluation.rows[name], local_run.evaluation.rows[name]
+        for field in ("hashes", "near_hashes", "row_numbers", "sample_rows", "sample_x"):
+            assert np.array_equal(getattr(ray_rows, field), getattr(local_rows, field)), field
+    engine, local_engine = ours["engine"], theirs["engine"]
+    assert (engine["name"], engine["workers"], engine["address"]) == ("ray", 2, "local")
+    assert local_engine["name"] == "local" and local_engine["workers"] == 1
+    for key in ("shards", "rows", "splits"):
+        assert engine[key] == local_engine[key]
+
+
+@pytest.mark.parametrize("task", ["binary", "multiclass"])
+def test_the_ray_engine_gives_the_local_report(
+    cluster: Any, tiny_binary: Any, tiny_multiclass: Any, tmp_path: Path, task: str
+) -> None:
+    model = tiny_binary if task == "binary" else tiny_multiclass
+    splits = _splits(model, tmp_path)
+    local_run = _audit(model, splits)
+    ray_run = _audit(model, splits, engine="ray", workers=2)
+    _assert_same(ray_run, local_run)
+    assert ray_run.to_dict()["engine"]["splits"] == {
+        "train": {"shards": 7, "rows": 400},
+        "val": {"shards": 3, "rows": 200},
+    }
+    leak = next(r for r in ray_run.results if r.rule.id == "LK01")
+    assert leak.status == "failed" and leak.observed["shared_rows"] >= PLANTED
+
+
+def test_models_in_other_forms_travel_to_the_workers(
+    cluster: Any, tiny_multiclass: Any, tmp_path: Path
+) -> None:
+    """A SavedModel folder goes as an archive, an in-memory Keras model saved as .keras."""
+    splits = _splits(tiny_multiclass, tmp_path)
+    local_run = _audit(tiny_multiclass, splits)
+    for model in (tiny_multiclass.path("savedmodel"), tiny_multiclass.model):
+        ray_run = audit(model, train=splits["train"], val=splits["val"], engine="ray", **SETTINGS)
+        for name in ("train", "val"):
+            ours, theirs = ray_run.evaluation.splits[name], local_run.evaluation.splits[name]
+            np.testing.assert_allclose(ours.proba, theirs.proba, rtol=0, atol=1e-6)
+            assert ours.confusion_matrix == theirs.confusion_matrix
+
+
+def _parent(pid: int) -> int:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0
+    return int(stat.rsplit(")", 1)[1].split()[1])  # the field after the state
+
+
+def _worker_processes() -> list[int]:
+    """Process ids of this test's Ray actors: named after their class, below this process."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if not command.startswith(b"ray::ShardWorker"):
+            continue
+        pid = ancestor = int(entry.name)
+        while ancestor > 1 and ancestor != os.getpid():  # not another test run's cluster
+            ancestor = _parent(ancestor)
+        if ancestor == os.getpid():
+            found.append(pid)
+    return sorted(found)
+
+
+def test_a_killed_worker_is_replaced_and_the_report_is_the_same(
+    cluster: Any, tiny_binary: Any, tmp_path: Path
+) -> None:
+    splits = _splits(tiny_binary, tmp_path)
+    local_run = _audit(tiny_binary, splits)
+    killed: list[int] = []
+
+    def kill_one(split: str, rows: int) -> None:
+        # After the first shard comes back: the others are queued or running on the workers.
+        if not killed:
+            victims = _worker_processes()
+            assert len(victims) == 2, victims
+            os.kill(victims[0], signal.SIGKILL)
+            killed.append(victims[0])
+
+    ray_run = _audit(tiny_binary, splits, engine="ray", workers=2, progress=kill_one)
+    assert killed and killed[0] not in _worker_processes()
+    _assert_same(ray_run, local_run)
+
+
+def test_an_unreadable_shard_fails_the_audit_naming_it(
+    cluster: Any, tiny_binary: Any, tmp_path: Path
+) -> None:
+    splits = _splits(tiny_binary, tmp_path)
+    broken = splits["train"] / "part-002.parquet"
+    data = bytearray(broken.read_bytes())
+    data[8:400] = b"\xff" * 392  # its first column chunks; the footer still reads
+    broken.write_bytes(bytes(data))
+    with pytest.raises(DataError) as caught:
+        _audit(tiny_binary, splits, engine="ray", workers=2)
+    text = str(caught.value)
+    assert text.startswith(f"{broken}: could not read the Parquet data (") and "\n" not in text
+
+
+def test_the_command_line_runs_ray_and_errors_stay_one_line(
+    tiny_binary: Any, tmp_path: Path
+) -> None:
+    """A Ray instance of its own (started and stopped by the command): stderr is auditor's only."""
+    splits = _splits(tiny_binary, tmp_path)
+    broken = splits["train"] / "part-004.parquet"
+    data = bytearray(broken.read_bytes())
+    data[8:400] = b"\xff" * 392
+    broken.write_bytes(bytes(data))
+    args = [
+        sys.executable, "-m", "auditor", "audit", str(tiny_binary.path("keras")),
+        "--train", str(splits["train"]), "--val", str(splits["val"]), "--engine", "ray",
+        "--workers", "2", "--shard-rows", "50", "--format", "json", "--out", str(tmp_path / "o"),
+    ]  # fmt: skip
+    done = subprocess.run(args, capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(f"Error: {broken}: could not read the Parquet data (")
+    assert not (tmp_path / "o" / "report.json").exists()  # no partial report
+
+
+def test_without_ray_the_engine_is_refused_in_one_line(
+    tiny_binary: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from auditor import engines
+    from auditor.cli import main
+
+    monkeypatch.setitem(engines.REQUIRES, "ray", ("auditor_no_such_ray", "pip install 'x[ray]'"))
+    model, train = str(tiny_binary.path("keras")), str(tiny_binary.split("train"))
+    done = CliRunner().invoke(
+        main, ["audit", model, "--train", train, "--val", train, "--engine", "ray"]
+    )
+    assert done.exit_code == 2
+    assert done.output.strip() == (
+        "Error: the ray engine needs the 'auditor_no_such_ray' package, which is not installed: "
+        "pip install 'x[ray]'"
+    )
