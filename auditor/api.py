@@ -21,7 +21,7 @@ from auditor.options import AuditOptions
 from auditor.regularization import facts_needed, recommend
 from auditor.report.drawing import Drawing
 from auditor.report.json_report import report_dict, report_json
-from auditor.report.writer import FIGURE_FORMATS, FORMATS, check_output, preload, write_reports
+from auditor.report.writer import FIGURE_FORMATS, FORMATS, check_output, write_reports
 from auditor.result import AuditResult
 from auditor.rules import RuleSet, load_rule_set, run_rules
 from auditor.rules.engine import facts_needed as rule_facts
@@ -179,7 +179,6 @@ def _audit(
     _check_before_loading(model, splits, options)
     loaded = _model(model, options.unsafe)
     timings["load"] = time.perf_counter() - started
-    preloading = preload(formats)
 
     started = time.perf_counter()
     evaluation = evaluate(loaded, splits, options, progress)
@@ -211,8 +210,6 @@ def _audit(
     if reference is not None:
         evaluation = replace(evaluation, reference=reference)
 
-    if preloading is not None:
-        preloading.join()  # no fork while an import is half done
     drawing = _draw_in_background(evaluation, history, formats)
     try:
         started = time.perf_counter()

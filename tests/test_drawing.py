@@ -209,35 +209,3 @@ def test_multiclass_curves_from_a_stride_of_rows(
     assert plots.roc_pr_curves(ev).startswith("data:image/png;base64,")
     # train 400 rows -> every 8th row, val 200 -> every 4th: 50 rows x 3 classes each
     assert calls == [150, 150]
-
-
-def test_forked_work_runs_in_a_child() -> None:
-    assert drawing.Forked(os.getpid, int).result() != os.getpid()
-
-
-@pytest.mark.slow
-def test_the_pdf_laid_out_in_a_child_is_the_pdf_laid_out_here(
-    result: AuditResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """With the HTML to render, the PDF is laid out by a child meanwhile: the same pages."""
-    from pypdf import PdfReader
-
-    from auditor.report import writer
-
-    forks: list[int] = []
-    fork = writer.Forked
-
-    def counted(*args: Any) -> Any:
-        forks.append(1)
-        return fork(*args)
-
-    monkeypatch.setattr(writer, "Forked", counted)
-    (alone,) = writer.write_reports(result, tmp_path / "alone", ("pdf",))
-    assert forks == []
-    written = writer.write_reports(result, tmp_path / "beside", ("json", "pdf", "html"))
-    assert forks == [1]
-    assert [p.name for p in written] == ["report.json", "report.pdf", "report.html"]
-    pages = [
-        [page.extract_text() for page in PdfReader(path).pages] for path in (alone, written[1])
-    ]
-    assert len(pages[0]) > 3 and pages[0] == pages[1]

@@ -1,11 +1,10 @@
-"""Work done in a forked process while the parent goes on: the figures, the PDF.
+"""Draws the report's figures in a forked process while the parent judges the rules.
 
 Drawing is mostly Python (matplotlib) and so are the rules' many small NumPy calls: on two threads
-they would take turns holding the GIL, in two processes they run side by side. The same goes for
-laying out the PDF (WeasyPrint) while the parent renders the other reports. The child inherits its
-inputs by `fork` (nothing is copied up front) and sends back only the answer, pickled. If the
-process cannot be started, fails, is killed or does not answer in time, the parent does the work
-itself; a child nobody collects is killed and reaped when it is garbage-collected.
+they would take turns holding the GIL, in two processes they run side by side. The child inherits
+the evaluation by `fork` (nothing is copied up front) and sends back only the encoded figures. If
+the process cannot be started, fails, is killed or does not answer in time, the parent draws the
+figures itself; a drawing nobody collects is killed and reaped when it is garbage-collected.
 """
 
 from __future__ import annotations
@@ -16,14 +15,12 @@ import selectors
 import signal
 import threading
 import weakref
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from auditor.evaluation import Evaluation
     from auditor.report.plots import Figure
 
-T = TypeVar("T")
 TIMEOUT_SECONDS = 120.0
 _FORKING = threading.Lock()  # a child forked by another thread must not inherit our pipe's end
 
@@ -42,12 +39,12 @@ def _draw(evaluation: Evaluation, history: dict[str, list[float]] | None) -> dic
     return evaluation_figures(evaluation, history)
 
 
-def _child(read: int, write: int, work: Callable[[], Any]) -> None:
-    """Work, send, and leave without running any of the parent's cleanup."""
+def _child(read: int, write: int, evaluation: Evaluation, history: dict | None) -> None:
+    """Draw, send, and leave without running any of the parent's cleanup."""
     status = 1
     try:
         os.close(read)
-        payload = pickle.dumps(work())
+        payload = pickle.dumps(_draw(evaluation, history))
         with os.fdopen(write, "wb") as pipe:
             pipe.write(payload)
         status = 0
@@ -56,7 +53,7 @@ def _child(read: int, write: int, work: Callable[[], Any]) -> None:
 
 
 def _reap(pid: int, read: int) -> None:
-    """Stop and collect a child whose answer is not wanted (or no longer awaited)."""
+    """Stop and collect a child whose figures are not wanted (or no longer awaited)."""
     for step in (lambda: os.close(read), lambda: os.kill(pid, signal.SIGKILL)):
         try:
             step()
@@ -68,12 +65,12 @@ def _reap(pid: int, read: int) -> None:
         pass
 
 
-class Forked(Generic[T]):
-    """WORK() run by a forked child; `result()` waits for its answer (of type KIND)."""
+class Drawing:
+    """The figures of EVALUATION, drawn by a forked child; `result()` waits for them."""
 
-    def __init__(self, work: Callable[[], T], kind: type):
-        self._work, self._kind = work, kind
-        self._answer: Any = None
+    def __init__(self, evaluation: Evaluation, history: dict[str, list[float]] | None):
+        self._args = (evaluation, history)
+        self._figures: dict[str, Figure] | None = None
         self._finalizer: weakref.finalize | None = None
         try:
             with _FORKING:
@@ -85,27 +82,25 @@ class Forked(Generic[T]):
                     os.close(write)
                     raise
                 if pid == 0:
-                    _child(read, write, work)
+                    _child(read, write, evaluation, history)
                 os.close(write)
-        except OSError:  # no process to spare (EAGAIN, ENOMEM): work here when asked
+        except OSError:  # no process to spare (EAGAIN, ENOMEM): draw here when asked
             return
         self._pid, self._read = pid, read
         self._finalizer = weakref.finalize(self, _reap, pid, read)
 
-    def result(self) -> T:
-        """Return the child's answer, or the work done here if the child gave none."""
-        if self._answer is None:
-            received = self._receive()
-            self._answer = received if isinstance(received, self._kind) else self._work()
-        answer: T = self._answer
-        return answer
+    def result(self) -> dict[str, Figure]:
+        """Return the figures by name: the child's, or drawn here if the child gave none."""
+        if self._figures is None:
+            self._figures = self._receive() or _draw(*self._args)
+        return self._figures
 
     def cancel(self) -> None:
-        """Stop the child, if any: its answer will not be used."""
+        """Stop the child, if any: its figures will not be used."""
         if self._finalizer is not None:
             self._finalizer()
 
-    def _receive(self) -> Any:
+    def _receive(self) -> dict[str, Figure] | None:
         if self._finalizer is None or not self._finalizer.alive:
             return None
         self._finalizer.detach()  # from here on, this call reads, kills if need be and reaps
@@ -122,9 +117,9 @@ class Forked(Generic[T]):
                 else:  # no answer in time
                     os.kill(self._pid, signal.SIGKILL)
             status = os.waitpid(self._pid, 0)[1]
-            answer = pickle.loads(b"".join(chunks)) if status == 0 and chunks else None
+            figures = pickle.loads(b"".join(chunks)) if status == 0 and chunks else None
         except (OSError, ValueError, pickle.UnpicklingError, EOFError):
-            answer = None
+            figures = None
         finally:
             if status == -1:
                 _reap(self._pid, self._read)
@@ -133,11 +128,4 @@ class Forked(Generic[T]):
                     os.close(self._read)
                 except OSError:
                     pass
-        return answer
-
-
-class Drawing(Forked[dict[str, "Figure"]]):
-    """The figures of EVALUATION, drawn by a forked child; `result()` waits for them."""
-
-    def __init__(self, evaluation: Evaluation, history: dict[str, list[float]] | None):
-        super().__init__(lambda: _draw(evaluation, history), dict)
+        return figures if isinstance(figures, dict) else None

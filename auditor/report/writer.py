@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-import sys
 import tempfile
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from auditor.errors import OutputError
-from auditor.report.drawing import Forked
 
 if TYPE_CHECKING:
     from auditor.report.drawing import FigureSource
@@ -41,7 +37,7 @@ def _render(
     from auditor.report.markdown import render_markdown
 
     if "pdf" in formats:
-        # A second of imports, unless `preload` took them while the model predicted.
+        # A second of imports, taken while the figures may still be drawing in the background.
         import weasyprint  # noqa: F401
 
     texts: dict[str, Callable[[], bytes]] = {
@@ -54,36 +50,11 @@ def _render(
     if FIGURE_FORMATS & set(formats):
         # HTML and PDF share one context, so the plots are drawn once.
         ctx = context(result, figures.result() if figures is not None else None)
-        pdf = None
-        if {"html", "pdf"} <= set(formats) and sys.platform.startswith("linux"):
-            pdf = Forked(lambda: render_pdf(result, ctx), bytes)  # laid out while HTML renders
-        try:
-            if "html" in formats:
-                rendered["html"] = render_html(result, ctx).encode("utf-8")
-            if "pdf" in formats:
-                rendered["pdf"] = pdf.result() if pdf is not None else render_pdf(result, ctx)
-        finally:
-            if pdf is not None:
-                pdf.cancel()  # a no-op once its answer arrived
+        if "html" in formats:
+            rendered["html"] = render_html(result, ctx).encode("utf-8")
+        if "pdf" in formats:
+            rendered["pdf"] = render_pdf(result, ctx)
     return {fmt: rendered[fmt] for fmt in formats}
-
-
-def preload(formats: Sequence[str]) -> threading.Thread | None:
-    """Start importing the PDF renderer (most of a second) on a thread, when a PDF is wanted.
-
-    Started while the model predicts, the import costs the audit little; join the thread before
-    forking, so that no child inherits a half-done import.
-    """
-    if "pdf" not in formats:
-        return None
-
-    def load() -> None:
-        with contextlib.suppress(Exception):  # a missing system library is reported when writing
-            import weasyprint  # noqa: F401
-
-    thread = threading.Thread(target=load, name="auditor-preload", daemon=True)
-    thread.start()
-    return thread
 
 
 def _umask() -> int:
