@@ -49,7 +49,7 @@ class MetricDelta:
         delta = self.delta
         if delta is None:
             return ""
-        if abs(delta) < 5e-4:  # what the tables show as 0.000
+        if abs(delta) < 5e-4:  # below half a thousandth: no change worth a word
             return "same"
         return "better" if (delta > 0) == self.higher_is_better else "worse"
 

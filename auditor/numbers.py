@@ -45,6 +45,6 @@ def number(value: object, digits: int = SIGNIFICANT, missing: str = "—") -> st
 
 def setting(value: object) -> str:
     """Write a setting (a threshold, a coefficient) as a rule set writes it: 0.15, 1e-3."""
-    if isinstance(value, float) and not isinstance(value, bool):
+    if isinstance(value, float):
         return f"{value:g}"
     return number(value)

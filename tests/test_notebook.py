@@ -5,12 +5,11 @@ from __future__ import annotations
 import dataclasses
 from html.parser import HTMLParser
 
-import pytest
-from test_reports import EVIL, EXTRA_RULES, failing_result, passing_result
+from test_reports import EVIL, failing_result, passing_result
+from test_reports import rule_set as rule_set  # the rule set with user strings, a fixture
 
 from auditor.api import AuditReport
 from auditor.result import AuditResult
-from auditor.rules import RuleSet, load_rule_set
 from auditor.vocabulary import Status
 
 
@@ -38,13 +37,6 @@ class Fragment(HTMLParser):
         self.text.append(data)
         if self._row is not None:
             self._row.append(data)
-
-
-@pytest.fixture(scope="module")
-def rule_set(tmp_path_factory: pytest.TempPathFactory) -> RuleSet:
-    path = tmp_path_factory.mktemp("rules") / "team.yaml"
-    path.write_text(EXTRA_RULES, encoding="utf-8")
-    return load_rule_set(path)
 
 
 def as_report(result: AuditResult) -> AuditReport:

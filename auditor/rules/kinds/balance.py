@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from auditor.rules.kinds.common import fmt, limit, not_applicable, pct, split_or_none
+from auditor.numbers import setting
+from auditor.rules.kinds.common import fmt, not_applicable, pct, split_or_none
 from auditor.rules.types import Outcome
 from auditor.vocabulary import Status
 
@@ -42,7 +43,7 @@ def class_imbalance(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
         return Outcome(
             Status.FAILED,
             f"Class '{largest}' outnumbers class '{smallest}' {fmt(ratio)} to 1 in the "
-            f"{split.name} split (limit {limit(params['max_ratio'])}; '{smallest}' is "
+            f"{split.name} split (limit {setting(params['max_ratio'])}; '{smallest}' is "
             f"{pct(share)} of rows): accuracy will flatter the model; judge it on recall, "
             "precision and balanced accuracy.",
             observed,
@@ -51,7 +52,7 @@ def class_imbalance(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     return Outcome(
         Status.PASSED,
         f"The largest class outnumbers the smallest {fmt(ratio)} to 1 in the {split.name} split "
-        f"(limit {limit(params['max_ratio'])}).",
+        f"(limit {setting(params['max_ratio'])}).",
         observed,
         threshold,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from auditor.numbers import setting, significant
+from auditor.numbers import significant
 from auditor.rules.types import Outcome
 from auditor.vocabulary import METRIC, Status
 
@@ -26,11 +26,6 @@ def fmt(value: float | None) -> str:
     if math.isinf(value):
         return "infinite"
     return significant(value)
-
-
-def limit(value: float) -> str:
-    """Format a setting (a threshold, a coefficient) as it is written in a rule set: 0.15, 1e-3."""
-    return setting(value)
 
 
 def pct(value: float | None) -> str:

@@ -10,7 +10,8 @@ import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from auditor.rules.kinds.common import fmt, limit, not_applicable, pct, split_label
+from auditor.numbers import setting
+from auditor.rules.kinds.common import fmt, not_applicable, pct, split_label
 from auditor.rules.types import Outcome
 from auditor.vocabulary import Status
 
@@ -207,8 +208,8 @@ def leakage_target_proxy(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     return Outcome(
         Status.PASSED,
         f"No single feature predicts the label on {split} "
-        f"with ROC AUC of {limit(params['min_score'])} or more "
-        f"while beating the other features by {limit(params['min_margin'])}{lead_text}.",
+        f"with ROC AUC of {setting(params['min_score'])} or more "
+        f"while beating the other features by {setting(params['min_margin'])}{lead_text}.",
         observed,
         threshold,
     )
@@ -329,7 +330,7 @@ def split_drift(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     return Outcome(
         Status.PASSED,
         f"Train and {split} have similar feature distributions (largest PSI "
-        f"{fmt(observed['max_psi'])}, limit {limit(params['max_psi'])}) and class shares "
+        f"{fmt(observed['max_psi'])}, limit {setting(params['max_psi'])}) and class shares "
         f"(shift {pct(prior_shift)}).",
         observed,
         threshold,

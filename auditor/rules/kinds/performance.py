@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from auditor.numbers import setting
 from auditor.rules.kinds.common import (
     fmt,
-    limit,
     metric_name,
     not_applicable,
     pct,
@@ -50,12 +50,12 @@ def loss_gap(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     if gap > max_gap and relative > max_rel:
         message = (
             f"{name} loss {fmt(other)} is {fmt(gap)} above training loss {fmt(train)} "
-            f"({_relative(relative)}; limits {limit(max_gap)} and {pct(max_rel)}): the model "
+            f"({_relative(relative)}; limits {setting(max_gap)} and {pct(max_rel)}): the model "
             "memorizes the training set and will do worse on new data."
         )
         return Outcome(Status.FAILED, message, observed, threshold)
     message = (
-        f"{name} loss {fmt(other)} is within {limit(max_gap)} (or {pct(max_rel)}) of training "
+        f"{name} loss {fmt(other)} is within {setting(max_gap)} (or {pct(max_rel)}) of training "
         f"loss {fmt(train)} (gap {fmt(gap)})."
     )
     return Outcome(Status.PASSED, message, observed, threshold)
@@ -74,7 +74,7 @@ def metric_gap(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
         return Outcome(
             Status.FAILED,
             f"{metric_name(metric)} drops from {fmt(train)} on train to {fmt(other)} on {split} "
-            f"({fmt(gap)}, limit {limit(params['max_gap'])}): what the model learned does not "
+            f"({fmt(gap)}, limit {setting(params['max_gap'])}): what the model learned does not "
             "carry over to unseen rows.",
             observed,
             threshold,
@@ -82,7 +82,7 @@ def metric_gap(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     return Outcome(
         Status.PASSED,
         f"{metric_name(metric)} is {fmt(train)} on train and {fmt(other)} on {split} "
-        f"(gap {fmt(gap)}, limit {limit(params['max_gap'])}).",
+        f"(gap {fmt(gap)}, limit {setting(params['max_gap'])}).",
         observed,
         threshold,
     )
@@ -133,7 +133,7 @@ def _class_floor(ev: Evaluation, params: Mapping[str, Any], metric: str, floor_k
         )
         return Outcome(
             Status.PASSED,
-            f"Every selected class has {metric} of at least {limit(floor)} on {split.name} "
+            f"Every selected class has {metric} of at least {setting(floor)} on {split.name} "
             f"(lowest: class '{worst}' at {fmt(values[worst])}{judged}).",
             observed,
             threshold,
@@ -149,7 +149,7 @@ def _class_floor(ev: Evaluation, params: Mapping[str, Any], metric: str, floor_k
     else:
         detail = f"{pct(1 - values[worst])} of the rows it labels '{worst}' are something else"
     others = f" ({len(low) - 1} more class(es) below the floor)" if len(low) > 1 else ""
-    below = f"below the floor {limit(floor)}"
+    below = f"below the floor {setting(floor)}"
     if judge != "point":
         # The point estimate may clear the floor; what fails is the judged end of the interval.
         lo, hi = intervals[worst]
@@ -278,7 +278,7 @@ def underfitting(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
             Status.FAILED,
             f"Training log loss {fmt(model_loss)} is {_versus(improvement)} the "
             f"{fmt(base_loss)} of predicting class frequencies, and training ROC AUC is "
-            f"{fmt(auc)} (floor {limit(params['min_roc_auc'])}): the model has not learned the "
+            f"{fmt(auc)} (floor {setting(params['min_roc_auc'])}): the model has not learned the "
             "training data.",
             observed,
             threshold,
@@ -345,20 +345,20 @@ def over_regularization(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
             Status.FAILED,
             f"Train and {val.name} log loss are {_versus(improvements['train'])} and "
             f"{_versus(improvements[val.name])} the baseline's while the penalty "
-            f"(coefficient up to {limit(strongest)}, {pct(share)} of the training objective) holds "
-            "the weights down: the model is over-regularized; lower the L1/L2 strength.",
+            f"(coefficient up to {setting(strongest)}, {pct(share)} of the training objective) "
+            "holds the weights down: the model is over-regularized; lower the L1/L2 strength.",
             observed,
             threshold,
         )
     if not weak_fit:
         message = (
-            f"The model fits the data despite its penalty of up to {limit(strongest)}: train log "
+            f"The model fits the data despite its penalty of up to {setting(strongest)}: train log "
             f"loss is {_versus(improvements['train']).replace('only ', '')} the baseline's."
         )
     else:
         message = (
             f"Train log loss is {_versus(improvements['train'])} the baseline's, but the penalty "
-            f"(up to {limit(strongest)}, {pct(share)} of the objective) is too weak to be the "
+            f"(up to {setting(strongest)}, {pct(share)} of the objective) is too weak to be the "
             "cause."
         )
     return Outcome(Status.PASSED, message, observed, threshold)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from auditor.rules.kinds.common import fmt, limit, metric_name, not_applicable, pct
+from auditor.numbers import setting
+from auditor.rules.kinds.common import fmt, metric_name, not_applicable, pct
 from auditor.rules.types import Outcome
 from auditor.vocabulary import Status
 
@@ -67,7 +68,7 @@ def metric_regression(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
             Status.FAILED,
             f"{label} on {split} drops from {fmt(b)} (baseline) to {fmt(a)} "
             f"(candidate), {fmt(b - a)} or {pct(drops[name][1])} "
-            f"(limits {limit(params['max_drop'])} and {pct(params['max_relative_drop'])}){more}: "
+            f"(limits {setting(params['max_drop'])} and {pct(params['max_relative_drop'])}){more}: "
             "the candidate is worse than the model it would replace.",
             observed,
             threshold,
@@ -78,7 +79,8 @@ def metric_regression(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
         Status.PASSED,
         f"{metric_name(metric)} on {split} holds against the baseline "
         f"(largest drop {fmt(max(drops[biggest][0], 0.0))}"
-        f"{'' if not params['per_class'] else ', ' + biggest}; limit {limit(params['max_drop'])}).",
+        f"{'' if not params['per_class'] else ', ' + biggest}; "
+        f"limit {setting(params['max_drop'])}).",
         observed,
         threshold,
     )
@@ -101,7 +103,7 @@ def loss_gap_regression(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
         return Outcome(
             Status.FAILED,
             f"The train/{split} loss gap grew from {fmt(ref_gap)} (baseline) to {fmt(gap)} "
-            f"(candidate), by {fmt(growth)} (limit {limit(params['max_growth'])}): the candidate "
+            f"(candidate), by {fmt(growth)} (limit {setting(params['max_growth'])}): the candidate "
             "overfits more than the model it would replace.",
             observed,
             threshold,
@@ -109,7 +111,7 @@ def loss_gap_regression(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     return Outcome(
         Status.PASSED,
         f"The train/{split} loss gap is {fmt(gap)} against the baseline's {fmt(ref_gap)} "
-        f"(growth limit {limit(params['max_growth'])}).",
+        f"(growth limit {setting(params['max_growth'])}).",
         observed,
         threshold,
     )
