@@ -174,6 +174,18 @@ def test_an_s3_dataset_reads_as_the_local_file(
     _same(_read(source), _read(local["file"]))
 
 
+@pytest.mark.parametrize("path", ["s3://audits/train", "s3://audits/train/part-*.parquet"])
+def test_a_uri_query_configures_the_store_and_is_no_wildcard(
+    s3: dict[str, Any], local: dict[str, Any], monkeypatch: pytest.MonkeyPatch, path: str
+) -> None:
+    # The endpoint in the URI itself, as pyarrow reads it, instead of AWS_ENDPOINT_URL: the
+    # query's "?" must not be taken for a glob's.
+    monkeypatch.delenv("AWS_ENDPOINT_URL")
+    endpoint = s3["env"]["AWS_ENDPOINT_URL"].removeprefix("http://")
+    source = f"{path}?endpoint_override={endpoint}&scheme=http"
+    _same(_read(source), _read(local["file"]))
+
+
 def test_shards_on_s3_are_named_by_their_uri(s3: dict[str, Any]) -> None:
     reader = SplitReader("train", "s3://audits/train", ReadOptions(batch_rows=16, shard_rows=100))
     names = [shard._raw.name for shard in reader.shards()]  # type: ignore[attr-defined]

@@ -85,15 +85,17 @@ def _discover(source: str, name: str) -> Any:
     scheme = source.split("://", 1)[0].lower() if "://" in source else ""
     if scheme and scheme not in SCHEMES:
         raise DataError(f"{source}: unknown URI scheme '{scheme}://'; use {', '.join(SCHEMES)}")
-    glob = any(c in source for c in GLOB)
-    base, rest = source, ""
+    # A URI's query (`?endpoint_override=...`) configures its filesystem: it is no wildcard.
+    where, query = source.partition("?")[::2] if scheme else (source, "")
+    glob = any(c in where for c in GLOB)
+    base, rest = where, ""
     if glob:  # the folder before the first wildcard is listed, and its files matched to REST
-        head = min(source.index(c) for c in GLOB if c in source)
-        cut = source.rfind("/", 0, head)
-        base, rest = (source[:cut] or "/", source[cut + 1 :]) if cut >= 0 else (".", source)
+        head = min(where.index(c) for c in GLOB if c in where)
+        cut = where.rfind("/", 0, head)
+        base, rest = (where[:cut] or "/", where[cut + 1 :]) if cut >= 0 else (".", where)
     try:
         if scheme:
-            filesystem, root = pafs.FileSystem.from_uri(base)
+            filesystem, root = pafs.FileSystem.from_uri(base + ("?" + query if query else ""))
         else:  # a local glob is listed from its absolute folder
             filesystem, root = None, str(Path(base).resolve()) if glob else base
         if glob:
