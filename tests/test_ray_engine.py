@@ -9,11 +9,16 @@ killed mid-audit. A shard that cannot be read fails the audit with one line nami
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -216,3 +221,68 @@ def test_without_ray_the_engine_is_refused_in_one_line(
         "Error: the ray engine needs the 'auditor_no_such_ray' package, which is not installed: "
         "pip install 'x[ray]'"
     )
+
+
+@pytest.fixture()
+def head() -> Iterator[str]:
+    """A Ray cluster of its own, as `ray start --head` runs one: yield its address, then stop it.
+
+    `--block` keeps the head in the foreground, and an interrupt stops every process it started
+    (`ray stop` would stop other test runs' clusters too).
+    """
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    ray = Path(sys.executable).with_name("ray")
+    temp = tempfile.mkdtemp(prefix="rh", dir="/tmp")  # short: Ray's socket paths must fit
+    process = subprocess.Popen(
+        [
+            str(ray), "start", "--head", "--block", f"--port={port}", "--num-cpus=2",
+            "--include-dashboard=false", f"--temp-dir={temp}", "--disable-usage-stats",
+        ],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        address = f"127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        status = [str(ray), "status", f"--address={address}"]
+        while subprocess.run(status, capture_output=True).returncode:
+            assert process.poll() is None and time.monotonic() < deadline, "the head did not start"
+            time.sleep(1)
+        yield address
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+def test_an_audit_joins_a_running_cluster_by_its_address_or_auto(
+    head: str, tiny_binary: Any, tmp_path: Path
+) -> None:
+    """What `ray job submit` or a KubeRay pod gives a driver: a cluster that is already running.
+
+    The command line joins it by address, and by `auto` with RAY_ADDRESS set, as Ray's job
+    drivers have it; each report equals the local engine's, and names the address it ran on.
+    """
+    splits = _splits(tiny_binary, tmp_path)
+    local_run = _audit(tiny_binary, splits)
+    for address, env in ((head, {}), ("auto", {"RAY_ADDRESS": head})):
+        out = tmp_path / f"out-{address}"
+        args = [
+            sys.executable, "-m", "auditor", "audit", str(tiny_binary.path("keras")),
+            "--train", str(splits["train"]), "--val", str(splits["val"]), "--engine", "ray",
+            "--ray-address", address, "--workers", "2", "--format", "json", "--out", str(out),
+            *(f"--{key.replace('_', '-')}={value}" for key, value in SETTINGS.items()),
+        ]  # fmt: skip
+        done = subprocess.run(
+            args, capture_output=True, text=True, cwd=ROOT, env={**os.environ, **env}
+        )
+        assert done.returncode in (0, 1) and not done.stderr, done.stderr
+        report = json.loads((out / "report.json").read_text())
+        assert_close(comparable(report), comparable(local_run.to_dict()), tolerance=1e-9)
+        assert report["results"] == json.loads(json.dumps(local_run.to_dict()["results"]))
+        assert (report["engine"]["name"], report["engine"]["workers"]) == ("ray", 2)
+        assert report["engine"]["address"] == address
