@@ -2,4 +2,5 @@
 
 from auditor.cli import run
 
-run()
+if __name__ == "__main__":  # importing the module (a worker's spawn, a tool's scan) runs nothing
+    run()
