@@ -2,7 +2,14 @@
 
 
 class AuditorError(Exception):
-    """Base class of every error the auditor reports to its user."""
+    """Base class of every error the auditor reports to its user, always in one line.
+
+    Messages quote what the user wrote (a rule's kind, a column's name), which may hold line
+    breaks: they are shown escaped, so that stderr's `Error:` line stays one line.
+    """
+
+    def __str__(self) -> str:
+        return super().__str__().replace("\r", "\\r").replace("\n", "\\n")
 
 
 class ModelLoadError(AuditorError):

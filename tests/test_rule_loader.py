@@ -330,6 +330,11 @@ BAD_FILES = [
         id="unknown-kind",
     ),
     pytest.param(
+        rule_text(kind='"loss\\ngap"'),  # a line break in what the user wrote stays escaped
+        f"rule TT01: unknown kind 'loss\\ngap' (known: {KNOWN_KINDS})",
+        id="unknown-kind-with-a-line-break",
+    ),
+    pytest.param(
         rule_text(params="{max_gap: high}"),
         "rule TT01: params.max_gap must be a number >= 0, got 'high'",
         id="threshold-not-a-number",
