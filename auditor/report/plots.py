@@ -356,6 +356,111 @@ def sweep_curve(sweep: Any) -> Figure | None:
     return _png(fig)
 
 
+STUDY_COLOURS = {"l1": "#c44e52", "l2": "#4c72b0", "l1_l2": "#8172b3", "none": "#555555"}
+STUDY_NAMES = {"l1": "L1", "l2": "L2", "l1_l2": "L1+L2"}
+
+
+def study_loss(study: Any) -> Figure | None:
+    """Plot validation (and training) loss against strength, one panel per penalty.
+
+    The seed spread shows as error bars, the control's mean and spread as a line and a band.
+    """
+    if study is None:
+        return None
+    families = [p for p in STUDY_NAMES if any(s.setting.penalty == p for s in study.settings)]
+    if not families:
+        return None
+    plt = _pyplot()
+    control = study.control
+    none = next((s for s in study.settings if s.setting.penalty == "none"), None)
+    fig, axes = plt.subplots(
+        1, len(families), figsize=(3.0 * len(families), 2.8), squeeze=False, sharey=True
+    )
+    for ax, penalty in zip(axes[0], families, strict=True):
+        points = sorted(
+            (s for s in study.settings if s.setting.penalty == penalty),
+            key=lambda s: s.setting.strength,
+        )
+        if none is not None:  # no penalty at all, drawn at the left end of every panel
+            points = [none, *points]
+        smallest = min((s.setting.strength for s in points if s.setting.strength), default=1e-4)
+        xs = [s.setting.strength if s.setting.strength else smallest / 10 for s in points]
+        val = [s.mean["val_loss"] for s in points]
+        half = [(s.spread["val_loss"] or 0.0) / 2 if s.seeds > 1 else 0.0 for s in points]
+        ax.errorbar(
+            xs, val, yerr=half, fmt="o-", color=STUDY_COLOURS[penalty], capsize=2, label="val"
+        )
+        ax.plot(
+            xs,
+            [s.mean["train_loss"] for s in points],
+            "o--",
+            color="grey",
+            label="train",
+            markersize=3,
+        )
+        mid, spread = control.mean["val_loss"], control.spread["val_loss"]
+        ax.axhline(mid, color="black", linewidth=0.8, linestyle=":")
+        if control.seeds > 1 and spread == spread:  # not NaN
+            ax.axhspan(mid - spread / 2, mid + spread / 2, color="grey", alpha=0.15)
+        for x, s in zip(xs, points, strict=True):
+            if s.setting.label == study.chosen:
+                ax.plot([x], [s.mean["val_loss"]], "*", color="black", markersize=11)
+            if s.harmful:
+                ax.plot([x], [s.mean["val_loss"]], "x", color="#c44e52", markersize=8)
+        ax.set_xscale("log")
+        ax.set(xlabel=f"{STUDY_NAMES[penalty]} strength", title=STUDY_NAMES[penalty])
+    axes[0][0].set_ylabel("loss")
+    axes[0][-1].legend(fontsize=6, loc="best")
+    fig.suptitle(
+        "Loss against strength (dotted: control, band: its seed spread; ★ chosen, x harmful"
+        + ("; no penalty at the left" if none is not None else "")
+        + ")",
+        fontsize=7,
+    )
+    fig.tight_layout()
+    return _png(fig)
+
+
+def study_precision_recall(study: Any) -> Figure | None:
+    """Precision against recall of every study setting (means, seed spreads as error bars)."""
+    if study is None or not study.settings:
+        return None
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(4.8, 3.4))
+    for s in study.settings:
+        penalty = s.setting.penalty
+        colour = "black" if s.setting.control else STUDY_COLOURS.get(penalty, "grey")
+        marker = "*" if s.setting.label == study.chosen else "s" if s.setting.control else "o"
+        xerr = (s.spread["recall"] or 0.0) / 2 if s.seeds > 1 else 0.0
+        yerr = (s.spread["precision"] or 0.0) / 2 if s.seeds > 1 else 0.0
+        ax.errorbar(
+            [s.mean["recall"]],
+            [s.mean["precision"]],
+            xerr=[xerr],
+            yerr=[yerr],
+            fmt=marker,
+            color=colour,
+            markersize=9 if marker == "*" else 5,
+            capsize=2,
+            markeredgecolor="#c44e52" if s.harmful else colour,
+        )
+        ax.annotate(
+            _label(s.setting.label, 14),
+            (s.mean["recall"], s.mean["precision"]),
+            fontsize=5,
+            xytext=(3, 3),
+            textcoords="offset points",
+        )
+    what = "positive class" if len(study.classes) == 2 else "macro mean"
+    ax.set(
+        xlabel=f"validation recall ({what})",
+        ylabel=f"validation precision ({what})",
+        title="Precision / recall across settings (■ control, ★ chosen)",
+    )
+    fig.tight_layout()
+    return _png(fig)
+
+
 def evaluation_figures(ev: Evaluation, history: dict[str, list[float]] | None) -> dict[str, Figure]:
     """Return every figure drawn from the evaluation and the training history, by name."""
     plots = {
@@ -384,4 +489,8 @@ def build_plots(
     sweep = sweep_curve(result.sweep)
     if sweep:
         plots["sweep"] = sweep
+    for name, draw in (("study_loss", study_loss), ("study_pr", study_precision_recall)):
+        figure = draw(result.study)
+        if figure:
+            plots[name] = figure
     return plots
