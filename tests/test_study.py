@@ -443,3 +443,110 @@ def test_report_pdf_shows_the_matrices_side_by_side(studied, tmp_path):
         text
     )
     assert "65 (81.2%)" in text and "60 (75.0%)" in text
+
+
+# ---- the samples, retrained (slow) -----------------------------------------------------------
+
+
+def _study_of(name: str, epochs: int, *args: str):
+    """Audit sample NAME with --study through the command line; return (report.json, out)."""
+    import json
+
+    from click.testing import CliRunner
+    from test_samples import _build
+
+    from auditor.cli import main
+
+    folder = _build(name)
+    out = folder / "study-report"
+    result = CliRunner().invoke(
+        main,
+        [
+            "audit",
+            str(folder / "model.keras"),
+            "--train",
+            str(folder / "train.csv"),
+            "--val",
+            str(folder / "val.csv"),
+            "--out",
+            str(out),
+            "--format",
+            "json,html,md",
+            "--study",
+            "--sweep-epochs",
+            str(epochs),
+            "--sweep-budget",
+            "240",
+            "--seed",
+            "1",
+            "--study-workers",
+            "2",
+            "--no-progress",
+            *args,
+        ],  # fmt: skip
+        catch_exceptions=False,
+    )
+    assert result.exit_code in (0, 1), result.output
+    doc = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert f"study: {doc['study']['conclusion']}" in result.output
+    return doc, out
+
+
+def _setting(study: dict, label: str) -> dict:
+    return next(s for s in study["settings"] if s["label"] == label)
+
+
+@pytest.mark.slow
+def test_overfit_sample_finds_a_setting_beyond_the_seed_spread():
+    doc, out = _study_of("overfit", 15)
+    study = doc["study"]
+    assert study["seeds"] == 2 and study["options"]["runs"] == 2 * len(study["settings"])
+    assert study["chosen"] != "current" and study["direction"] == "more"
+    chosen = _setting(study, study["chosen"])
+    assert chosen["better"] and not chosen["harmful"]
+    assert -chosen["delta"]["val_loss"] > study["noise"]["val_loss"]
+    assert -chosen["delta"]["val_loss"] > chosen["spread"]["val_loss"]
+    # The trade-off in the course note's terms.
+    assert study["trade_off"].startswith(f"{study['chosen']}: val loss ")
+    assert "precision" in study["trade_off"] and "recall" in study["trade_off"]
+    assert "of first-layer weights near zero" in study["trade_off"]
+    assert all(run["epochs"] == 15 for run in study["runs"])  # the budget did not cut a run
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "Before and after: validation confusion matrices" in page
+    assert page.count('<table class="cm">') == 2
+    summary = (out / "summary.md").read_text(encoding="utf-8")
+    assert "**L1/L2 study** (prefer loss" in summary
+
+
+@pytest.mark.slow
+def test_overregularized_sample_finds_that_less_regularization_helps():
+    doc, _ = _study_of("overregularized", 10)
+    study = doc["study"]
+    assert study["direction"] == "less"
+    chosen, control = _setting(study, study["chosen"]), _setting(study, "current")
+    assert chosen["regularization"] < control["regularization"] == 10.0  # L2 5 on two layers
+    assert chosen["better"] and chosen["delta"]["val_accuracy"] > 0
+    assert "less regularization than the current setting helps" in study["conclusion"]
+
+
+@pytest.mark.slow
+def test_healthy_sample_has_no_setting_beyond_the_noise():
+    doc, out = _study_of("healthy", 10)
+    study = doc["study"]
+    assert study["chosen"] == "current" and study["direction"] == "none"
+    assert not any(s["better"] for s in study["settings"])
+    assert study["conclusion"].startswith("No setting beats the control")
+    assert "closest" in (out / "summary.md").read_text(encoding="utf-8")
+
+
+def test_an_unknown_priority_is_a_usage_error(tmp_path):
+    from click.testing import CliRunner
+
+    from auditor.cli import main
+
+    result = CliRunner().invoke(
+        main,
+        ["audit", "m.keras", "--train", "t.csv", "--val", "v.csv", "--study", "--prefer", "auc"],
+    )
+    assert result.exit_code == 2
+    assert "'auc' is not one of 'loss', 'recall', 'precision', 'f1'" in result.output
