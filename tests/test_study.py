@@ -550,3 +550,86 @@ def test_an_unknown_priority_is_a_usage_error(tmp_path):
     )
     assert result.exit_code == 2
     assert "'auc' is not one of 'loss', 'recall', 'precision', 'f1'" in result.output
+
+
+# ---- the baseline's matrices beside the candidate's -------------------------------------------
+
+
+def test_baseline_matrices_beside_the_candidates(tmp_path):
+    import dataclasses
+    import re
+
+    from test_reports import failing_result
+
+    from auditor.report.writer import write_reports
+    from auditor.rules import load_rule_set
+
+    result = failing_result(load_rule_set())
+    val = result.evaluation.splits["val"]
+    (tn, fp), (fn, tp) = val.confusion_matrix
+    reference = {
+        "source": "prod.keras (audited now)",
+        "created": "2024-04-01T12:00:00+00:00",
+        "splits": {
+            "val": {
+                "confusion_matrix": [[tn - 5, fp + 5], [fn + 3, tp - 3]],
+                "metrics": {**val.metrics, "loss": val.metrics["loss"] + 0.2, "accuracy": 0.5},
+            }
+        },
+    }
+    ev = dataclasses.replace(result.evaluation, reference=reference)
+    write_reports(dataclasses.replace(result, evaluation=ev), tmp_path, ("html", "json"))
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    text = _text(page)
+    assert "Baseline vs candidate: validation confusion matrices" in text
+    tables = [_text(t) for t in re.findall(r'<table class="cm">(.*?)</table>', page, flags=re.S)]
+    assert tables[0].startswith("the baseline") and tables[1].startswith("the candidate")
+    assert f"{tn - 5:,} (" in tables[0] and f"{tn:,} (" in tables[1]
+    assert (
+        f"From the baseline to the candidate: FP {fp + 5} → {fp} (−5), FN {fn + 3} → {fn} (−3): "
+        "fewer false positives and fewer false negatives." in text
+    )
+    assert "the candidate generalizes better than the baseline." in text
+    import json
+
+    doc = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    assert doc["reference"]["splits"]["val"]["confusion_matrix"][0] == [tn - 5, fp + 5]
+
+
+@pytest.mark.slow
+def test_baseline_model_matrices_in_html_and_pdf(tmp_path):
+    from click.testing import CliRunner
+    from pypdf import PdfReader
+    from test_samples import _build
+
+    from auditor.cli import main
+
+    healthy, weak = _build("healthy"), _build("overregularized")  # the same splits
+    out = tmp_path / "report"
+    result = CliRunner().invoke(
+        main,
+        [
+            "audit",
+            str(healthy / "model.keras"),
+            "--train",
+            str(healthy / "train.csv"),
+            "--val",
+            str(healthy / "val.csv"),
+            "--baseline-model",
+            str(weak / "model.keras"),
+            "--out",
+            str(out),
+            "--format",
+            "html,pdf",
+            "--no-progress",
+        ],  # fmt: skip
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    verdict = "the candidate generalizes better than the baseline."
+    assert verdict in _text((out / "report.html").read_text(encoding="utf-8"))
+    pages = (p.extract_text(extraction_mode="layout") for p in PdfReader(out / "report.pdf").pages)
+    text = " ".join(" ".join(pages).split())
+    assert "Baseline vs candidate: validation confusion matrices" in text
+    assert "From the baseline to the candidate: FP" in text
+    assert verdict in text
