@@ -422,41 +422,52 @@ def study_loss(study: Any) -> Figure | None:
 
 
 def study_precision_recall(study: Any) -> Figure | None:
-    """Precision against recall of every study setting (means, seed spreads as error bars)."""
+    """Plot precision against recall of every study setting (means; seed spreads as bars).
+
+    Colours are the penalties; the control, the chosen setting and harmful ones are labelled.
+    """
     if study is None or not study.settings:
         return None
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(4.8, 3.4))
+    fig, ax = plt.subplots(figsize=(5.6, 3.4))
+    seen: set[str] = set()
     for s in study.settings:
         penalty = s.setting.penalty
         colour = "black" if s.setting.control else STUDY_COLOURS.get(penalty, "grey")
-        marker = "*" if s.setting.label == study.chosen else "s" if s.setting.control else "o"
-        xerr = (s.spread["recall"] or 0.0) / 2 if s.seeds > 1 else 0.0
-        yerr = (s.spread["precision"] or 0.0) / 2 if s.seeds > 1 else 0.0
+        chosen = s.setting.label == study.chosen
+        marker = "*" if chosen else "s" if s.setting.control else "o"
+        name = "control" if s.setting.control else STUDY_NAMES.get(penalty, "no penalty")
+        spread = s.seeds > 1
         ax.errorbar(
             [s.mean["recall"]],
             [s.mean["precision"]],
-            xerr=[xerr],
-            yerr=[yerr],
+            xerr=[(s.spread["recall"] or 0.0) / 2 if spread else 0.0],
+            yerr=[(s.spread["precision"] or 0.0) / 2 if spread else 0.0],
             fmt=marker,
             color=colour,
-            markersize=9 if marker == "*" else 5,
-            capsize=2,
-            markeredgecolor="#c44e52" if s.harmful else colour,
+            markersize=10 if chosen else 5,
+            elinewidth=0.6,
+            alpha=0.9,
+            capsize=1.5,
+            label=name if name not in seen else None,
         )
-        ax.annotate(
-            _label(s.setting.label, 14),
-            (s.mean["recall"], s.mean["precision"]),
-            fontsize=5,
-            xytext=(3, 3),
-            textcoords="offset points",
-        )
+        seen.add(name)
+        if s.setting.control or chosen or s.harmful:
+            ax.annotate(
+                s.setting.label + (" (harmful)" if s.harmful else ""),
+                (s.mean["recall"], s.mean["precision"]),
+                fontsize=6,
+                xytext=(4, 4),
+                textcoords="offset points",
+            )
     what = "positive class" if len(study.classes) == 2 else "macro mean"
     ax.set(
         xlabel=f"validation recall ({what})",
         ylabel=f"validation precision ({what})",
-        title="Precision / recall across settings (■ control, ★ chosen)",
+        title="Precision / recall across settings (■ control, ★ chosen; bars: seed spread)",
     )
+    ax.title.set_fontsize(7)
+    _legend_beside(ax)
     fig.tight_layout()
     return _png(fig)
 
