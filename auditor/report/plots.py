@@ -403,6 +403,14 @@ def study_loss(study: Any) -> Figure | None:
         if control.seeds > 1 and spread == spread:  # not NaN
             ax.axhspan(mid - spread / 2, mid + spread / 2, color="grey", alpha=0.15)
         for x, s in zip(xs, points, strict=True):
+            if s.setting.penalty == "none":
+                ax.annotate(
+                    "no penalty",
+                    (x, s.mean["val_loss"]),
+                    fontsize=6,
+                    xytext=(2, 8),
+                    textcoords="offset points",
+                )
             if s.setting.label == study.chosen:
                 ax.plot([x], [s.mean["val_loss"]], "*", color="black", markersize=11)
             if s.harmful:
