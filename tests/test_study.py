@@ -633,3 +633,19 @@ def test_baseline_model_matrices_in_html_and_pdf(tmp_path):
     assert "Baseline vs candidate: validation confusion matrices" in text
     assert "From the baseline to the candidate: FP" in text
     assert verdict in text
+
+
+@pytest.mark.slow
+def test_a_run_that_fails_is_one_line_naming_the_run(tmp_path):
+    from auditor.study.runner import _run_all
+    from auditor.study.worker import Task
+
+    task = Task(
+        folder=str(tmp_path / "gone"), label="L1 0.01", kernel=(0.01, 0.0), layers=("dense",),
+        seed=3, epochs=1, seconds=10.0, batch_size=32, threshold=0.5,
+        default_loss="binary_crossentropy", classes=("0", "1"), unsafe=False,
+    )  # fmt: skip
+    with pytest.raises(
+        AuditorError, match=r"^--study: a retraining run failed \(L1 0\.01, seed 3: "
+    ):
+        _run_all([task], 1, 1, None)

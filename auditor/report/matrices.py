@@ -34,7 +34,8 @@ def side_by_side(
 
 def _change(name: str, old: int, new: int) -> str:
     step = new - old
-    return f"{name} {old:,} → {new:,} ({'−' if step < 0 else '+'}{abs(step):,})"
+    sign = "−" if step < 0 else "+" if step > 0 else "±"
+    return f"{name} {old:,} → {new:,} ({sign}{abs(step):,})"
 
 
 def _word(step: int, fewer: str, more: str, same: str) -> str:
