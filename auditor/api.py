@@ -270,6 +270,8 @@ def _audit(
                 workers=options.study_workers,
                 unsafe=options.unsafe,
                 progress=study_progress,
+                # With the Ray engine, the runs are Ray tasks on the same cluster.
+                ray_address=options.ray_address if options.engine == "ray" else None,
             )
             timings["study"] = time.perf_counter() - started
     except BaseException:

@@ -649,3 +649,31 @@ def test_a_run_that_fails_is_one_line_naming_the_run(tmp_path):
         AuditorError, match=r"^--study: a retraining run failed \(L1 0\.01, seed 3: "
     ):
         _run_all([task], 1, 1, None)
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("ray")
+def test_the_study_runs_as_ray_tasks_with_the_ray_engine():
+    from test_samples import _build
+
+    from auditor.api import audit
+
+    folder = _build("healthy")
+    splits = {"train": folder / "train.csv", "val": folder / "val.csv"}
+    settings = dict(study=True, sweep_epochs=4, sweep_budget=240, seed=1, study_workers=2)
+    heard: list[str] = []
+    on_ray = audit(
+        folder / "model.keras", **splits, engine="ray", workers=2, **settings,
+        study_progress=lambda done, total, label, seed: heard.append(label),
+    ).study  # fmt: skip
+    local = audit(folder / "model.keras", **splits, **settings).study
+    assert on_ray is not None and local is not None
+    assert heard[-1] == "done" and len(heard) == len(local.runs) + 1
+    assert [s.setting.label for s in on_ray.settings] == [s.setting.label for s in local.settings]
+    for run in local.runs:
+        remote = on_ray.run(run.setting, run.seed)
+        assert remote is not None and remote.epochs == run.epochs == 4
+        # The same seed, data and single thread: the same retraining, on Ray's workers.
+        assert remote.val_loss == pytest.approx(run.val_loss, rel=1e-4)
+        assert remote.confusion_matrix == run.confusion_matrix
+    assert on_ray.chosen == local.chosen

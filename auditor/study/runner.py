@@ -70,12 +70,14 @@ def run_study(
     workers: int | None = None,
     unsafe: bool = False,
     progress: StudyProgress | None = None,
+    ray_address: str | None = None,
 ) -> StudyResult | None:
     """Train and judge the study's settings; None when the model or its rows cannot be studied.
 
     RECOMMENDATION is the audit's first L1/L2 change (None: the study lays its grid around the
     current setting). SEEDS per setting, from SEED on; EPOCHS and BUDGET_SECONDS bound the runs
     (the budget is training time shared by all runs; starting the workers comes on top).
+    RAY_ADDRESS: run them as Ray tasks on that cluster instead of in local worker processes.
     """
     if prefer not in PREFER:
         raise AuditorError(f"prefer must be one of {', '.join(PREFER)}, got {prefer!r}")
@@ -136,7 +138,10 @@ def run_study(
             for i in range(ran_seeds)
             for s in settings
         ]
-        runs = _run_all(tasks, chosen_workers, max(1, cpus // chosen_workers), progress)
+        if ray_address is not None:
+            runs = _run_on_ray(folder, tasks, ray_address, progress)
+        else:
+            runs = _run_all(tasks, chosen_workers, max(1, cpus // chosen_workers), progress)
     order = {(t.label, t.seed): i for i, t in enumerate(tasks)}
     runs.sort(key=lambda r: order[(r.setting, r.seed)])
     options: dict[str, Any] = {
@@ -166,6 +171,25 @@ def run_study(
     )
     options["seconds"] = round(time.perf_counter() - started, 2)
     return replace(result, options=options)
+
+
+def _run_on_ray(
+    folder: str, tasks: Sequence[worker.Task], address: str, progress: StudyProgress | None
+) -> list[StudyRun]:
+    """Run TASKS as Ray tasks; the runs in the order they ended."""
+    from auditor.study import on_ray
+
+    done: list[StudyRun] = []
+
+    def heard(run: StudyRun, task: worker.Task) -> None:
+        done.append(run)
+        if progress is not None:
+            progress(len(done), len(tasks), task.label, task.seed)
+
+    on_ray.run_all(folder, tasks, address, heard)
+    if progress is not None:
+        progress(len(tasks), len(tasks), "done", 0)
+    return done
 
 
 def _run_all(
