@@ -273,7 +273,7 @@ def main() -> None:
 @click.option(
     "--study-workers",
     type=click.IntRange(1),
-    help="Worker processes of the study (default: one per CPU).",
+    help="Worker processes of the study (default: one per CPU; --engine ray: Ray tasks).",
 )
 @click.option(
     "--seed",
