@@ -28,6 +28,7 @@ from auditor.rules.engine import facts_needed as rule_facts
 from auditor.rules.engine import proxy_bounds
 
 if TYPE_CHECKING:
+    from auditor.study.runner import StudyProgress
     from auditor.sweep import SweepProgress
 
 __all__ = [
@@ -88,6 +89,7 @@ def audit(
     options: AuditOptions | None = None,
     progress: Progress | None = None,
     sweep_progress: SweepProgress | None = None,
+    study_progress: StudyProgress | None = None,
     **settings: Any,
 ) -> AuditReport:
     """Audit MODEL on its train/val(/test) splits against a rule set, and return the result.
@@ -97,11 +99,13 @@ def audit(
     Each split is a path (.csv, .parquet, .npz), a DataFrame holding the `label` column, or an
     (x, y) pair of arrays. The settings are `AuditOptions`: pass one as OPTIONS, or its fields as
     keywords (`label="y", sweep=True`), which replace the options' values. PROGRESS hears of the
-    rows predicted per split, SWEEP_PROGRESS of the sweep's runs.
+    rows predicted per split, SWEEP_PROGRESS of the sweep's runs, STUDY_PROGRESS of the study's.
     Nothing is printed or written: call `.write_html(path)`, `.write_pdf(path)` or `.to_json()`.
     """
     chosen = _options(options, settings)
-    result, _ = _audit(model, _splits(train, val, test), chosen, progress, sweep_progress, ())
+    result, _ = _audit(
+        model, _splits(train, val, test), chosen, progress, (sweep_progress, study_progress), ()
+    )
     return result
 
 
@@ -116,6 +120,7 @@ def audit_and_write(
     options: AuditOptions | None = None,
     progress: Progress | None = None,
     sweep_progress: SweepProgress | None = None,
+    study_progress: StudyProgress | None = None,
     **settings: Any,
 ) -> tuple[AuditReport, list[Path]]:
     """Audit MODEL as `audit()` does, write the report FORMATS into OUT, and return both.
@@ -126,7 +131,9 @@ def audit_and_write(
     chosen = _options(options, settings)
     splits = _splits(train, val, test)
     check_output(out)  # before the audit's seconds, not after them
-    result, drawing = _audit(model, splits, chosen, progress, sweep_progress, formats)
+    result, drawing = _audit(
+        model, splits, chosen, progress, (sweep_progress, study_progress), formats
+    )
     try:
         written = write_reports(result, out, formats, figures=drawing)
     finally:
@@ -164,10 +171,14 @@ def _audit(
     splits: dict[str, Any],
     options: AuditOptions,
     progress: Progress | None,
-    sweep_progress: SweepProgress | None,
+    trainings: tuple[SweepProgress | None, StudyProgress | None],
     formats: Sequence[str],
 ) -> tuple[AuditReport, Drawing | None]:
-    """Run the audit; for HTML or PDF among FORMATS, also start drawing its figures."""
+    """Run the audit; for HTML or PDF among FORMATS, also start drawing its figures.
+
+    TRAININGS hear of the sweep's and of the study's runs.
+    """
+    sweep_progress, study_progress = trainings
     timings: dict[str, float] = {}
     started = time.perf_counter()
     rule_set = options.rules if isinstance(options.rules, RuleSet) else load_rule_set(options.rules)
@@ -200,8 +211,9 @@ def _audit(
             baseline=None,
             baseline_model=None,
             sweep=False,
+            study=False,
         )
-        previous, _ = _audit(options.baseline_model, splits, plain, None, None, ())
+        previous, _ = _audit(options.baseline_model, splits, plain, None, (None, None), ())
         reference = {
             **previous.to_dict(),
             "source": f"{previous.evaluation.model.path} (audited now)",
@@ -240,6 +252,28 @@ def _audit(
                     progress=sweep_progress,
                 )
             timings["sweep"] = time.perf_counter() - started
+        studied = None
+        if options.study:
+            from auditor.study.runner import run_study
+            from auditor.sweep import sweepable
+
+            started = time.perf_counter()
+            studied = run_study(
+                loaded,
+                evaluation,
+                next((r for r in recommendations if sweepable(r)), None),
+                prefer=options.prefer,
+                seeds=options.study_seeds,
+                epochs=options.sweep_epochs,
+                budget_seconds=options.sweep_budget,
+                seed=options.seed,
+                workers=options.study_workers,
+                unsafe=options.unsafe,
+                progress=study_progress,
+                # With the Ray engine, the runs are Ray tasks on the same cluster.
+                ray_address=options.ray_address if options.engine == "ray" else None,
+            )
+            timings["study"] = time.perf_counter() - started
     except BaseException:
         if drawing is not None:
             drawing.cancel()  # the figures will not be wanted: stop the child now
@@ -251,6 +285,7 @@ def _audit(
         recommendations=recommendations,
         fail_on=options.fail_on,
         sweep=swept,
+        study=studied,
         history=history,
         created=datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
         timings=timings,

@@ -17,7 +17,7 @@ from auditor import __version__
 from auditor.engines import ENGINES
 from auditor.errors import AuditorError
 from auditor.loading.readers import supported_formats
-from auditor.options import AuditOptions
+from auditor.options import STUDY_PREFER, AuditOptions
 from auditor.report.writer import FILE_NAMES, FORMATS
 from auditor.vocabulary import FAIL_ON, Status
 
@@ -248,11 +248,40 @@ def main() -> None:
     help="Seconds for the whole sweep.",
 )
 @click.option(
+    "--study",
+    is_flag=True,
+    help=(
+        "Retrain the control, no penalty, L1, L2 and L1+L2 at a few strengths over seeds, in "
+        "parallel, within --sweep-epochs and --sweep-budget, and choose by --prefer (slow)."
+    ),
+)
+@click.option(
+    "--study-seeds",
+    type=click.IntRange(1),
+    default=DEFAULTS.study_seeds,
+    show_default=True,
+    help="Seeds per study setting (their spread is the noise a setting must beat).",
+)
+@click.option(
+    "--prefer",
+    type=click.Choice(STUDY_PREFER),
+    default=DEFAULTS.prefer,
+    show_default=True,
+    help="What the study chooses by: validation loss, or the positive class's recall, "
+    "precision or F1 (macro for multiclass).",
+)
+@click.option(
+    "--study-workers",
+    type=click.IntRange(1),
+    help="Worker processes of the study (default: one per CPU; --engine ray: Ray tasks).",
+)
+@click.option(
     "--seed",
     type=int,
     default=DEFAULTS.seed,
     show_default=True,
-    help="Seed of the sweep's initialization and shuffling.",
+    help="Seed of the sweep's and the study's initialization and shuffling (the study's seeds "
+    "are SEED, SEED+1, ...).",
 )
 @click.option(
     "--mlflow",
@@ -303,6 +332,7 @@ def audit(
         import_mlflow("--mlflow")  # before the audit's seconds, not after them
     progress = _Progress(enabled=not (quiet or no_progress) and sys.stderr.isatty())
     sweep_progress = None if quiet else _SweepProgress(sys.stderr.isatty() and not no_progress)
+    study_progress = None if quiet else _StudyProgress(sys.stderr.isatty() and not no_progress)
     if settings["baseline"] is not None and settings["baseline_model"] is not None:
         raise click.UsageError("pass --baseline or --baseline-model, not both")
     # Every other option is a field of AuditOptions, under the same name.
@@ -320,6 +350,7 @@ def audit(
             options=options,
             progress=progress,
             sweep_progress=sweep_progress,
+            study_progress=study_progress,
         )
     finally:
         progress.done()  # the line goes before the verdict, or before an error message
@@ -399,6 +430,24 @@ class _SweepProgress:
         )
 
 
+class _StudyProgress:
+    """The study's runs done of all, on one line on a terminal; a line every few runs otherwise."""
+
+    def __init__(self, terminal: bool):
+        self.terminal = terminal
+
+    def __call__(self, done: int, total: int, label: str, seed: int) -> None:
+        erase = "\r\x1b[K" if self.terminal else ""
+        if label == "done":
+            click.echo(f"{erase}study: {total} runs done", err=True)
+        elif self.terminal:
+            click.echo(
+                f"\rstudy: {done}/{total} runs ({label}, seed {seed})\x1b[K", err=True, nl=False
+            )
+        elif done == 1 or done % 5 == 0:
+            click.echo(f"study: {done}/{total} runs", err=True)
+
+
 def _print_result(result: Any, written: list[Path], quiet: bool, verbose: bool = False) -> None:
     verdict = click.style(result.verdict.upper(), fg="green" if result.passed else "red", bold=True)
     blocking = result.blocking
@@ -419,6 +468,8 @@ def _print_result(result: Any, written: list[Path], quiet: bool, verbose: bool =
         click.echo(f"  > {rec.action}: {rec.reason}")
     if result.sweep is not None:
         click.echo(f"  sweep: {result.sweep.conclusion}")
+    if result.study is not None:
+        click.echo(f"  study: {result.study.conclusion}")
     for path in written:
         click.echo(f"  wrote {path}")
     if verbose:

@@ -17,6 +17,9 @@ DEFAULT_BATCH_ROWS = 65_536  # rows read and predicted per batch
 DEFAULT_SHARD_ROWS = 1 << 20
 DEFAULT_SAMPLE_ROWS = 20_000  # rows per split the sample-based facts read, at most
 # What ray.init takes as an address: start a local instance, join this machine's, or a remote one.
+# What the L1/L2 study may choose by (`--prefer`): validation loss, or the positive class's (macro,
+# multiclass) recall, precision or F1.
+STUDY_PREFER = ("loss", "recall", "precision", "f1")
 RAY_ADDRESS = re.compile(r"local|auto|(ray://)?[\w.\-\[\]:]+:\d+")
 
 
@@ -59,8 +62,14 @@ class AuditOptions:
     # Verifying the top L1/L2 recommendation by retraining clones
     sweep: bool = False
     sweep_epochs: int = 20
-    sweep_budget: float = 120.0  # seconds for the whole sweep
+    sweep_budget: float = 120.0  # seconds for the whole sweep (and for the study's training)
     seed: int = 0
+    # The L1/L2 study: the control, no penalty, L1, L2 and L1+L2 at a few strengths, over seeds,
+    # in worker processes (one per CPU unless study_workers), within sweep_epochs and sweep_budget.
+    study: bool = False
+    study_seeds: int = 2
+    prefer: str = "loss"  # the priority the study chooses by: one of STUDY_PREFER
+    study_workers: int | None = None
 
     def __post_init__(self) -> None:
         if self.fail_on not in FAIL_ON:
@@ -74,6 +83,12 @@ class AuditOptions:
                 f"ray_address must be local, auto, ray://HOST:PORT or HOST:PORT, got "
                 f"{self.ray_address!r}"
             )
+        if self.prefer not in STUDY_PREFER:
+            raise AuditorError(
+                f"prefer must be one of {', '.join(STUDY_PREFER)}, got {self.prefer!r}"
+            )
+        if self.study_seeds < 1 or (self.study_workers is not None and self.study_workers < 1):
+            raise AuditorError("study_seeds and study_workers must be at least 1")
         if self.workers is not None and self.workers < 1:
             raise AuditorError(f"workers must be at least 1, got {self.workers}")
         if min(self.batch_rows, self.shard_rows, self.sample_rows) < 1 or self.proxy_candidates < 0:

@@ -12,6 +12,7 @@ if TYPE_CHECKING:  # only for annotations: the value needs neither data loading 
     from auditor.evaluation import Evaluation
     from auditor.regularization import Recommendation
     from auditor.rules.types import RuleResult, RuleSet
+    from auditor.study.values import StudyResult
     from auditor.sweep import SweepResult
 
 
@@ -26,6 +27,7 @@ class AuditResult:
     fail_on: str = AuditOptions.fail_on
     created: str = ""
     sweep: SweepResult | None = None
+    study: StudyResult | None = None
     history: dict[str, list[float]] | None = None
     timings: dict[str, float] = field(default_factory=dict, compare=False)
 

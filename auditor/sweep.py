@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,13 +104,28 @@ def _grid(rec: Recommendation, layer: str) -> tuple[str, float, list[float]]:
 
 
 def _clone(keras: Any, model: Any, layers: tuple[str, ...], penalty: str, strength: float) -> Any:
+    if penalty == "l1":
+        return clone_regularized(keras, model, {name: (strength, None) for name in layers})
+    return clone_regularized(keras, model, {name: (None, strength) for name in layers})
+
+
+def clone_regularized(
+    keras: Any, model: Any, kernel: Mapping[str, tuple[float | None, float | None]]
+) -> Any:
+    """Clone MODEL, re-initialized, with the kernel L1/L2 of the layers KERNEL names replaced.
+
+    KERNEL maps a layer name to (l1, l2); None keeps the layer's current value of that penalty.
+    """
+
     def rebuild(layer: Any) -> Any:
         config = layer.get_config()
-        if layer.name in layers:
+        if layer.name in kernel:
             reg = layer.kernel_regularizer
             l1 = float(getattr(reg, "l1", 0.0) or 0.0) if reg is not None else 0.0
             l2 = float(getattr(reg, "l2", 0.0) or 0.0) if reg is not None else 0.0
-            l1, l2 = (strength, l2) if penalty == "l1" else (l1, strength)
+            new_l1, new_l2 = kernel[layer.name]
+            l1 = l1 if new_l1 is None else new_l1
+            l2 = l2 if new_l2 is None else new_l2
             config["kernel_regularizer"] = (
                 keras.regularizers.L1L2(l1=l1, l2=l2) if (l1 or l2) else None
             )
@@ -125,7 +140,8 @@ def _clone(keras: Any, model: Any, layers: tuple[str, ...], penalty: str, streng
     return clone
 
 
-def _compile(keras: Any, model: Any, clone: Any, default_name: str) -> None:
+def compile_like(keras: Any, model: Any, clone: Any, default_name: str) -> None:
+    """Compile CLONE with a fresh copy of MODEL's optimizer and its loss (or DEFAULT_NAME)."""
     optimizer = getattr(model, "optimizer", None)
     if optimizer is not None and hasattr(optimizer, "get_config"):
         fresh = optimizer.__class__.from_config(optimizer.get_config())
@@ -168,13 +184,13 @@ def run_sweep(
             progress(index, len(settings), label, 0, epochs)
         keras.utils.set_random_seed(seed)
         clone = _clone(keras, model, rec.layers, penalty, strength)
-        _compile(keras, model, clone, loaded.info.loss)
+        compile_like(keras, model, clone, loaded.info.loss)
 
         def tick(done: int, index: int = index, label: str = label) -> None:
             if progress is not None:
                 progress(index, len(settings), label, done, epochs)
 
-        stopper = _Budget(keras, per_run, tick)
+        stopper = Budget(keras, per_run, tick)
         started = time.perf_counter()
         history = clone.fit(
             train.sample_x,
@@ -220,7 +236,7 @@ def run_sweep(
     )
 
 
-class _Budget:
+class Budget:
     """Stops a run when its share of the time budget is spent (after at least one epoch)."""
 
     def __init__(self, keras: Any, seconds: float, tick: Callable[[int], None]):

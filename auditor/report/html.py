@@ -9,6 +9,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, sel
 from auditor import __version__
 from auditor.numbers import SIGNIFICANT, number, setting
 from auditor.report.json_report import environment, summary
+from auditor.report.matrices import baseline_verdict, side_by_side
 from auditor.resources import templates_dir
 from auditor.rules.engine import by_cause, sort_key
 from auditor.vocabulary import METRICS, Status
@@ -104,7 +105,56 @@ def context(result: AuditResult, figures: Mapping[str, Figure] | None = None) ->
         "plots": build_plots(result, figures),
         "weights": ev.weight_analysis,
         "history_summary": summarize(result.history) if result.history else None,
+        "study_matrices": _study_matrices(result),
+        "baseline_matrices": _baseline_matrices(result),
     }
+
+
+def _study_matrices(result: AuditResult) -> dict[str, Any] | None:
+    """Return the control's and the chosen setting's validation matrices at the first seed.
+
+    When the control stays, the setting closest to beating it stands beside it instead.
+    """
+    study = result.study
+    if study is None:
+        return None
+    other = study.choice
+    if other.setting.control:
+        key = {"loss": "val_loss"}.get(study.prefer, study.prefer)
+        sign = -1 if key == "val_loss" else 1
+        rest = [s for s in study.settings if not s.setting.control and s.delta[key] == s.delta[key]]
+        if not rest:
+            return None
+        other = max(rest, key=lambda s: sign * s.delta[key])
+    seed = study.options.get("seed", 0)
+    before = study.run(study.control.setting.label, seed)
+    after = study.run(other.setting.label, seed)
+    if before is None or after is None:
+        return None
+    view = side_by_side(
+        study.classes,
+        before.confusion_matrix,
+        after.confusion_matrix,
+        (f"the control ({study.control.setting.label})", other.setting.label),
+    )
+    view.update({"seed": seed, "chosen": not study.choice.setting.control})
+    return view
+
+
+def _baseline_matrices(result: AuditResult) -> dict[str, Any] | None:
+    """Return the baseline's and the candidate's validation matrices, with the verdict."""
+    ev = result.evaluation
+    reference = ev.reference or {}
+    old = (reference.get("splits") or {}).get("val") or {}
+    new = ev.splits.get("val")
+    matrix = old.get("confusion_matrix")
+    if new is None or not matrix or len(matrix) != len(ev.classes):
+        return None
+    view = side_by_side(ev.classes, matrix, new.confusion_matrix, ("the baseline", "the candidate"))
+    view["verdict"] = baseline_verdict(
+        new.metrics, old.get("metrics") or {}, positive=len(ev.classes) == 2
+    )
+    return view
 
 
 def render_html(result: AuditResult, ctx: dict[str, Any] | None = None) -> str:

@@ -90,6 +90,7 @@ def report_dict(result: AuditResult) -> dict[str, Any]:
         "recommendations": [r.to_dict() for r in result.recommendations],
         "regularization": weight_report(ev),
         "sweep": result.sweep.to_dict() if result.sweep is not None else None,
+        "study": result.study.to_dict() if result.study is not None else None,
         "history": summarize(result.history) if result.history else None,
         "reference": _reference(ev.reference),
         "environment": environment(),
@@ -114,7 +115,11 @@ def _reference(reference: dict[str, Any] | None) -> dict[str, Any] | None:
         "created": reference.get("created"),
         "verdict": reference.get("verdict"),
         "splits": {
-            name: {"n_rows": split.get("n_rows"), "metrics": split.get("metrics")}
+            name: {
+                "n_rows": split.get("n_rows"),
+                "metrics": split.get("metrics"),
+                "confusion_matrix": split.get("confusion_matrix"),
+            }
             for name, split in (reference.get("splits") or {}).items()
         },
     }

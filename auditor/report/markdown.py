@@ -75,8 +75,28 @@ def render_markdown(result: AuditResult, report_path: str = "report.html") -> st
         lines += ["", f"**Top recommendation** ({md_escape(top.action)}): {md_escape(top.reason)}"]
         if top.snippet:
             lines += ["", "```python", top.snippet, "```"]
+    if result.study is not None:
+        lines += ["", *_study_lines(result)]
     lines += ["", f"Full report: {md_escape(report_path)} (and report.pdf, report.json)."]
     return "\n".join(lines) + "\n"
+
+
+def _study_lines(result: AuditResult) -> list[str]:
+    """Return the study in two lines: the chosen setting and its trade-off, then the verdict."""
+    study = result.study
+    assert study is not None
+    stays = study.chosen == study.control.setting.label
+    if stays:
+        head = "the current setting stays" + (
+            f"; closest: {md_escape(study.trade_off)}" if study.trade_off else ""
+        )
+    else:
+        head = f"chosen {md_escape(study.trade_off)}"
+    return [
+        f"- **L1/L2 study** (prefer {study.prefer}, {len(study.settings)} settings × "
+        f"{study.seeds} seed{'s' if study.seeds != 1 else ''}): {head}.",
+        f"- {md_escape(study.conclusion)}",
+    ]
 
 
 def _metrics_line(result: AuditResult) -> str:

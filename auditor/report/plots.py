@@ -356,6 +356,130 @@ def sweep_curve(sweep: Any) -> Figure | None:
     return _png(fig)
 
 
+STUDY_COLOURS = {"l1": "#c44e52", "l2": "#4c72b0", "l1_l2": "#8172b3", "none": "#555555"}
+STUDY_NAMES = {"l1": "L1", "l2": "L2", "l1_l2": "L1+L2"}
+
+
+def study_loss(study: Any) -> Figure | None:
+    """Plot validation (and training) loss against strength, one panel per penalty.
+
+    The seed spread shows as error bars, the control's mean and spread as a line and a band.
+    """
+    if study is None:
+        return None
+    families = [p for p in STUDY_NAMES if any(s.setting.penalty == p for s in study.settings)]
+    if not families:
+        return None
+    plt = _pyplot()
+    control = study.control
+    none = next((s for s in study.settings if s.setting.penalty == "none"), None)
+    fig, axes = plt.subplots(
+        1, len(families), figsize=(3.0 * len(families), 2.8), squeeze=False, sharey=True
+    )
+    for ax, penalty in zip(axes[0], families, strict=True):
+        points = sorted(
+            (s for s in study.settings if s.setting.penalty == penalty),
+            key=lambda s: s.setting.strength,
+        )
+        if none is not None:  # no penalty at all, drawn at the left end of every panel
+            points = [none, *points]
+        smallest = min((s.setting.strength for s in points if s.setting.strength), default=1e-4)
+        xs = [s.setting.strength if s.setting.strength else smallest / 10 for s in points]
+        val = [s.mean["val_loss"] for s in points]
+        half = [(s.spread["val_loss"] or 0.0) / 2 if s.seeds > 1 else 0.0 for s in points]
+        ax.errorbar(
+            xs, val, yerr=half, fmt="o-", color=STUDY_COLOURS[penalty], capsize=2, label="val"
+        )
+        ax.plot(
+            xs,
+            [s.mean["train_loss"] for s in points],
+            "o--",
+            color="grey",
+            label="train",
+            markersize=3,
+        )
+        mid, spread = control.mean["val_loss"], control.spread["val_loss"]
+        ax.axhline(mid, color="black", linewidth=0.8, linestyle=":")
+        if control.seeds > 1 and spread == spread:  # not NaN
+            ax.axhspan(mid - spread / 2, mid + spread / 2, color="grey", alpha=0.15)
+        for x, s in zip(xs, points, strict=True):
+            if s.setting.penalty == "none":
+                ax.annotate(
+                    "no penalty",
+                    (x, s.mean["val_loss"]),
+                    fontsize=6,
+                    xytext=(2, 8),
+                    textcoords="offset points",
+                )
+            if s.setting.label == study.chosen:
+                ax.plot([x], [s.mean["val_loss"]], "*", color="black", markersize=11)
+            if s.harmful:
+                ax.plot([x], [s.mean["val_loss"]], "x", color="#c44e52", markersize=8)
+        ax.set_xscale("log")
+        ax.set(xlabel=f"{STUDY_NAMES[penalty]} strength", title=STUDY_NAMES[penalty])
+    axes[0][0].set_ylabel("loss")
+    axes[0][-1].legend(fontsize=6, loc="best")
+    fig.suptitle(
+        "Loss against strength (dotted: control, band: its seed spread; ★ chosen, x harmful"
+        + ("; no penalty at the left" if none is not None else "")
+        + ")",
+        fontsize=7,
+    )
+    fig.tight_layout()
+    return _png(fig)
+
+
+def study_precision_recall(study: Any) -> Figure | None:
+    """Plot precision against recall of every study setting (means; seed spreads as bars).
+
+    Colours are the penalties; the control, the chosen setting and harmful ones are labelled.
+    """
+    if study is None or not study.settings:
+        return None
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5.6, 3.4))
+    seen: set[str] = set()
+    for s in study.settings:
+        penalty = s.setting.penalty
+        colour = "black" if s.setting.control else STUDY_COLOURS.get(penalty, "grey")
+        chosen = s.setting.label == study.chosen
+        marker = "*" if chosen else "s" if s.setting.control else "o"
+        name = "control" if s.setting.control else STUDY_NAMES.get(penalty, "no penalty")
+        spread = s.seeds > 1
+        ax.errorbar(
+            [s.mean["recall"]],
+            [s.mean["precision"]],
+            xerr=[(s.spread["recall"] or 0.0) / 2 if spread else 0.0],
+            yerr=[(s.spread["precision"] or 0.0) / 2 if spread else 0.0],
+            fmt=marker,
+            color=colour,
+            markersize=10 if chosen else 5,
+            elinewidth=0.6,
+            alpha=0.9,
+            capsize=1.5,
+            label=name if name not in seen else None,
+        )
+        seen.add(name)
+        if s.setting.control or chosen or s.harmful:
+            ax.annotate(
+                s.setting.label + (" (harmful)" if s.harmful else ""),
+                (s.mean["recall"], s.mean["precision"]),
+                fontsize=6,
+                xytext=(4, 4),
+                textcoords="offset points",
+            )
+    what = "positive class" if len(study.classes) == 2 else "macro mean"
+    ax.set(
+        xlabel=f"validation recall ({what})",
+        ylabel=f"validation precision ({what})",
+        title="Precision / recall across settings (■ control, ★ chosen; bars: seed spread)",
+    )
+    ax.title.set_fontsize(7)
+    _legend_beside(ax)
+    fig.tight_layout()
+    return _png(fig)
+
+
 def evaluation_figures(ev: Evaluation, history: dict[str, list[float]] | None) -> dict[str, Figure]:
     """Return every figure drawn from the evaluation and the training history, by name."""
     plots = {
@@ -384,4 +508,8 @@ def build_plots(
     sweep = sweep_curve(result.sweep)
     if sweep:
         plots["sweep"] = sweep
+    for name, draw in (("study_loss", study_loss), ("study_pr", study_precision_recall)):
+        figure = draw(result.study)
+        if figure:
+            plots[name] = figure
     return plots
