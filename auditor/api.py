@@ -221,7 +221,7 @@ def _audit(
         timings["rules"] = time.perf_counter() - started
         started = time.perf_counter()
         evaluation = add_facts(evaluation, facts_needed(results), facts_options)
-        recommendations = tuple(recommend(evaluation, results))
+        recommendations = tuple(recommend(evaluation, results, history))
         timings["advice"] = time.perf_counter() - started
         swept = None
         if options.sweep:

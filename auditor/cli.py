@@ -410,6 +410,11 @@ def _print_result(result: Any, written: list[Path], quiet: bool, verbose: bool =
     click.echo(f"{verdict}  {result.evaluation.model.name}: {reason}")
     if quiet:
         return
+    from auditor.rules.engine import distrust
+
+    warning = distrust(result.results)
+    if warning:
+        click.echo(f"  ! {warning}")
     for r in result.results:
         if r.status in (Status.FAILED, Status.ERROR, Status.WAIVED) or verbose:
             marks = {Status.WAIVED: "~", Status.PASSED: " ", Status.NOT_APPLICABLE: "-"}
