@@ -31,6 +31,9 @@ from auditor.options import AuditOptions
 EXAMPLES = 10  # rows of evidence kept per fact
 DISCRETE_CHANCE = 0.01  # chance matches at or above this mean the features are discrete enough
 MIN_CLASS_ROWS = 10  # fewer rows of a class give no stable single-feature score
+# A column with at most this many distinct values (or 1% of the sampled rows, if more) is a code
+# (a region, a product line), not an identifier, whatever its name says.
+LOW_CARDINALITY = 20
 IDENTIFIER_NAME = re.compile(
     r"(^|[_\W])(id|ids|idx|index|row|rownum|row_?id|uuid|key|record)($|[_\W])", re.I
 )
@@ -492,10 +495,13 @@ def signal(
 
 def _identifier_column(name: str, rows: SplitRows, i: int) -> IdentifierColumn | None:
     """Column I as an identifier candidate, or None when nothing about it looks like one."""
-    named = bool(IDENTIFIER_NAME.search(name) or CAMEL_ID.search(name))
-    unique_share, increasing = None, False
     stats = rows.stats
     column = rows.sample_x[:, i]
+    distinct = len(np.unique(column))
+    # ... and its values repeat (each at least twice on average), which ids do not.
+    code = distinct <= max(LOW_CARDINALITY, 0.01 * len(column)) and 2 * distinct <= len(column)
+    named = bool(IDENTIFIER_NAME.search(name) or CAMEL_ID.search(name)) and not code
+    unique_share, increasing = None, False
     if stats.integral is not None and stats.integral[i] and len(column) >= 50:
         unique = len(np.unique(column)) / len(column)
         # Integral, minimum and maximum are accumulated together: all set or all None.

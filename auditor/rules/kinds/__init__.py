@@ -33,18 +33,18 @@ def _split(default: str = "val") -> Param:
     return Param("split", "split to judge", default=default, choices=SPLITS)
 
 
-def _judge() -> Param:
+def _judge(default: str = "point") -> Param:
     return Param(
         "string",
         "judge the point estimate, or the lower/upper bound of its confidence interval",
-        default="point",
+        default=default,
         choices=("point", "lower_bound", "upper_bound"),
     )
 
 
-def _confidence() -> Param:
+def _confidence(default: float = 0.95) -> Param:
     return Param(
-        "number", "confidence level of the interval", default=0.95, minimum=0.5, maximum=0.999
+        "number", "confidence level of the interval", default=default, minimum=0.5, maximum=0.999
     )
 
 
@@ -69,7 +69,8 @@ KINDS: dict[str, Kind] = {
             "max_relative_gap": Param(
                 "number", "largest allowed gap relative to training loss", default=0.25, minimum=0.0
             ),
-            "judge": _judge(),
+            # Beyond sampling noise by default: the lower end of the gap's interval is judged.
+            "judge": _judge("lower_bound"),
             "confidence": _confidence(),
         },
     ),
@@ -83,6 +84,8 @@ KINDS: dict[str, Kind] = {
                 "string", "metric to compare", default="accuracy", choices=METRIC_CHOICES
             ),
             "max_gap": _fraction("largest allowed drop", 0.05),
+            "judge": _judge("lower_bound"),
+            "confidence": _confidence(),
         },
     ),
     "recall_floor": Kind(
@@ -250,6 +253,7 @@ KINDS: dict[str, Kind] = {
             "min_gap": Param(
                 "number", "smallest absolute loss difference that counts", default=0.02, minimum=0.0
             ),
+            "confidence": _confidence(0.99),
             "min_rows": _count("fewest rows for the check to apply", 30),
         },
     ),

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from auditor.numbers import setting
 from auditor.rules.kinds.common import fmt, not_applicable, pct, split_label
+from auditor.rules.kinds.performance import normal_quantile
 from auditor.rules.types import Outcome
 from auditor.vocabulary import Status
 
@@ -339,7 +340,12 @@ def split_drift(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
 
 
 def suspicious_validation(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
-    """Warn when the judged split scores clearly better than training, or perfectly."""
+    """Warn when the judged split scores better than training beyond sampling noise, or perfectly.
+
+    The loss difference is judged at the lower end of its interval (z standard errors of both
+    mean losses, at `confidence`); perfect accuracy only when the training accuracy makes it
+    unlikely (below 1 - confidence) on that many rows.
+    """
     split = params["split"]
     train, other = ev.splits.get("train"), ev.splits.get(split)
     if train is None or other is None or split == "train":
@@ -354,43 +360,63 @@ def suspicious_validation(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     label = split_label(split)
     accuracy = other.metrics["accuracy"]
     margin = (t_loss - o_loss) / t_loss if t_loss else 0.0
+    se = math.hypot(
+        train.metrics.get("loss_standard_error") or 0.0,
+        other.metrics.get("loss_standard_error") or 0.0,
+    )
+    noise = normal_quantile(params["confidence"]) * se
+    judged = (t_loss - o_loss - noise) / t_loss if t_loss else 0.0
+    # How likely a perfect score on this many rows is for a model as accurate as on training
+    # (one error and one success added to the training counts: 200 of 200 is not certainty).
+    train_accuracy = train.metrics["accuracy"]
+    adjusted = (train_accuracy * train.n_rows + 1) / (train.n_rows + 2)
+    chance_of_perfect = adjusted**other.n_rows
     observed = {
         "train_loss": t_loss,
         f"{split}_loss": o_loss,
         "relative_margin": margin,
+        "judged_relative_margin": judged,
         f"{split}_accuracy": accuracy,
+        "noise_margin": noise,
+        "chance_of_perfect_accuracy": chance_of_perfect,
     }
-    threshold = {"max_relative_margin": params["max_relative_margin"]}
+    threshold = {"max_relative_margin": params["max_relative_margin"], "min_gap": params["min_gap"]}
     benign = (
         "Dropout and weight penalties make Keras' own training loss look worse than validation "
         "loss, but auditor measures both without dropout and without the penalty, so that "
         "benign cause is ruled out here; a smaller or easier validation split is the other "
         "innocent explanation."
     )
-    # The difference must also exceed sampling noise: z = 2.58 standard errors of the split's loss.
-    noise = 2.58 * (other.metrics.get("loss_standard_error") or 0.0)
-    observed["noise_margin"] = noise
-    if margin > params["max_relative_margin"] and t_loss - o_loss > max(params["min_gap"], noise):
+    beyond = t_loss - o_loss - noise
+    if judged > params["max_relative_margin"] and beyond > params["min_gap"]:
         return Outcome(
             Status.FAILED,
-            f"{label} loss {fmt(o_loss)} is {pct(margin)} below training loss {fmt(t_loss)}: "
-            f"validation should not be easier than training. Check for validation rows copied into "
-            f"training and for columns derived from the label. {benign}",
+            f"{label} loss {fmt(o_loss)} is {pct(margin)} below training loss {fmt(t_loss)} "
+            f"({pct(judged)} after allowing {fmt(noise)} for sampling noise): validation should "
+            "not be easier than training. Check for validation rows copied into training and for "
+            f"columns derived from the label. {benign}",
             observed,
             threshold,
         )
-    if accuracy == 1.0:
+    if accuracy == 1.0 and chance_of_perfect < 1 - params["confidence"]:
         return Outcome(
             Status.FAILED,
-            f"{label} accuracy is 100% on {other.n_rows:,} rows: "
-            f"perfect validation is rare without leakage. {benign}",
+            f"{label} accuracy is 100% on {other.n_rows:,} rows, while a model as accurate as on "
+            f"training ({pct(train_accuracy)}) would score that with chance "
+            f"{chance_of_perfect:.2g}: perfect validation is rare without leakage. {benign}",
             observed,
             threshold,
         )
+    perfect = (
+        f"; 100% accuracy on {other.n_rows:,} rows has chance {chance_of_perfect:.2g} at the "
+        f"training accuracy {pct(train_accuracy)}"
+        if accuracy == 1.0
+        else ""
+    )
     return Outcome(
         Status.PASSED,
         f"{label} loss {fmt(o_loss)} is not suspiciously below training loss {fmt(t_loss)} "
-        f"(beyond sampling noise of {fmt(noise)}).",
+        f"(beyond sampling noise of {fmt(noise)}){perfect}.",
         observed,
         threshold,
     )
