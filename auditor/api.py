@@ -25,7 +25,7 @@ from auditor.report.writer import FIGURE_FORMATS, FORMATS, check_output, write_r
 from auditor.result import AuditResult
 from auditor.rules import RuleSet, load_rule_set, run_rules
 from auditor.rules.engine import facts_needed as rule_facts
-from auditor.rules.engine import proxy_bounds
+from auditor.rules.engine import group_columns, proxy_bounds
 
 if TYPE_CHECKING:
     from auditor.sweep import SweepProgress
@@ -171,6 +171,8 @@ def _audit(
     timings: dict[str, float] = {}
     started = time.perf_counter()
     rule_set = options.rules if isinstance(options.rules, RuleSet) else load_rule_set(options.rules)
+    # Group columns a rule names are read as --group-column's are (and are not features either).
+    options = replace(options, group_columns=(*options.group_columns, *group_columns(rule_set)))
     history = options.history
     if history is not None and not isinstance(history, dict):
         from auditor.loading.history import load_history
@@ -268,7 +270,7 @@ def _check_before_loading(model: Any, splits: dict[str, Any], options: AuditOpti
             raise ModelLoadError(f"{model}: model file not found")
         detect_format(Path(model))  # a folder that is no SavedModel, an unknown suffix
     for name, source in splits.items():
-        check_header(name, source, options.label, options.ignore)
+        check_header(name, source, options.label, options.ignore, options.context_columns)
 
 
 def _with_proxy_bounds(options: AuditOptions, rule_set: RuleSet) -> AuditOptions:

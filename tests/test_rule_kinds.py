@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pytest
 from helpers import architecture, evaluation, split_from_predictions, split_with_metrics
+from test_context_leakage import with_context
 from test_leakage import (
     copied_rows,
     copy_into,
@@ -229,6 +230,9 @@ DIGITS_VAL = discrete_rows(2_000, 41, levels=10, features=4)
 DIGITS_COPIED = copy_into(DIGITS_VAL, DIGITS_TRAIN, 0.1)
 TRAIN_REPEATS = repeated_share(DIGITS_TRAIN[0])
 assert TRAIN_REPEATS == 0.195
+
+PATIENTS = np.repeat([f"P{i}" for i in range(10)], 10)
+NEW_PATIENTS = [f"Q{i}" for i in range(4) for _ in range(2)]
 
 CASES = [
     # ---- loss_gap: fails only when both the absolute and the relative gap are over the limits.
@@ -874,6 +878,108 @@ CASES = [
         train_only([[40, 10], [10, 40]]),
         "not_applicable",
         "Not applicable: no val split was given.",
+    ),
+    # ---- leakage_group: ten training patients of ten rows; four of them also in val.
+    case(
+        "leakage_group-fails",
+        "leakage_group",
+        {},
+        with_context(
+            {"patient": PATIENTS},
+            {"patient": np.array([f"P{i}" for i in range(4) for _ in range(3)] + NEW_PATIENTS)},
+            np.arange(100) % 2,
+            np.arange(20) % 2,
+            ["patient"],
+        ),
+        "failed",
+        "12 of 20 val rows (60%) belong to 4 of the 8 'patient' groups (50%) that also occur in "
+        "the training split (such as 'P0', 'P1', 'P2'; limit 1% of rows): the model is scored on "
+        "entities it was trained on, so the val numbers overstate how it does on new ones; split "
+        "by group, so that no group lands on both sides (scikit-learn's GroupShuffleSplit or "
+        "GroupKFold, with groups= this column).",
+        observed={
+            "patient": {
+                "groups": 8,
+                "shared_groups": 4,
+                "shared_group_fraction": 0.5,
+                "rows": 20,
+                "shared_rows": 12,
+                "shared_fraction": 0.6,
+                "missing_rows": 0,
+                "train_groups": 10,
+            }
+        },
+        threshold={"max_shared_fraction": 0.01},
+    ),
+    case(
+        "leakage_group-passes-group-split",
+        "leakage_group",
+        {"columns": ["patient"]},
+        with_context(
+            {"patient": PATIENTS},
+            {"patient": np.array(NEW_PATIENTS * 2 + ["Q9"] * 4)},
+            np.arange(100) % 2,
+            np.arange(20) % 2,
+            ["patient"],
+        ),
+        "passed",
+        "No more than 1% of val rows belong to groups of the training split ('patient': 0 of 20 "
+        "rows, 0 of 5 groups shared).",
+    ),
+    case(
+        "leakage_group-n/a-no-column",
+        "leakage_group",
+        {},
+        with_context({}, {}, np.arange(100) % 2, np.arange(20) % 2),
+        "not_applicable",
+        "Not applicable: no group column was given (--group-column, or params.columns).",
+    ),
+    # ---- leakage_temporal: training times 0..99, the label 1 from time 60 on.
+    case(
+        "leakage_temporal-fails-random-split",
+        "leakage_temporal",
+        {},
+        with_context(
+            {"t": np.arange(100.0)},
+            {"t": np.arange(50.0, 70.0)},
+            (np.arange(100) >= 60).astype(int),
+            np.arange(20) % 2,
+            (),
+            "t",
+        ),
+        "failed",
+        "20 of 20 val rows (100%) are earlier than the latest training row (99; limit 5%): "
+        "training spans 0 to 99, val 50 to 69; the share of class '1' moves from 0% in the "
+        "earliest tenth of the rows to 100% in the latest. The model is validated on times it "
+        "was trained around, not on the later data it will meet; split by time (train on the "
+        "earlier rows, validate on the later ones).",
+        observed={"earlier_fraction": 1.0, "train_range": ["0", "99"], "val_range": ["50", "69"]},
+        threshold={"max_earlier_fraction": 0.05},
+    ),
+    case(
+        "leakage_temporal-passes-time-ordered",
+        "leakage_temporal",
+        {},
+        with_context(
+            {"t": np.arange(100.0)},
+            {"t": np.arange(99.0, 119.0)},  # from the last training time on: ties are not earlier
+            (np.arange(100) >= 60).astype(int),
+            np.arange(20) % 2,
+            (),
+            "t",
+        ),
+        "passed",
+        "0 of 20 val rows (0%) are earlier than the latest training row (limit 5%): training "
+        "spans 0 to 99, val 99 to 118; the share of class '1' moves from 0% in the earliest tenth "
+        "of the rows to 50% in the latest.",
+    ),
+    case(
+        "leakage_temporal-n/a-no-column",
+        "leakage_temporal",
+        {},
+        with_context({}, {}, np.arange(100) % 2, np.arange(20) % 2),
+        "not_applicable",
+        "Not applicable: no time column was given (--time-column).",
     ),
     # ---- leakage_duplicates: val rows 0.. copied from train rows 10.. (see test_leakage.py).
     case(

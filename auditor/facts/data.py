@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from auditor.facts.context import Groups, Times, group_overlap, temporal
 from auditor.facts.rows import (
     GRID_ROWS,
     NEAR_DUPLICATE_TOLERANCE,
@@ -46,7 +47,9 @@ PROXIES = "proxies"
 IDENTIFIERS = "identifiers"
 DRIFT = "drift"
 SIGNAL = "signal"
-FAMILIES = (SHARED_ROWS, DUPLICATES, PROXIES, IDENTIFIERS, DRIFT, SIGNAL)
+GROUPS = "groups"  # from the --group-column columns
+TEMPORAL = "temporal"  # from the --time-column column
+FAMILIES = (SHARED_ROWS, DUPLICATES, PROXIES, IDENTIFIERS, DRIFT, SIGNAL, GROUPS, TEMPORAL)
 
 
 class Request(NamedTuple):
@@ -148,6 +151,8 @@ class DataFacts:
     identifiers: Mapping[str, Identifiers] = field(default_factory=dict)
     drift: Mapping[str, Drift] = field(default_factory=dict)
     signal: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    groups: Mapping[str, Groups] = field(default_factory=dict)
+    temporal: Mapping[str, Times] = field(default_factory=dict)
     # A computation that raised: (family, split) -> what it raised. The rule that reads it reports
     # an error, and the other rules still judge (as when a kind raises).
     errors: Mapping[tuple[str, str], str] = field(default_factory=dict)
@@ -171,11 +176,13 @@ def compute(
     features: tuple[str, ...],
     requests: Iterable[Request],
     options: AuditOptions,
+    context: Mapping[str, Mapping[str, np.ndarray]] | None = None,
 ) -> DataFacts:
     """Compute the requested facts from each split's row facts and full labels.
 
     OPTIONS steer the work: `proxy_candidates` and `proxy_min_score` for the proxies, and
-    `sample_rows` names the sample size the row facts were gathered with.
+    `sample_rows` names the sample size the row facts were gathered with; its `group_columns`
+    and `time_column` are read from CONTEXT (split -> column -> a value per evaluated row).
 
     A request whose splits are missing (no test split, or a cross-split fact asked of train) is
     skipped: the rule that wanted it reports *not applicable*.
@@ -184,13 +191,47 @@ def compute(
     errors: dict[tuple[str, str], str] = {}
     for family, name in sorted(set(requests), key=lambda r: (FAMILIES.index(r[0]), r[1])):
         try:
-            value = _family(Request(family, name), rows, labels, classes, features, options)
+            request = Request(family, name)
+            if family in (GROUPS, TEMPORAL):
+                value = _context_family(request, context or {}, labels, classes, options)
+            else:
+                value = _family(request, rows, labels, classes, features, options)
         except Exception as exc:  # one broken computation must not hide the other facts
             errors[(family, name)] = f"{type(exc).__name__}: {exc}"
             continue
         if value is not None:
             found[family][name] = value
     return DataFacts(**found, errors=errors)
+
+
+def _context_family(
+    request: Request,
+    context: Mapping[str, Mapping[str, np.ndarray]],
+    labels: Mapping[str, np.ndarray],
+    classes: tuple[str, ...],
+    options: AuditOptions,
+) -> Groups | Times | None:
+    """Compare a split's group or time column with train's; None when a split is missing."""
+    if request.split == "train" or request.split not in labels or "train" not in labels:
+        return None
+    train, other = context.get("train", {}), context.get(request.split, {})
+    if request.family == GROUPS:
+        return Groups(tuple(group_overlap(c, train[c], other[c]) for c in options.group_columns))
+    column = options.time_column
+    if not column:
+        return Times(())
+    return Times(
+        (
+            temporal(
+                column,
+                train[column],
+                other[column],
+                labels["train"],
+                labels[request.split],
+                classes,
+            ),
+        )
+    )
 
 
 def _family(

@@ -68,6 +68,18 @@ def facts_needed(rule_set: RuleSet) -> set[tuple[str, str]]:
     return needed
 
 
+def group_columns(rule_set: RuleSet) -> tuple[str, ...]:
+    """Return the group columns the enabled rules name in their `columns` (read beside features)."""
+    return tuple(
+        dict.fromkeys(
+            column
+            for rule in rule_set.enabled
+            if KINDS[rule.kind].facts == "groups"
+            for column in rule.params.get("columns", ())
+        )
+    )
+
+
 def proxy_bounds(rule_set: RuleSet) -> tuple[int, float] | None:
     """Return how many proxy candidates, down to which score, the enabled rules judge at most.
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from auditor.rules.kinds.balance import class_imbalance
+from auditor.rules.kinds.context import leakage_group, leakage_temporal
 from auditor.rules.kinds.leakage import (
     duplicate_rows,
     leakage_duplicates,
@@ -193,6 +194,37 @@ KINDS: dict[str, Kind] = {
             "max_fraction": _fraction("largest allowed share of duplicates", 0.05),
         },
         facts="duplicates",
+    ),
+    "leakage_group": Kind(
+        leakage_group,
+        Category.LEAKAGE_GROUP,
+        "Rows of the judged split whose group (patient, customer, device: --group-column) also "
+        "occurs in the training split.",
+        {
+            "split": _split(),
+            "columns": Param(
+                "columns",
+                "group columns to judge, read beside the features (default: every --group-column)",
+                default=[],
+            ),
+            "max_shared_fraction": _fraction(
+                "largest allowed share of rows whose group occurs in train", 0.01
+            ),
+        },
+        facts="groups",
+    ),
+    "leakage_temporal": Kind(
+        leakage_temporal,
+        Category.LEAKAGE_TEMPORAL,
+        "Rows of the judged split earlier than the latest training row (--time-column), and the "
+        "label rate over time.",
+        {
+            "split": _split(),
+            "max_earlier_fraction": _fraction(
+                "largest allowed share of rows earlier than the latest training row", 0.05
+            ),
+        },
+        facts="temporal",
     ),
     "leakage_target_proxy": Kind(
         leakage_target_proxy,

@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # only for annotations: judging needs no data loading
 MOST_DRIFTED = 10  # features listed as evidence of drift (the facts hold every feature)
 
 
-def _facts(ev: Evaluation, family: str, split: str) -> Any:
+def facts_of(ev: Evaluation, family: str, split: str) -> Any:
     """Return the facts of FAMILY for SPLIT, or None; raise when computing them failed.
 
     Raising makes the rule an *error* result, as a kind that raises; the other rules still judge.
@@ -31,7 +31,8 @@ def _facts(ev: Evaluation, family: str, split: str) -> Any:
     if failure is not None:
         raise RuntimeError(f"computing its {family.replace('_', ' ')} facts raised {failure}")
     found = getattr(ev.data, family).get(split)
-    across = family in ("shared_rows", "drift")  # these compare the split with train
+    # These compare the split with train.
+    across = family in ("shared_rows", "drift", "groups", "temporal")
     given = split in ev.splits and split in ev.rows and (not across or "train" in ev.splits)
     if found is None and given and not (across and split == "train"):
         # The splits are there but their facts are not: a driver forgot `add_facts`. Passing
@@ -51,7 +52,7 @@ def _noise(rate: float, n: int) -> float:
 def leakage_duplicates(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     """Fail when more judged-split rows appear (exactly or nearly) in train than chance explains."""
     split = params["split"]
-    facts = _facts(ev, "shared_rows", split)
+    facts = facts_of(ev, "shared_rows", split)
     if facts is None or split == "train":
         return not_applicable(f"needs the train and {split} splits")
     n = facts.rows_checked
@@ -114,7 +115,7 @@ def leakage_duplicates(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
 def duplicate_rows(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     """Report duplicate rows within one split, and identical rows that carry different labels."""
     split = params["split"]
-    facts = _facts(ev, "duplicates", split)
+    facts = facts_of(ev, "duplicates", split)
     if facts is None or split not in ev.splits:
         return not_applicable(f"no {split} split was given")
     n = facts.rows
@@ -157,7 +158,7 @@ def duplicate_rows(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
 def leakage_target_proxy(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     """Fail when one feature alone predicts the label nearly perfectly, far better than the rest."""
     split = params["split"]
-    facts = _facts(ev, "proxies", split)
+    facts = facts_of(ev, "proxies", split)
     if facts is None:
         return not_applicable(f"no {split} split was given")
     if facts.sample_rows < params["min_rows"] or facts.sample_classes < 2:
@@ -229,7 +230,7 @@ def _reasons(column: Any) -> str:
 
 def leakage_identifier(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     """Fail when a model input looks like a row identifier (and, optionally, predicts the label)."""
-    facts = _facts(ev, "identifiers", "train")
+    facts = facts_of(ev, "identifiers", "train")
     if facts is None:
         return not_applicable("no train split was given")
     if facts.sample_rows < 2:
@@ -282,7 +283,7 @@ def leakage_identifier(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
 def split_drift(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     """Fail when feature distributions (PSI) or class priors differ between train and the split."""
     split = params["split"]
-    facts = _facts(ev, "drift", split)
+    facts = facts_of(ev, "drift", split)
     if facts is None or split == "train":
         return not_applicable(f"needs the train and {split} splits")
     if facts.sample_rows < params["min_rows"] or facts.train_sample_rows < params["min_rows"]:
