@@ -82,8 +82,9 @@ def test_patients_on_both_sides_of_a_random_split_fail_as_an_error():
     assert seen["groups"] == len(set(ids[val]))
     assert result.message.startswith(f"{shared.sum()} of 200 val rows ({shared.mean():.0%})")
     assert "GroupShuffleSplit" in result.message
-    (first, *_) = result.evidence["shared_groups"]["patient"]
-    assert first["rows"] == max(np.sum(ids[val] == g) for g in set(ids[val]) & set(ids[train]))
+    (first, *_) = result.evidence["shared_groups"]
+    assert first["column"] == "patient" and first["group"] in set(ids[train])
+    assert first["val_rows"] == max(np.sum(ids[val] == g) for g in set(ids[val]) & set(ids[train]))
     assert result.features == ("patient",)
 
 
@@ -208,7 +209,7 @@ def _audit(tiny, paths, out, *extra):
     from auditor.cli import main
 
     args = ["audit", str(tiny.path("keras")), "--train", str(paths["train"])]
-    args += ["--val", str(paths["val"]), "--out", str(out), "--format", "json,md", *extra]
+    args += ["--val", str(paths["val"]), "--out", str(out), "--format", "json,md,html", *extra]
     result = CliRunner().invoke(main, args, catch_exceptions=False)
     report = json.loads((out / "report.json").read_text()) if result.exit_code in (0, 1) else None
     return result, report
@@ -231,6 +232,9 @@ def test_the_command_reads_group_and_time_columns_as_context_not_features(tiny_b
     assert [r["action"] for r in report["recommendations"]] == ["none"]
     assert "  ! The metrics are not trustworthy: LK06, LK07 found leakage" in result.output
     assert "not trustworthy" in (tmp_path / "r1" / "summary.md").read_text()
+    page = (tmp_path / "r1" / "report.html").read_text()
+    assert "<h3>shared groups</h3>" in page and "<h3>label rate over time</h3>" in page
+    assert "p-0" in page  # a shared patient, in the evidence table
 
     clean = _with_columns(tiny_binary, tmp_path / "clean", group_split=True, time_ordered=True)
     result, report = _audit(

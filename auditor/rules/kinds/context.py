@@ -38,7 +38,7 @@ def leakage_group(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
         return not_applicable(f"the group column(s) {', '.join(missing)} were not read")
     limit = params["max_shared_fraction"]
     observed: dict[str, Any] = {}
-    evidence: dict[str, Any] = {}
+    shown: list[dict[str, Any]] = []  # one table of the shared groups, of every column
     failed = []
     for column in wanted:
         g = found[column]
@@ -53,25 +53,32 @@ def leakage_group(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
             "missing_rows": g.missing_rows,
             "train_groups": g.train_groups,
         }
-        if g.examples:
-            evidence[column] = [dict(e) for e in g.examples]
+        shown += [
+            {
+                "column": column,
+                "group": e["group"],
+                f"{split}_rows": e["rows"],
+                "train_rows": e["train_rows"],
+            }
+            for e in g.examples
+        ]
         if g.rows and share > limit:
             failed.append(g)
     threshold = {"max_shared_fraction": limit}
     if failed:
         g = failed[0]
         more = f" ({len(failed) - 1} more column(s))" if len(failed) > 1 else ""
-        shown = ", ".join(f"'{e['group']}'" for e in g.examples[:3])
+        such = ", ".join(f"'{e['group']}'" for e in g.examples[:3])
         return Outcome(
             Status.FAILED,
             f"{g.shared_rows:,} of {g.rows:,} {split} rows ({pct(g.shared_rows / g.rows)}) belong "
             f"to {g.shared_groups:,} of the {g.groups:,} '{g.column}' groups "
             f"({pct(g.shared_groups / g.groups)}) that also occur in the training split (such as "
-            f"{shown}; limit {pct(limit)} of rows){more}: the model is scored on entities it was "
+            f"{such}; limit {pct(limit)} of rows){more}: the model is scored on entities it was "
             f"trained on, so the {split} numbers overstate how it does on new ones; {GROUP_FIX}.",
             observed,
             threshold,
-            {"shared_groups": evidence},
+            {"shared_groups": shown},
             features=tuple(f.column for f in failed),
         )
     parts = [
@@ -85,7 +92,7 @@ def leakage_group(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
         f"({'; '.join(parts)} shared).",
         observed,
         threshold,
-        {"shared_groups": evidence} if evidence else {},
+        {"shared_groups": shown} if shown else {},
     )
 
 
