@@ -216,7 +216,7 @@ def _audit(
     try:
         started = time.perf_counter()
         facts_options = _with_proxy_bounds(options, rule_set)
-        evaluation = add_facts(evaluation, rule_facts(rule_set), facts_options)
+        evaluation = add_facts(evaluation, rule_facts(rule_set), facts_options, loaded)
         timings["data_facts"] = time.perf_counter() - started
         started = time.perf_counter()
         results = tuple(run_rules(evaluation, rule_set, timings))

@@ -185,8 +185,12 @@ def add_facts(
     evaluation: Evaluation,
     requests: Iterable[tuple[str, str]],
     options: AuditOptions | None = None,
+    model: LoadedModel | None = None,
 ) -> Evaluation:
-    """Return EVALUATION with the requested data facts (family, split) computed and added."""
+    """Return EVALUATION with the requested data facts (family, split) computed and added.
+
+    With MODEL, the target-proxy facts measure how much the model relies on each candidate.
+    """
     wanted = {data_facts.Request(*r) for r in requests}
     wanted = {r for r in wanted if not evaluation.data.has(r)}
     if not wanted:
@@ -199,8 +203,21 @@ def add_facts(
         wanted,
         options or AuditOptions(),
         evaluation.context,
+        _predict_classes(model, evaluation.threshold) if model is not None else None,
     )
     return replace(evaluation, data=evaluation.data.merged(computed))
+
+
+def _predict_classes(model: LoadedModel, threshold: float) -> data_facts.Predict:
+    """Return the model's predicted class per row, as the metrics decide it."""
+
+    def predict(x: np.ndarray) -> np.ndarray:
+        proba = model.to_proba(model.predict_raw(np.asarray(x, dtype=np.float32)))
+        return (
+            (proba[:, 1] >= threshold).astype(np.int64) if proba.shape[1] == 2 else proba.argmax(1)
+        )
+
+    return predict
 
 
 def _measure(

@@ -23,6 +23,7 @@ from auditor.facts.data import (
     Identifiers,
     Proxies,
     ProxyCandidate,
+    ProxySet,
     SharedRows,
 )
 from auditor.rules.kinds import KINDS
@@ -65,6 +66,18 @@ def drift(features: list[tuple[str, float, float]], shift: float = 0.0, p: float
         {"feature": f, "psi": psi, "ks_statistic": 0.3, "ks_pvalue": pv} for f, psi, pv in features
     )
     return Drift(5000, 2000, rows, shift, p, method="PSI")
+
+
+def reliance(features: tuple[str, ...], alone: float, permuted: float) -> ProxySet:
+    return ProxySet(features, 0.99, alone, 0.99 if alone > 0.95 else 0.9, permuted)
+
+
+# Each copy alone: the model loses little (the other stands in); both: it falls to chance.
+PAIR = (
+    reliance(("c1",), 0.98, 0.97),
+    reliance(("c2",), 0.98, 0.97),
+    reliance(("c1", "c2"), 0.98, 0.52),
+)
 
 
 def overlap(**kw: Any) -> GroupOverlap:
@@ -330,6 +343,27 @@ CASES = {
         "Train and val differ: class shares differ by 20% (chi-square p 1e-06). The val numbers "
         "do not describe the population the model was trained on; split at random (stratified), "
         "or by time on purpose.",
+    ),
+    # ---- leakage_target_proxy with the model's reliance: two copies of the label
+    "two copies the model relies on together": Case(
+        "leakage_target_proxy",
+        {},
+        facts(proxies={"val": proxies(("c1", 0.99, 1.0), ("c2", 0.99, 1.0), sets=PAIR)}),
+        "failed",
+        "Features 'c1', 'c2' together give the label away on val: alone one of them is right on "
+        "98% of rows (ROC AUC 0.990), and the model relies on them (each stands in for the "
+        "other): shuffling them drops the model's accuracy from 99% to 52%: a column that gives "
+        "the answer away is usually derived from the label or recorded after the outcome, and "
+        "will not be there (or not be the same) in production.",
+    ),
+    "a strong feature the model relies on, not near-certain": Case(
+        "leakage_target_proxy",
+        {},
+        facts(proxies={"val": proxies(("s", 0.96, 0.9), sets=(reliance(("s",), 0.9, 0.6),))}),
+        "passed",
+        "No feature gives the label away on val: the model relies most on 's' (accuracy 90%, 60% "
+        "with it shuffled), but no candidate alone is right on 95% of rows while beating the "
+        "model without it by 0.05.",
     ),
     # ---- leakage_group: shares of rows whose group is in train
     "a shared patient beyond the limit": Case(

@@ -1149,7 +1149,12 @@ CASES = [
         "failed",
         "Feature 'leak' alone predicts class '1' on val with ROC AUC 1.00; all other features "
         f"together reach 0.487: {GIVES_AWAY}",
-        threshold={"min_score": 0.95, "min_margin": 0.05},
+        threshold={
+            "min_score": 0.95,
+            "min_margin": 0.05,
+            "min_reliance": 0.05,
+            "min_accuracy": 0.95,
+        },
     ),
     case(
         "leakage_target_proxy-passes-strong-but-not-alone",

@@ -229,11 +229,24 @@ KINDS: dict[str, Kind] = {
     "leakage_target_proxy": Kind(
         leakage_target_proxy,
         Category.LEAKAGE_TARGET_PROXY,
-        "A single feature that predicts the label almost alone, far better than all the others.",
+        "A feature, or a set of them, that predicts the label almost alone and that the model "
+        "relies on.",
         {
             "split": _split(),
             "min_score": _fraction("single-feature ROC AUC that counts as 'almost alone'", 0.95),
-            "min_margin": _fraction("how much better than the other features together", 0.05),
+            "min_margin": _fraction(
+                "how much better than the others: the model without the candidates (accuracy), "
+                "or the features that are no candidate (ROC AUC, when no model was measured)",
+                0.05,
+            ),
+            "min_reliance": _fraction(
+                "accuracy the model loses with the candidate(s) shuffled that counts as relying",
+                0.05,
+            ),
+            "min_accuracy": _fraction(
+                "accuracy of a candidate alone on the whole label that counts as near-certain",
+                0.95,
+            ),
             "min_rows": _count("fewest sampled rows for the check to apply", 50),
             "max_candidates": _count(
                 "strongest features judged against the rest (at most the evaluation's "

@@ -156,7 +156,14 @@ def duplicate_rows(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
 
 
 def leakage_target_proxy(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
-    """Fail when one feature alone predicts the label nearly perfectly, far better than the rest."""
+    """Fail when a feature (or a set of them) gives the label away and the model relies on it.
+
+    With the model's reliance measured (the audit's own facts), a candidate set fails when the
+    model loses at least `min_reliance` accuracy with its columns shuffled, one of them alone is
+    right on at least `min_accuracy` of rows (near-determinism), and that beats the model without
+    them by `min_margin`. Without it (facts without a model), a near-certain candidate fails when
+    its score beats the features that are no candidate by `min_margin`.
+    """
     split = params["split"]
     facts = facts_of(ev, "proxies", split)
     if facts is None:
@@ -170,36 +177,62 @@ def leakage_target_proxy(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
             f"no class has {facts.min_class_rows} or more rows (and as many others) in the "
             f"{split} sample"
         )
-    suspects = []
     # The candidates come strongest first; the evaluation compared at most its
     # `proxy_candidates` of them, those scoring at least `proxy_min_score` alone.
-    for candidate in facts.candidates[: params["max_candidates"]]:
-        if candidate.score < params["min_score"]:
-            break
-        rest = candidate.rest_score
-        if rest is not None and candidate.score - rest >= params["min_margin"]:
-            suspects.append(candidate)
+    judged = [
+        c for c in facts.candidates[: params["max_candidates"]] if c.score >= params["min_score"]
+    ]
+    names = {c.feature for c in judged}
     top = [dict(t) for t in facts.top_features]
+    threshold = {
+        "min_score": params["min_score"],
+        "min_margin": params["min_margin"],
+        "min_reliance": params["min_reliance"],
+        "min_accuracy": params["min_accuracy"],
+    }
+    candidates = [
+        {
+            "feature": c.feature,
+            "class": c.cls,
+            "score": c.score,
+            "accuracy": c.accuracy,
+            "rest_score": c.rest_score,
+            "honest_score": c.honest_score,
+        }
+        for c in judged
+    ]
+    sets = [s for s in facts.sets if set(s.features) <= names]
+    if sets:
+        return _proxy_by_reliance(split, facts, judged, sets, candidates, top, params, threshold)
+    suspects = []
+    for candidate in judged:
+        rest = (
+            candidate.honest_score if candidate.honest_score is not None else candidate.rest_score
+        )
+        # A feature that isolates one class of many scores high one-vs-rest, but says little
+        # about the whole label: without it being near-certain, that is geometry, not a leak.
+        certain = candidate.accuracy is None or candidate.accuracy >= params["min_accuracy"]
+        if rest is not None and candidate.score - rest >= params["min_margin"] and certain:
+            suspects.append(candidate)
     observed = {
         "method": facts.method,
         "sample_rows": facts.sample_rows,
         "top_features": top,
+        "candidates": candidates,
         "suspects": [
             {"feature": c.feature, "class": c.cls, "score": c.score, "rest_score": c.rest_score}
             for c in suspects
         ],
     }
-    threshold = {"min_score": params["min_score"], "min_margin": params["min_margin"]}
     if suspects:
         first = suspects[0]
         others = f" ({len(suspects) - 1} more)" if len(suspects) > 1 else ""
-        rest_text = f"; all other features together reach {fmt(first.rest_score)}"
+        rest = first.honest_score if first.honest_score is not None else first.rest_score
+        rest_text = f"; all other features together reach {fmt(rest)}"
         return Outcome(
             Status.FAILED,
             f"Feature '{first.feature}' alone predicts class '{first.cls}' on {split} with ROC "
-            f"AUC {fmt(first.score)}{rest_text}{others}: a column that gives the answer away is "
-            "usually derived from the label or recorded after the outcome, and will not be there "
-            "(or not be the same) in production.",
+            f"AUC {fmt(first.score)}{rest_text}{others}: {GIVES_AWAY}",
             observed,
             threshold,
             {"single_feature_scores": top},
@@ -214,6 +247,95 @@ def leakage_target_proxy(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
         f"while beating the other features by {setting(params['min_margin'])}{lead_text}.",
         observed,
         threshold,
+    )
+
+
+GIVES_AWAY = (
+    "a column that gives the answer away is usually derived from the label or recorded after the "
+    "outcome, and will not be there (or not be the same) in production."
+)
+
+
+def _proxy_by_reliance(
+    split: str,
+    facts: Any,
+    judged: list[Any],
+    sets: list[Any],
+    candidates: list[dict[str, Any]],
+    top: list[dict[str, Any]],
+    params: Mapping[str, Any],
+    threshold: Mapping[str, Any],
+) -> Outcome:
+    """Judge the candidate sets by the model's reliance on them and their near-determinism."""
+    measured = [
+        {
+            "features": list(s.features),
+            "score": s.score,
+            "alone_accuracy": s.alone_accuracy,
+            "model_accuracy": s.model_accuracy,
+            "permuted_accuracy": s.permuted_accuracy,
+            "reliance": s.reliance,
+        }
+        for s in sets
+    ]
+    suspects = [
+        s
+        for s in sets
+        if s.reliance >= params["min_reliance"]
+        and s.alone_accuracy >= params["min_accuracy"]
+        and s.alone_accuracy - s.permuted_accuracy >= params["min_margin"]
+    ]
+    # A set is reported only when none of its members is a suspect alone: the smallest cause.
+    alone = {s.features[0] for s in suspects if len(s.features) == 1}
+    suspects = [s for s in suspects if len(s.features) == 1 or not alone & set(s.features)]
+    honest = [c.honest_score for c in judged if c.honest_score is not None]
+    observed = {
+        "method": facts.method
+        + "; the model's reliance: its accuracy with each candidate, and all of them together, "
+        "shuffled in the sample",
+        "sample_rows": facts.sample_rows,
+        "top_features": top,
+        "candidates": candidates,
+        "reliance": measured,
+        "honest_score": min(honest) if honest else None,
+        "suspects": [list(s.features) for s in suspects],
+    }
+    if suspects:
+        first = suspects[0]
+        names = ", ".join(f"'{f}'" for f in first.features)
+        what = f"Feature {names}" if len(first.features) == 1 else f"Features {names} together"
+        each = "" if len(first.features) == 1 else " (each stands in for the other)"
+        honest_text = (
+            f"; the features that are no candidate reach ROC AUC {fmt(min(honest))}"
+            if honest
+            else ""
+        )
+        more = f" ({len(suspects) - 1} more)" if len(suspects) > 1 else ""
+        return Outcome(
+            Status.FAILED,
+            f"{what} give{'s' if len(first.features) == 1 else ''} the label away on {split}: "
+            f"alone {'it is' if len(first.features) == 1 else 'one of them is'} right on "
+            f"{pct(first.alone_accuracy)} of rows (ROC AUC {fmt(first.score)}), and the model "
+            f"relies on {'it' if len(first.features) == 1 else 'them'}{each}: shuffling "
+            f"{'it' if len(first.features) == 1 else 'them'} drops the model's accuracy from "
+            f"{pct(first.model_accuracy)} to {pct(first.permuted_accuracy)}{honest_text}{more}: "
+            f"{GIVES_AWAY}",
+            observed,
+            threshold,
+            {"single_feature_scores": top, "reliance": measured},
+            features=tuple(f for s in suspects for f in s.features),
+        )
+    strongest = max(sets, key=lambda s: s.reliance)
+    return Outcome(
+        Status.PASSED,
+        f"No feature gives the label away on {split}: the model relies most on "
+        f"{', '.join(repr(f) for f in strongest.features)} (accuracy "
+        f"{pct(strongest.model_accuracy)}, {pct(strongest.permuted_accuracy)} with it shuffled), "
+        f"but no candidate alone is right on {pct(params['min_accuracy'])} of rows while beating "
+        f"the model without it by {setting(params['min_margin'])}.",
+        observed,
+        threshold,
+        {"reliance": measured},
     )
 
 
