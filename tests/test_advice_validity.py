@@ -170,3 +170,31 @@ def test_the_html_report_and_the_terminal_say_it_too(capsys):
     assert lines[1].startswith("  ! The metrics are not trustworthy: LK01 found leakage")
     _print_result(clean, [], quiet=False)
     assert "not trustworthy" not in capsys.readouterr().out
+
+
+def test_the_command_reads_the_history_and_ranks_early_stopping(tiny_binary, tmp_path):
+    from click.testing import CliRunner
+
+    from auditor.cli import main
+
+    history = tmp_path / "history.json"
+    history.write_text(json.dumps(_history(14, 80, 0.61, 1.54)))
+    out = tmp_path / "r"
+    args = ["audit", str(tiny_binary.path("keras")), "--train", str(tiny_binary.split("train"))]
+    args += ["--val", str(tiny_binary.split("val")), "--history", str(history), "--out", str(out)]
+    result = CliRunner().invoke(main, [*args, "--format", "json"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "report.json").read_text())
+    actions = [r["action"] for r in report["recommendations"]]
+    assert actions[0] == "early_stopping" and "none" in actions  # no L1/L2 change besides
+    assert report["recommendations"][0]["suggested"]["best_epoch"] == 14
+    assert "> early_stopping: The training history's validation loss was lowest at epoch 14" in (
+        result.output
+    )
+
+
+def test_the_notebook_view_says_it_too():
+    from auditor.report.notebook import render_notebook_html
+
+    assert "The metrics are not trustworthy: LK01" in render_notebook_html(_audit(copies=300))
+    assert "not trustworthy" not in render_notebook_html(_audit(copies=0))

@@ -328,3 +328,15 @@ def test_the_context_column_is_a_feature_only_when_the_model_takes_it(tmp_path):
     assert wide.features == ["patient", "a", "b"]  # a flat input as wide as every column
     named = SplitReader("train", path, ReadOptions(feature_names=("patient", "b"), context=context))
     assert named.features == ["patient", "b"]  # a named input takes it by name
+
+
+def test_rules_explain_shows_the_new_rules():
+    from click.testing import CliRunner
+
+    from auditor.cli import main
+
+    for rule_id, words in (("LK06", "GroupShuffleSplit"), ("LK07", "TimeSeriesSplit")):
+        result = CliRunner().invoke(main, ["rules", "explain", rule_id])
+        assert result.exit_code == 0
+        assert f"category leakage_{'group' if rule_id == 'LK06' else 'temporal'}" in result.output
+        assert words in result.output and "Example:" in result.output
