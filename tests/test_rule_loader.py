@@ -24,6 +24,8 @@ DEFAULT_IDS = [
     "AP01",
     "CA01",
     "LK01",
+    "LK06",
+    "LK07",
     "LK02",
     "LK03",
     "LK04",

@@ -548,11 +548,16 @@ def proxies(
         int(j) for j in order[: options.proxy_candidates] if best[j] >= options.proxy_min_score
     ]
     candidates = []
+    honest_by_class: dict[int, float | None] = {}  # the same for every candidate of a class
     for j in chosen:
         t = int(np.nanargmax(scores[j]))
         rest = rest_score(x, y, j, targets[t])
-        others = [c for c in chosen if c != j]
-        honest = rest_score_without(x, y, [j, *others], targets[t]) if others else rest
+        if len(chosen) == 1:
+            honest = rest
+        elif targets[t] in honest_by_class:
+            honest = honest_by_class[targets[t]]
+        else:
+            honest = honest_by_class[targets[t]] = rest_score_without(x, y, chosen, targets[t])
         candidates.append(
             ProxyCandidate(
                 features[j],
