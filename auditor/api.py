@@ -25,7 +25,7 @@ from auditor.report.writer import FIGURE_FORMATS, FORMATS, check_output, write_r
 from auditor.result import AuditResult
 from auditor.rules import RuleSet, load_rule_set, run_rules
 from auditor.rules.engine import facts_needed as rule_facts
-from auditor.rules.engine import proxy_bounds
+from auditor.rules.engine import group_columns, proxy_bounds
 
 if TYPE_CHECKING:
     from auditor.study.runner import StudyProgress
@@ -182,6 +182,8 @@ def _audit(
     timings: dict[str, float] = {}
     started = time.perf_counter()
     rule_set = options.rules if isinstance(options.rules, RuleSet) else load_rule_set(options.rules)
+    # Group columns a rule names are read as --group-column's are (and are not features either).
+    options = replace(options, group_columns=(*options.group_columns, *group_columns(rule_set)))
     history = options.history
     if history is not None and not isinstance(history, dict):
         from auditor.loading.history import load_history
@@ -226,14 +228,14 @@ def _audit(
     try:
         started = time.perf_counter()
         facts_options = _with_proxy_bounds(options, rule_set)
-        evaluation = add_facts(evaluation, rule_facts(rule_set), facts_options)
+        evaluation = add_facts(evaluation, rule_facts(rule_set), facts_options, loaded)
         timings["data_facts"] = time.perf_counter() - started
         started = time.perf_counter()
         results = tuple(run_rules(evaluation, rule_set, timings))
         timings["rules"] = time.perf_counter() - started
         started = time.perf_counter()
         evaluation = add_facts(evaluation, facts_needed(results), facts_options)
-        recommendations = tuple(recommend(evaluation, results))
+        recommendations = tuple(recommend(evaluation, results, history))
         timings["advice"] = time.perf_counter() - started
         swept = None
         if options.sweep:
@@ -303,7 +305,7 @@ def _check_before_loading(model: Any, splits: dict[str, Any], options: AuditOpti
             raise ModelLoadError(f"{model}: model file not found")
         detect_format(Path(model))  # a folder that is no SavedModel, an unknown suffix
     for name, source in splits.items():
-        check_header(name, source, options.label, options.ignore)
+        check_header(name, source, options.label, options.ignore, options.context_columns)
 
 
 def _with_proxy_bounds(options: AuditOptions, rule_set: RuleSet) -> AuditOptions:

@@ -113,6 +113,22 @@ def main() -> None:
 @click.option(
     "--ignore", multiple=True, metavar="COLUMN", help="Column that is not a feature (repeatable)."
 )
+@click.option(
+    "--group-column",
+    "group_columns",
+    multiple=True,
+    metavar="COLUMN",
+    help="Column naming the entity of each row (patient, customer, device; repeatable): rule LK06 "
+    "fails when validation rows share groups with training. Not a feature unless the model takes "
+    "it.",
+)
+@click.option(
+    "--time-column",
+    metavar="COLUMN",
+    help="Column holding when each row was recorded (dates or numbers): rule LK07 fails when "
+    "validation rows are earlier than the latest training row. Not a feature unless the model "
+    "takes it.",
+)
 @click.option("--classes", help="Comma-separated class names in the order of the model's outputs.")
 @click.option(
     "--rules", "rules", help="Rule set: a YAML file or a bundled name (default: default)."
@@ -459,6 +475,11 @@ def _print_result(result: Any, written: list[Path], quiet: bool, verbose: bool =
     click.echo(f"{verdict}  {result.evaluation.model.name}: {reason}")
     if quiet:
         return
+    from auditor.rules.engine import distrust
+
+    warning = distrust(result.results)
+    if warning:
+        click.echo(f"  ! {warning}")
     for r in result.results:
         if r.status in (Status.FAILED, Status.ERROR, Status.WAIVED) or verbose:
             marks = {Status.WAIVED: "~", Status.PASSED: " ", Status.NOT_APPLICABLE: "-"}

@@ -21,7 +21,7 @@ from auditor.errors import DataError
 from auditor.evaluation import SPLIT_ORDER, Evaluation, SplitEvaluation
 from auditor.facts import data as data_facts
 from auditor.facts.shard import ShardFacts, standard_error
-from auditor.loading.data import ReadOptions, ShardReport, SplitReader
+from auditor.loading.data import ReadOptions, ShardReport, SplitReader, parse_times
 from auditor.loading.model import LoadedModel
 from auditor.metrics import baseline_metrics, measure
 from auditor.options import AuditOptions
@@ -65,6 +65,7 @@ def evaluate(
         drop_invalid_rows=settings.drop_invalid_rows,
         batch_rows=settings.batch_rows,
         shard_rows=settings.shard_rows,
+        context=settings.context_columns,
     )
     readers: list[SplitReader] = []
     for name in (n for n in SPLIT_ORDER if paths.get(n) is not None):
@@ -133,6 +134,14 @@ def evaluate(
             )
 
     started = time.perf_counter()
+    context = {
+        reader.name: _context(reader, settings.context_columns, split_rows[reader.name].row_numbers)
+        for reader in readers
+    }
+    if settings.context_columns:
+        timings["context_columns"] = time.perf_counter() - started
+
+    started = time.perf_counter()
     train_y = (
         raw_results["train"][0] if "train" in raw_results else next(iter(raw_results.values()))[0]
     )
@@ -154,15 +163,34 @@ def evaluate(
         rows=split_rows,
         timings=timings,
         engine=run,
+        context=context,
     )
+
+
+def _context(
+    reader: SplitReader, columns: Sequence[tuple[str, str]], rows: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Read the group and time COLUMNS of READER's split, one value per evaluated row (ROWS)."""
+    found = {}
+    for option, name in columns:
+        values = reader.column(name)
+        if option == "--time-column":
+            values = parse_times(values, reader.path, name)
+        # Rows dropped as invalid (--drop-invalid-rows) are not evaluated: keep the others' values.
+        found[name] = values if len(values) == len(rows) else values[rows]
+    return found
 
 
 def add_facts(
     evaluation: Evaluation,
     requests: Iterable[tuple[str, str]],
     options: AuditOptions | None = None,
+    model: LoadedModel | None = None,
 ) -> Evaluation:
-    """Return EVALUATION with the requested data facts (family, split) computed and added."""
+    """Return EVALUATION with the requested data facts (family, split) computed and added.
+
+    With MODEL, the target-proxy facts measure how much the model relies on each candidate.
+    """
     wanted = {data_facts.Request(*r) for r in requests}
     wanted = {r for r in wanted if not evaluation.data.has(r)}
     if not wanted:
@@ -174,8 +202,22 @@ def add_facts(
         evaluation.features,
         wanted,
         options or AuditOptions(),
+        evaluation.context,
+        _predict_classes(model, evaluation.threshold) if model is not None else None,
     )
     return replace(evaluation, data=evaluation.data.merged(computed))
+
+
+def _predict_classes(model: LoadedModel, threshold: float) -> data_facts.Predict:
+    """Return the model's predicted class per row, as the metrics decide it."""
+
+    def predict(x: np.ndarray) -> np.ndarray:
+        proba = model.to_proba(model.predict_raw(np.asarray(x, dtype=np.float32)))
+        return (
+            (proba[:, 1] >= threshold).astype(np.int64) if proba.shape[1] == 2 else proba.argmax(1)
+        )
+
+    return predict
 
 
 def _measure(

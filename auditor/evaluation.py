@@ -73,6 +73,11 @@ class Evaluation:
     timings: dict[str, float] = field(default_factory=dict, compare=False)
     # Which engine ran, with how many workers, shards and rows (report.json's `engine`).
     engine: dict[str, Any] = field(default_factory=dict, compare=False)
+    # The group and time columns (--group-column, --time-column) of every split: split -> column
+    # -> one value per evaluated row, as stored (text, numbers or dates).
+    context: dict[str, dict[str, np.ndarray]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @functools.cached_property
     def weight_analysis(self) -> WeightAnalysis:

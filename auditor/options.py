@@ -35,6 +35,11 @@ class AuditOptions:
     # Reading the splits
     label: str = "label"  # label column (CSV/Parquet); NPZ files hold the labels as array y
     ignore: Sequence[str] = ()  # columns that are not features
+    # Columns that say which entity a row belongs to (a patient, a customer, a device) and when it
+    # was recorded: read for the group and temporal leakage checks, and not features unless the
+    # model takes them (a named input of that name, or a flat input only as wide with them).
+    group_columns: Sequence[str] = ()
+    time_column: str | None = None
     classes: Sequence[str] | None = None  # class names in the order of the model's outputs
     threshold: float = 0.5  # decision threshold on the positive class (binary models)
     unsafe: bool = False  # allow models that contain Python code (Lambda layers)
@@ -98,5 +103,16 @@ class AuditOptions:
             )
         # Sequences become tuples, so that the value stays what it was when it was built.
         object.__setattr__(self, "ignore", tuple(self.ignore))
+        if isinstance(self.group_columns, str):  # one name, not its letters
+            object.__setattr__(self, "group_columns", (self.group_columns,))
+        object.__setattr__(self, "group_columns", tuple(dict.fromkeys(self.group_columns)))
         if self.classes is not None:
             object.__setattr__(self, "classes", tuple(self.classes))
+
+    @property
+    def context_columns(self) -> tuple[tuple[str, str], ...]:
+        """The (option, column) pairs read beside the features: group columns, the time column."""
+        pairs = [("--group-column", c) for c in self.group_columns]
+        if self.time_column:
+            pairs.append(("--time-column", self.time_column))
+        return tuple(pairs)

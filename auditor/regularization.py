@@ -10,13 +10,18 @@ The logic (documented in the README):
   is not the lever;
 - no overfitting or under-fitting -> no regularization change, said explicitly;
 - a failed recall/precision floor or accuracy paradox -> first the decision threshold (the one that
-  meets the recall floor on the validation PR curve) and class weights, then L1 vs L2.
+  meets the recall floor on the validation PR curve) and class weights, then L1 vs L2;
+- a training history whose validation loss was lowest well before the last epoch and rose after it
+  -> early stopping on validation loss, restoring the best weights (before L1/L2 when overfit:
+  the history shows where training should have stopped);
+- a failed leakage rule of error severity -> no advice at all, said explicitly: every gap and
+  floor above was measured on leaked rows, so the split is fixed first.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +31,7 @@ from auditor.facts.data import SIGNAL, Request
 from auditor.facts.weights import WeightAnalysis
 from auditor.loading.architecture import Architecture, LayerFacts
 from auditor.numbers import significant
+from auditor.rules.engine import invalidating
 from auditor.rules.types import RuleResult, severity_rank
 from auditor.vocabulary import Severity, Status
 
@@ -35,6 +41,13 @@ if TYPE_CHECKING:  # only for annotations: advice needs no data loading
 MANY_IGNORED = 0.3  # L1 is preferred when at least this share of input features is ignored
 MAX_DECREASED = 1e-2  # top of the usual L1/L2 range for dense layers
 WEAK_SIGNAL = 0.55  # single-feature ROC AUC below which a feature says little about the label
+# Early stopping: the best validation epoch is "well before the last" when at least this many
+# epochs, and this share of all epochs, followed it; the loss "rose" when each of the last
+# RISE_EPOCHS epochs is above the best by RISE_SHARE of it (and by RISE_MIN in absolute terms).
+AFTER_BEST_EPOCHS, AFTER_BEST_SHARE = 5, 0.2
+RISE_EPOCHS, RISE_SHARE, RISE_MIN = 3, 0.1, 0.01
+PATIENCE_RANGE = (3, 20)
+THRESHOLD_ACTIONS = ("adjust_threshold", "class_weight")
 DENSE_CLASSES = ("Dense", "EinsumDense", "Conv1D", "Conv2D", "Conv3D", "unknown")
 
 
@@ -448,8 +461,129 @@ def facts_needed(results: Sequence[RuleResult]) -> set[Request]:
     return {Request(SIGNAL, "train")} if _failed(results, "overfitting") else set()
 
 
-def recommend(evaluation: Evaluation, results: Sequence[RuleResult]) -> list[Recommendation]:
-    """Return the recommendations for this evaluation and its rule results, most important first."""
+def _early_stopping(history: Mapping[str, Sequence[float]] | None) -> Recommendation | None:
+    """Early stopping when the history's validation loss bottomed out early and rose after it."""
+    val = [float(v) for v in (history or {}).get("val_loss", ())]
+    finite = [(v, i) for i, v in enumerate(val) if math.isfinite(v)]
+    if len(finite) < AFTER_BEST_EPOCHS + RISE_EPOCHS:
+        return None
+    best, index = min(finite)
+    epochs, best_epoch = len(val), index + 1
+    after = epochs - best_epoch
+    if after < max(AFTER_BEST_EPOCHS, AFTER_BEST_SHARE * epochs):
+        return None
+    tail = [v for v, i in finite[-RISE_EPOCHS:] if i > index]
+    margin = max(RISE_SHARE * best, RISE_MIN)
+    if len(tail) < RISE_EPOCHS or min(tail) < best + margin:
+        return None
+    # Patience: longer than the longest wait for a new best before the best epoch (so noise on
+    # the way down does not stop training early), and short enough to stop well before the end.
+    wait, longest, low = 0, 0, math.inf
+    for v in val[:best_epoch]:
+        wait = 0 if v < low else wait + 1
+        low = min(low, v)
+        longest = max(longest, wait)
+    patience = int(min(max(longest + 1, PATIENCE_RANGE[0]), PATIENCE_RANGE[1], after - 1))
+    final = val[-1]
+    stop = best_epoch + patience
+    return Recommendation(
+        action="early_stopping",
+        layers=(),
+        current={"epochs": epochs},
+        suggested={
+            "monitor": "val_loss",
+            "patience": patience,
+            "restore_best_weights": True,
+            "best_epoch": best_epoch,
+        },
+        reason=(
+            f"The training history's validation loss was lowest at epoch {best_epoch} of "
+            f"{epochs} ({significant(best)}) and rose after it, to {significant(final)} at the "
+            f"last epoch: the {after} epochs after the best one fitted the training rows at the "
+            'expense of new ones. EarlyStopping(monitor="val_loss", '
+            f"patience={patience}, restore_best_weights=True) would have stopped at epoch {stop} "
+            f"and kept the weights of epoch {best_epoch}."
+        ),
+        evidence=(
+            f"val_loss: {significant(best)} at epoch {best_epoch} (the lowest), "
+            f"{significant(final)} at epoch {epochs}; each of the last {RISE_EPOCHS} epochs at "
+            f"least {significant(margin)} above the lowest",
+            f"longest run without a new lowest validation loss before epoch {best_epoch}: "
+            f"{longest} epoch(s)",
+        ),
+        expected_effect=(
+            f"Validation loss near {significant(best)} instead of {significant(final)}, and "
+            f"training about {epochs - stop} epochs shorter; training loss ends higher, closer to "
+            "validation loss. The history's losses include the L1/L2 penalty and dropout."
+        ),
+        snippet=(
+            "import keras\n\n"
+            "early_stopping = keras.callbacks.EarlyStopping(\n"
+            f'    monitor="val_loss", patience={patience}, restore_best_weights=True)\n'
+            "model.fit(x_train, y_train, validation_data=(x_val, y_val),\n"
+            f"          epochs={epochs}, callbacks=[early_stopping])"
+        ),
+        details={
+            "best_epoch": best_epoch,
+            "best_val_loss": best,
+            "final_val_loss": final,
+            "epochs": epochs,
+            "longest_wait_before_best": longest,
+        },
+    )
+
+
+def _withheld(leaks: Sequence[RuleResult], advice: Sequence[Recommendation]) -> Recommendation:
+    """Return the one recommendation while the splits leak: none, and why the advice waits."""
+    ids = ", ".join(r.rule.id for r in leaks)
+    held = [r.action for r in advice if r.action != "none"]
+    held_text = f" ({', '.join(held)} withheld)" if held else ""
+    return Recommendation(
+        action="none",
+        layers=(),
+        current={},
+        suggested={},
+        reason=(
+            f"No L1/L2 or threshold advice{held_text}: {ids} found leakage between the splits, so "
+            "the train/val gap and the validation metrics were measured on leaked rows and say "
+            "nothing about how the model generalizes. Fix the split and audit again."
+        ),
+        evidence=tuple(f"{r.rule.id}: {r.message}" for r in leaks),
+        expected_effect=(
+            "None until the split is fixed: on a clean split the gap, the floors and the advice "
+            "that follows from them can be trusted."
+        ),
+        details={"withheld": held, "because": [r.rule.id for r in leaks]},
+    )
+
+
+def recommend(
+    evaluation: Evaluation,
+    results: Sequence[RuleResult],
+    history: Mapping[str, Sequence[float]] | None = None,
+) -> list[Recommendation]:
+    """Return the recommendations for this evaluation and its rule results, most important first.
+
+    HISTORY (metric -> one value per epoch, as Keras' History) adds early stopping when its
+    validation loss rose after an early lowest point. While a leakage rule of error severity
+    fails, the advice is withheld: one `none` says why.
+    """
+    advice = _advice(evaluation, results)
+    stopping = _early_stopping(history)
+    if stopping is not None:
+        # Overfit, or nothing failed: the history shows where training should have stopped, the
+        # cheapest fix, first (after a threshold change for a model that generalizes). Under-fit:
+        # fitting better comes first.
+        underfit = bool(_failed(results, "underfitting"))
+        overfit = bool(_failed(results, "overfitting"))
+        threshold_first = bool(advice) and advice[0].action in THRESHOLD_ACTIONS and not overfit
+        advice.insert(len(advice) if underfit else 1 if threshold_first else 0, stopping)
+    leaks = invalidating(results)
+    return [_withheld(leaks, advice)] if leaks else advice
+
+
+def _advice(evaluation: Evaluation, results: Sequence[RuleResult]) -> list[Recommendation]:
+    """Return the advice that the metric rules' results call for, most important first."""
     weights = evaluation.weight_analysis
     overfit = _failed(results, "overfitting")
     underfit = _failed(results, "underfitting")

@@ -58,6 +58,8 @@ class Category(Word):
     """
 
     LEAKAGE_DUPLICATES = "leakage_duplicates"
+    LEAKAGE_GROUP = "leakage_group"  # one entity (patient, customer) on both sides of the split
+    LEAKAGE_TEMPORAL = "leakage_temporal"  # validation rows from before the training rows
     LEAKAGE_TARGET_PROXY = "leakage_target_proxy"
     LEAKAGE_IDENTIFIER = "leakage_identifier"
     OVERFITTING = "overfitting"
@@ -77,6 +79,11 @@ class Category(Word):
         return list(Category).index(self)
 
     @property
+    def leakage(self) -> bool:
+        """Whether a failure means the splits leak: the metrics were measured on leaked rows."""
+        return self.value.startswith("leakage_")
+
+    @property
     def about_data(self) -> bool:
         """Whether the category's rules judge the rows themselves (leakage, drift), not metrics."""
         return self in _DATA_CATEGORIES
@@ -85,6 +92,8 @@ class Category(Word):
 _DATA_CATEGORIES = frozenset(
     {
         Category.LEAKAGE_DUPLICATES,
+        Category.LEAKAGE_GROUP,
+        Category.LEAKAGE_TEMPORAL,
         Category.LEAKAGE_TARGET_PROXY,
         Category.LEAKAGE_IDENTIFIER,
         Category.SPLIT_DRIFT,

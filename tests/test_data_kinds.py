@@ -14,6 +14,7 @@ import pytest
 from helpers import evaluation, split_with_metrics
 
 from auditor.evaluation import Evaluation
+from auditor.facts.context import GroupOverlap, Groups, Temporal, Times
 from auditor.facts.data import (
     DataFacts,
     Drift,
@@ -22,6 +23,7 @@ from auditor.facts.data import (
     Identifiers,
     Proxies,
     ProxyCandidate,
+    ProxySet,
     SharedRows,
 )
 from auditor.rules.kinds import KINDS
@@ -64,6 +66,58 @@ def drift(features: list[tuple[str, float, float]], shift: float = 0.0, p: float
         {"feature": f, "psi": psi, "ks_statistic": 0.3, "ks_pvalue": pv} for f, psi, pv in features
     )
     return Drift(5000, 2000, rows, shift, p, method="PSI")
+
+
+def reliance(features: tuple[str, ...], alone: float, permuted: float) -> ProxySet:
+    return ProxySet(features, 0.99, alone, 0.99 if alone > 0.95 else 0.9, permuted)
+
+
+# Each copy alone: the model loses little (the other stands in); both: it falls to chance.
+PAIR = (
+    reliance(("c1",), 0.98, 0.97),
+    reliance(("c2",), 0.98, 0.97),
+    reliance(("c1", "c2"), 0.98, 0.52),
+)
+
+
+def overlap(**kw: Any) -> GroupOverlap:
+    values: dict[str, Any] = {
+        "column": "patient",
+        "train_groups": 400,
+        "groups": 100,
+        "shared_groups": 0,
+        "rows": 1000,
+        "shared_rows": 0,
+        "missing_rows": 0,
+        "examples": ({"group": "p1", "rows": 12, "train_rows": 30},)
+        if kw.get("shared_rows")
+        else (),
+        **kw,
+    }
+    return GroupOverlap(**values)
+
+
+def _day(text: str) -> float:
+    import numpy as np
+
+    return float(np.datetime64(text, "s").astype("int64"))
+
+
+def timeline(**kw: Any) -> Temporal:
+    values: dict[str, Any] = {
+        "column": "day",
+        "dates": True,
+        "train_start": _day("2025-01-01"),
+        "train_end": _day("2025-12-31"),
+        "start": _day("2025-12-01"),
+        "end": _day("2026-03-31"),
+        "rows": 1000,
+        "earlier_rows": 0,
+        "missing_rows": 0,
+        "rate_class": "1",
+        **kw,
+    }
+    return Temporal(**values)
 
 
 class Case(NamedTuple):
@@ -289,6 +343,80 @@ CASES = {
         "Train and val differ: class shares differ by 20% (chi-square p 1e-06). The val numbers "
         "do not describe the population the model was trained on; split at random (stratified), "
         "or by time on purpose.",
+    ),
+    # ---- leakage_target_proxy with the model's reliance: two copies of the label
+    "two copies the model relies on together": Case(
+        "leakage_target_proxy",
+        {},
+        facts(proxies={"val": proxies(("c1", 0.99, 1.0), ("c2", 0.99, 1.0), sets=PAIR)}),
+        "failed",
+        "Features 'c1', 'c2' together give the label away on val: alone one of them is right on "
+        "98% of rows (ROC AUC 0.990), and the model relies on them (each stands in for the "
+        "other): shuffling them drops the model's accuracy from 99% to 52%: a column that gives "
+        "the answer away is usually derived from the label or recorded after the outcome, and "
+        "will not be there (or not be the same) in production.",
+    ),
+    "a strong feature the model relies on, not near-certain": Case(
+        "leakage_target_proxy",
+        {},
+        facts(proxies={"val": proxies(("s", 0.96, 0.9), sets=(reliance(("s",), 0.9, 0.6),))}),
+        "passed",
+        "No feature gives the label away on val: the model relies most on 's' (accuracy 90%, 60% "
+        "with it shuffled), but no candidate alone is right on 95% of rows while beating the "
+        "model without it by 0.05.",
+    ),
+    # ---- leakage_group: shares of rows whose group is in train
+    "a shared patient beyond the limit": Case(
+        "leakage_group",
+        {},
+        facts(groups={"val": Groups((overlap(shared_rows=20, shared_groups=2),))}),
+        "failed",
+        "20 of 1,000 val rows (2%) belong to 2 of the 100 'patient' groups (2%) that also occur in "
+        "the training split (such as 'p1'; limit 1% of rows): the model is scored on entities it "
+        "was trained on, so the val numbers overstate how it does on new ones; split by group, so "
+        "that no group lands on both sides (scikit-learn's GroupShuffleSplit or GroupKFold, with "
+        "groups= this column).",
+    ),
+    "shared rows at the limit": Case(
+        "leakage_group",
+        {},
+        facts(groups={"val": Groups((overlap(shared_rows=10, shared_groups=1),))}),
+        "passed",
+        "No more than 1% of val rows belong to groups of the training split ('patient': 10 of "
+        "1,000 rows, 1 of 100 groups shared).",
+    ),
+    "a group column the facts lack": Case(
+        "leakage_group",
+        {"columns": ["device"]},
+        facts(groups={"val": Groups((overlap(),))}),
+        "not_applicable",
+        "Not applicable: the group column(s) device were not read.",
+    ),
+    # ---- leakage_temporal: shares of rows earlier than the latest training row
+    "validation rows before the end of training": Case(
+        "leakage_temporal",
+        {},
+        facts(temporal={"val": Times((timeline(earlier_rows=60),))}),
+        "failed",
+        "60 of 1,000 val rows (6%) are earlier than the latest training row (2025-12-31; limit "
+        "5%): training spans 2025-01-01 to 2025-12-31, val 2025-12-01 to 2026-03-31. The model is "
+        "validated on times it was trained around, not on the later data it will meet; split by "
+        "time (train on the earlier rows, validate on the later ones).",
+    ),
+    "a few rows on the cut-off's eve": Case(
+        "leakage_temporal",
+        {},
+        facts(temporal={"val": Times((timeline(earlier_rows=50),))}),
+        "passed",
+        "50 of 1,000 val rows (5%) are earlier than the latest training row (limit 5%): training "
+        "spans 2025-01-01 to 2025-12-31, val 2025-12-01 to 2026-03-31.",
+    ),
+    "no val row with a time": Case(
+        "leakage_temporal",
+        {},
+        facts(temporal={"val": Times((timeline(rows=0, earlier_rows=0, missing_rows=1000),))}),
+        "not_applicable",
+        "Not applicable: no val row has a time in 'day'.",
     ),
     "small samples": Case(
         "split_drift",

@@ -24,6 +24,8 @@ DEFAULT_IDS = [
     "AP01",
     "CA01",
     "LK01",
+    "LK06",
+    "LK07",
     "LK02",
     "LK03",
     "LK04",
@@ -69,7 +71,7 @@ def test_default_set_loads() -> None:
         "split": "val",
         "max_gap": 0.15,
         "max_relative_gap": 0.5,
-        "judge": "point",
+        "judge": "lower_bound",
         "confidence": 0.95,
     }
     assert rules.get("CI01").params == {"split": "train", "max_ratio": 10.0}
@@ -142,7 +144,7 @@ def test_extends_default(tmp_path: Path) -> None:
         "split": "val",
         "max_gap": 0.1,
         "max_relative_gap": 0.5,
-        "judge": "point",
+        "judge": "lower_bound",
         "confidence": 0.95,
     }
     assert (of01.severity, of01.summary, of01.why, of01.what_to_do, of01.example) == (
@@ -251,7 +253,7 @@ def test_extends_a_relative_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         "split": "val",
         "max_gap": 0.1,
         "max_relative_gap": 0.3,
-        "judge": "point",
+        "judge": "lower_bound",
         "confidence": 0.95,
     }
     assert rules.get("OF02") == load_rule_set().get("OF02")

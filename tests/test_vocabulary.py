@@ -29,12 +29,16 @@ def test_the_reading_order_covers_every_category_and_status() -> None:
     assert sorted(c.rank for c in Category) == list(range(len(Category)))
     assert set(engine._STATUS_ORDER) == set(Status)
     assert Category("leakage_duplicates").rank == 0  # data problems are read first
-    assert {c for c in Category if c.about_data} == {
+    leakage = {
         Category.LEAKAGE_DUPLICATES,
+        Category.LEAKAGE_GROUP,
+        Category.LEAKAGE_TEMPORAL,
         Category.LEAKAGE_TARGET_PROXY,
         Category.LEAKAGE_IDENTIFIER,
-        Category.SPLIT_DRIFT,
     }
+    assert {c for c in Category if c.about_data} == {*leakage, Category.SPLIT_DRIFT}
+    # A failed leakage error makes the metrics untrustworthy (and withholds the advice).
+    assert {c for c in Category if c.leakage} == leakage
 
 
 def test_a_word_outside_the_vocabulary_is_refused() -> None:

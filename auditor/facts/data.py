@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
 import numpy as np
 
+from auditor.facts.context import Groups, Times, group_overlap, temporal
 from auditor.facts.rows import (
     GRID_ROWS,
     NEAR_DUPLICATE_TOLERANCE,
@@ -24,13 +25,16 @@ from auditor.facts.rows import (
     hash_rows,
     near_cells,
 )
-from auditor.facts.univariate import rest_score
+from auditor.facts.univariate import rest_score, rest_score_without, single_accuracy
 from auditor.metrics import CHUNK_ROWS
 from auditor.options import AuditOptions
 
 EXAMPLES = 10  # rows of evidence kept per fact
 DISCRETE_CHANCE = 0.01  # chance matches at or above this mean the features are discrete enough
 MIN_CLASS_ROWS = 10  # fewer rows of a class give no stable single-feature score
+# A column with at most this many distinct values (or 1% of the sampled rows, if more) is a code
+# (a region, a product line), not an identifier, whatever its name says.
+LOW_CARDINALITY = 20
 IDENTIFIER_NAME = re.compile(
     r"(^|[_\W])(id|ids|idx|index|row|rownum|row_?id|uuid|key|record)($|[_\W])", re.I
 )
@@ -43,7 +47,13 @@ PROXIES = "proxies"
 IDENTIFIERS = "identifiers"
 DRIFT = "drift"
 SIGNAL = "signal"
-FAMILIES = (SHARED_ROWS, DUPLICATES, PROXIES, IDENTIFIERS, DRIFT, SIGNAL)
+GROUPS = "groups"  # from the --group-column columns
+TEMPORAL = "temporal"  # from the --time-column column
+FAMILIES = (SHARED_ROWS, DUPLICATES, PROXIES, IDENTIFIERS, DRIFT, SIGNAL, GROUPS, TEMPORAL)
+
+
+# A model's predicted classes for feature rows (float32, shape (n, f)): for the proxies' reliance.
+Predict = Callable[[np.ndarray], np.ndarray]
 
 
 class Request(NamedTuple):
@@ -86,6 +96,26 @@ class ProxyCandidate:
     cls: str
     score: float
     rest_score: float | None  # None: the rest could not be scored
+    # Cross-fitted accuracy of the feature alone on the whole label (near-determinism).
+    accuracy: float | None = None
+    # What the features that are no candidate reach together (the other candidates left out).
+    honest_score: float | None = None
+
+
+@dataclass(frozen=True)
+class ProxySet:
+    """How much the model relies on a set of candidates: its accuracy with them shuffled."""
+
+    features: tuple[str, ...]
+    score: float  # the best single-feature ROC AUC among them
+    alone_accuracy: float  # the best accuracy of one of them alone on the whole label
+    model_accuracy: float  # the model's accuracy on the sample
+    permuted_accuracy: float  # ... with the set's columns shuffled together
+
+    @property
+    def reliance(self) -> float:
+        """How much accuracy the model loses without the set."""
+        return self.model_accuracy - self.permuted_accuracy
 
 
 @dataclass(frozen=True)
@@ -98,6 +128,8 @@ class Proxies:
     top_features: tuple[Mapping[str, Any], ...]  # {feature, score}, strongest first
     candidates: tuple[ProxyCandidate, ...]  # strongest first, while score >= proxy_min_score
     min_class_rows: int = MIN_CLASS_ROWS
+    # The model's reliance on each candidate and on all of them together (when it was given).
+    sets: tuple[ProxySet, ...] = ()
     method: str = (
         "cross-fitted ROC AUC of the feature alone (20 quantile bins), "
         "vs a cross-validated logistic regression on all other features"
@@ -145,6 +177,8 @@ class DataFacts:
     identifiers: Mapping[str, Identifiers] = field(default_factory=dict)
     drift: Mapping[str, Drift] = field(default_factory=dict)
     signal: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    groups: Mapping[str, Groups] = field(default_factory=dict)
+    temporal: Mapping[str, Times] = field(default_factory=dict)
     # A computation that raised: (family, split) -> what it raised. The rule that reads it reports
     # an error, and the other rules still judge (as when a kind raises).
     errors: Mapping[tuple[str, str], str] = field(default_factory=dict)
@@ -168,11 +202,14 @@ def compute(
     features: tuple[str, ...],
     requests: Iterable[Request],
     options: AuditOptions,
+    context: Mapping[str, Mapping[str, np.ndarray]] | None = None,
+    predict: Predict | None = None,
 ) -> DataFacts:
     """Compute the requested facts from each split's row facts and full labels.
 
     OPTIONS steer the work: `proxy_candidates` and `proxy_min_score` for the proxies, and
-    `sample_rows` names the sample size the row facts were gathered with.
+    `sample_rows` names the sample size the row facts were gathered with; its `group_columns`
+    and `time_column` are read from CONTEXT (split -> column -> a value per evaluated row).
 
     A request whose splits are missing (no test split, or a cross-split fact asked of train) is
     skipped: the rule that wanted it reports *not applicable*.
@@ -181,13 +218,47 @@ def compute(
     errors: dict[tuple[str, str], str] = {}
     for family, name in sorted(set(requests), key=lambda r: (FAMILIES.index(r[0]), r[1])):
         try:
-            value = _family(Request(family, name), rows, labels, classes, features, options)
+            request = Request(family, name)
+            if family in (GROUPS, TEMPORAL):
+                value = _context_family(request, context or {}, labels, classes, options)
+            else:
+                value = _family(request, rows, labels, classes, features, options, predict)
         except Exception as exc:  # one broken computation must not hide the other facts
             errors[(family, name)] = f"{type(exc).__name__}: {exc}"
             continue
         if value is not None:
             found[family][name] = value
     return DataFacts(**found, errors=errors)
+
+
+def _context_family(
+    request: Request,
+    context: Mapping[str, Mapping[str, np.ndarray]],
+    labels: Mapping[str, np.ndarray],
+    classes: tuple[str, ...],
+    options: AuditOptions,
+) -> Groups | Times | None:
+    """Compare a split's group or time column with train's; None when a split is missing."""
+    if request.split == "train" or request.split not in labels or "train" not in labels:
+        return None
+    train, other = context.get("train", {}), context.get(request.split, {})
+    if request.family == GROUPS:
+        return Groups(tuple(group_overlap(c, train[c], other[c]) for c in options.group_columns))
+    column = options.time_column
+    if not column:
+        return Times(())
+    return Times(
+        (
+            temporal(
+                column,
+                train[column],
+                other[column],
+                labels["train"],
+                labels[request.split],
+                classes,
+            ),
+        )
+    )
 
 
 def _family(
@@ -197,6 +268,7 @@ def _family(
     classes: tuple[str, ...],
     features: tuple[str, ...],
     options: AuditOptions,
+    predict: Predict | None = None,
 ) -> Any:
     """Compute one family of facts for one split; None when its splits are missing."""
     train = rows.get("train")
@@ -206,7 +278,7 @@ def _family(
     if request.family == DUPLICATES:
         return duplicates(split, labels[request.split], classes)
     if request.family == PROXIES:
-        return proxies(split, classes, features, options)
+        return proxies(split, classes, features, options, predict)
     if request.family == SIGNAL:
         return signal(split, classes, features)
     if request.family == IDENTIFIERS:
@@ -444,9 +516,18 @@ def _targets(n_classes: int) -> list[int]:
 
 
 def proxies(
-    rows: SplitRows, classes: tuple[str, ...], features: tuple[str, ...], options: AuditOptions
+    rows: SplitRows,
+    classes: tuple[str, ...],
+    features: tuple[str, ...],
+    options: AuditOptions,
+    predict: Predict | None = None,
 ) -> Proxies:
-    """Score every feature alone on the split's sample and compare the strongest with the rest."""
+    """Score every feature alone on the split's sample and compare the strongest with the rest.
+
+    With PREDICT (sample rows -> predicted classes), the model's reliance on each candidate and
+    on all of them together is measured by shuffling their columns in the sample: linear in the
+    sample's rows, one prediction of it per set.
+    """
     x, y = rows.sample_x, rows.sample_y
     present = len(np.unique(y))
     counts = np.bincount(y, minlength=len(classes))
@@ -463,17 +544,76 @@ def proxies(
             scores[:, t] = np.nan
     best = np.nanmax(np.where(np.isnan(scores), -1, scores), axis=1)
     order = np.argsort(-best)
+    chosen = [
+        int(j) for j in order[: options.proxy_candidates] if best[j] >= options.proxy_min_score
+    ]
     candidates = []
-    for j in order[: options.proxy_candidates]:
-        if best[j] < options.proxy_min_score:
-            break
+    honest_by_class: dict[int, float | None] = {}  # the same for every candidate of a class
+    for j in chosen:
         t = int(np.nanargmax(scores[j]))
-        rest = rest_score(x, y, int(j), targets[t])
-        candidates.append(ProxyCandidate(features[j], classes[targets[t]], float(best[j]), rest))
+        rest = rest_score(x, y, j, targets[t])
+        if len(chosen) == 1:
+            honest = rest
+        elif targets[t] in honest_by_class:
+            honest = honest_by_class[targets[t]]
+        else:
+            honest = honest_by_class[targets[t]] = rest_score_without(x, y, chosen, targets[t])
+        candidates.append(
+            ProxyCandidate(
+                features[j],
+                classes[targets[t]],
+                float(best[j]),
+                rest,
+                accuracy=single_accuracy(x[:, j], y),
+                honest_score=honest,
+            )
+        )
     top = tuple(
         {"feature": features[j], "score": float(best[j])} for j in order[:EXAMPLES] if best[j] >= 0
     )
-    return Proxies(len(y), present, tuple(classes[t] for t in usable), top, tuple(candidates))
+    sets = _reliance(x, y, chosen, candidates, features, predict) if predict else ()
+    return Proxies(
+        len(y), present, tuple(classes[t] for t in usable), top, tuple(candidates), sets=sets
+    )
+
+
+def _reliance(
+    x: np.ndarray,
+    y: np.ndarray,
+    chosen: list[int],
+    candidates: list[ProxyCandidate],
+    features: tuple[str, ...],
+    predict: Predict,
+) -> tuple[ProxySet, ...]:
+    """Measure the model's accuracy with each candidate, and all together, shuffled in the sample.
+
+    Shuffling a set's columns together keeps their joint values (two copies of the label stay
+    copies of each other) and cuts their tie to the label: what the model loses is what it took
+    from them. Two leaks that stand in for each other show only as a set.
+    """
+    if not chosen:
+        return ()
+    model_accuracy = float(np.mean(predict(x) == y))
+    groups = [[i] for i in range(len(chosen))]
+    if len(chosen) > 1:
+        groups.append(list(range(len(chosen))))
+    shuffle = np.random.default_rng(0).permutation(len(y))
+    found = []
+    for members in groups:
+        columns = [chosen[i] for i in members]
+        shuffled = x.copy()
+        shuffled[:, columns] = x[shuffle][:, columns]
+        alone = [a for a in (candidates[i].accuracy for i in members) if a is not None]
+        found.append(
+            ProxySet(
+                features=tuple(features[c] for c in columns),
+                score=max(candidates[i].score for i in members),
+                alone_accuracy=max(alone) if alone else 0.0,
+                model_accuracy=model_accuracy,
+                permuted_accuracy=float(np.mean(predict(shuffled) == y)),
+            )
+        )
+    return tuple(found)
 
 
 def signal(
@@ -492,10 +632,13 @@ def signal(
 
 def _identifier_column(name: str, rows: SplitRows, i: int) -> IdentifierColumn | None:
     """Column I as an identifier candidate, or None when nothing about it looks like one."""
-    named = bool(IDENTIFIER_NAME.search(name) or CAMEL_ID.search(name))
-    unique_share, increasing = None, False
     stats = rows.stats
     column = rows.sample_x[:, i]
+    distinct = len(np.unique(column))
+    # ... and its values repeat (each at least twice on average), which ids do not.
+    code = distinct <= max(LOW_CARDINALITY, 0.01 * len(column)) and 2 * distinct <= len(column)
+    named = bool(IDENTIFIER_NAME.search(name) or CAMEL_ID.search(name)) and not code
+    unique_share, increasing = None, False
     if stats.integral is not None and stats.integral[i] and len(column) >= 50:
         unique = len(np.unique(column)) / len(column)
         # Integral, minimum and maximum are accumulated together: all set or all None.

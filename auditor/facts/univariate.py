@@ -87,3 +87,40 @@ def rest_score(x: np.ndarray, y: np.ndarray, without: int, cls: int, seed: int =
     folds = StratifiedKFold(n_splits=3, shuffle=True, random_state=seed)
     proba = cross_val_predict(model, rest, target, cv=folds, method="predict_proba")[:, 1]
     return float(roc_auc_score(target, proba))
+
+
+def single_accuracy(column: np.ndarray, y: np.ndarray, seed: int = 0) -> float | None:
+    """Cross-fitted accuracy of the 20-bin "tree" on COLUMN alone predicting the whole label.
+
+    Each bin predicts its most frequent class learned on one half of the rows, scored on the
+    other half (then the halves swap): near 1 only when the column nearly determines the label.
+    A feature that isolates one class of ten scores little, however well it isolates it.
+    """
+    n = len(y)
+    if n < 20:
+        return None
+    column = column.astype(np.float64)
+    k = int(y.max()) + 1
+    half = np.random.default_rng(seed).permutation(n) < n // 2
+    right = 0
+    for fit, held in ((half, ~half), (~half, half)):
+        edges = np.unique(np.quantile(column[fit], np.linspace(0, 1, BINS + 1)[1:-1]))
+        cells = np.searchsorted(edges, column, side="right")
+        table = np.zeros((len(edges) + 1, k))
+        np.add.at(table, (cells[fit], y[fit]), 1.0)
+        table += np.bincount(y[fit], minlength=k) / max(
+            int(fit.sum()), 1
+        )  # the prior, for empty bins
+        right += int(np.count_nonzero(np.argmax(table, axis=1)[cells[held]] == y[held]))
+    return right / n
+
+
+def rest_score_without(
+    x: np.ndarray, y: np.ndarray, without: list[int], cls: int, seed: int = 0
+) -> float | None:
+    """Cross-validated ROC AUC for CLS of a logistic regression on the features not in WITHOUT."""
+    keep = [j for j in range(x.shape[1]) if j not in set(without)]
+    if not keep:
+        return 0.5
+    # rest_score drops one column; drop the others first and let it drop the first of them.
+    return rest_score(np.column_stack([x[:, without[0]], x[:, keep]]), y, 0, cls, seed)

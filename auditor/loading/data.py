@@ -52,6 +52,9 @@ class ReadOptions:
     shard_rows: int = DEFAULT_SHARD_ROWS
     # The first split's feature columns, when this is a later split: errors name what differs.
     reference_features: tuple[str, ...] | None = None
+    # (option, column) pairs read beside the features (--group-column, --time-column): not
+    # features unless the model takes them.
+    context: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -178,8 +181,11 @@ class SplitReader:
 
     def _select_features(self) -> list[str]:
         opts = self.options
-        _check_columns(self.path, self.columns, self.separate_labels, opts.label, opts.ignore)
+        _check_columns(
+            self.path, self.columns, self.separate_labels, opts.label, opts.ignore, opts.context
+        )
         available = [c for c in self.columns if c != self.label and c not in opts.ignore]
+        context = {column for _, column in opts.context}
         if opts.feature_names:
             missing = [c for c in opts.feature_names if c not in available]
             if missing:
@@ -188,9 +194,31 @@ class SplitReader:
                     f"feature columns are {_preview(available)}"
                 )
             return list(opts.feature_names)
-        if opts.n_features is not None and len(available) != opts.n_features:
-            raise DataError(self._count_problem(available, opts.n_features))
-        return available
+        without = [c for c in available if c not in context]
+        if opts.n_features is not None and len(without) != opts.n_features:
+            if context and len(available) == opts.n_features:
+                return available  # a flat input as wide as the columns with them: it takes them
+            raise DataError(self._count_problem(without, opts.n_features))
+        return without
+
+    def column(self, name: str) -> np.ndarray:
+        """Return every value of column NAME in file order, as stored (a pass over that column).
+
+        The group and time columns are read this way, after the features: any type (text,
+        numbers, dates), without the label checks.
+        """
+        if self.separate_labels:
+            raise DataError(
+                f"{self.path}: column '{name}' cannot be read from {self.format} data, whose "
+                "labels are an array of their own; pass the split as CSV, Parquet or a DataFrame"
+            )
+        opts = self.options
+        parts = [
+            raw
+            for shard in self._reader.shards((), name, opts.batch_rows, opts.shard_rows)
+            for _, raw in shard.batches()
+        ]
+        return np.concatenate(parts) if parts else np.empty(0)
 
     def _count_problem(self, available: list[str], wanted: int) -> str:
         """Say why the feature columns do not match the model: what is missing, what is extra."""
@@ -308,8 +336,42 @@ def _labels(
     return ints
 
 
-def check_header(name: str, source: Any, label: str, ignore: Sequence[str]) -> None:
+def parse_times(values: np.ndarray, path: Path | str, column: str) -> np.ndarray:
+    """Return a time column as numbers or datetime64; DataError naming a value that is neither.
+
+    Numbers (epoch seconds, days, a sequence number) stay numbers; text is read as dates
+    (ISO 8601 and what pandas recognizes); empty values become NaT.
+    """
+    if values.dtype.kind in "biufM":
+        return values
+    import pandas as pd
+
+    text = pd.Series(values, dtype=object)
+    empty = text.isna() | (text.astype(str).str.strip() == "")
+    parsed = pd.to_datetime(text.where(~empty), errors="coerce", utc=True, format="ISO8601")
+    bad = parsed.isna() & ~empty
+    if bad.any():  # other spellings ("Jan 5, 2026"), value by value: slower, so only for these
+        parsed[bad] = pd.to_datetime(text[bad], errors="coerce", utc=True, format="mixed")
+        bad = parsed.isna() & ~empty
+    if bad.any():
+        example = str(text[bad].iloc[0])[:40]
+        raise DataError(
+            f"{path}: --time-column '{column}' holds '{example}', which is neither a number nor a "
+            "date (write dates as ISO 8601, e.g. 2026-01-31 or 2026-01-31T12:00:00)"
+        )
+    return parsed.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
+
+
+def check_header(
+    name: str,
+    source: Any,
+    label: str,
+    ignore: Sequence[str],
+    context: Sequence[tuple[str, str]] = (),
+) -> None:
     """Check a split file's header before any model is loaded: the file, label and --ignore columns.
+
+    CONTEXT holds the (option, column) pairs of the group and time columns, which must exist too.
 
     Only formats whose header is cheap to read (CSV, Parquet) are opened; NPZ files and in-memory
     data are checked when they are read.
@@ -318,7 +380,9 @@ def check_header(name: str, source: Any, label: str, ignore: Sequence[str]) -> N
         return
     reader = open_source(name, source, label)  # DataError when missing, a folder, unknown kind
     if reader.format in ("csv", "parquet"):
-        _check_columns(reader.path, reader.columns(), reader.separate_labels, label, ignore)
+        _check_columns(
+            reader.path, reader.columns(), reader.separate_labels, label, ignore, context
+        )
 
 
 def _check_columns(
@@ -327,6 +391,7 @@ def _check_columns(
     separate_labels: bool,
     label: str,
     ignore: Sequence[str],
+    context: Sequence[tuple[str, str]] = (),
 ) -> None:
     """Refuse a header without the label column, with unknown --ignore columns or duplicates."""
     if not separate_labels and label not in columns:
@@ -337,6 +402,10 @@ def _check_columns(
     unknown = [c for c in ignore if c not in columns]
     if unknown:
         raise DataError(f"{path}: --ignore names unknown column(s) {', '.join(unknown)}")
+    for option, column in context:
+        if column not in columns or (column == label and not separate_labels):
+            what = "is the label column" if column == label else "names an unknown column"
+            raise DataError(f"{path}: {option} {what} '{column}'; columns are {_preview(columns)}")
     dupes = sorted({c for c in columns if list(columns).count(c) > 1})
     if dupes:
         raise DataError(f"{path}: duplicate column name(s) {', '.join(dupes)}")

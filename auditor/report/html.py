@@ -11,7 +11,7 @@ from auditor.numbers import SIGNIFICANT, number, setting
 from auditor.report.json_report import environment, summary
 from auditor.report.matrices import baseline_verdict, side_by_side
 from auditor.resources import templates_dir
-from auditor.rules.engine import by_cause, sort_key
+from auditor.rules.engine import by_cause, distrust, sort_key
 from auditor.vocabulary import METRICS, Status
 
 if TYPE_CHECKING:
@@ -94,6 +94,7 @@ def context(result: AuditResult, figures: Mapping[str, Figure] | None = None) ->
         "ev": ev,
         "version": __version__,
         "summary": summary(result),
+        "distrust": distrust(result.results),
         "failed": failed,
         "waived": [r for r in ordered if r.status == Status.WAIVED],
         "top_findings": by_cause(result.results)[:3],

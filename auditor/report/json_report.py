@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from auditor import __version__
 from auditor.loading.history import summarize
 from auditor.regularization import weight_report
-from auditor.rules.engine import sort_key
+from auditor.rules.engine import invalidating, sort_key
 from auditor.vocabulary import Severity, Status
 
 if TYPE_CHECKING:
@@ -47,6 +47,9 @@ def summary(result: AuditResult) -> dict[str, Any]:
         "failed_by_severity": failed,
         "counts": counts,
         "blocking": [r.rule.id for r in result.blocking],
+        # A failed leakage rule of error severity: the metrics were measured on leaked rows.
+        "metrics_trustworthy": not invalidating(result.results),
+        "untrustworthy_because": [r.rule.id for r in invalidating(result.results)],
     }
 
 

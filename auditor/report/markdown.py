@@ -6,7 +6,7 @@ import re
 from typing import TYPE_CHECKING
 
 from auditor.numbers import number
-from auditor.rules.engine import by_cause, sort_key
+from auditor.rules.engine import by_cause, distrust, sort_key
 from auditor.vocabulary import Status
 
 if TYPE_CHECKING:
@@ -36,6 +36,9 @@ def render_markdown(result: AuditResult, report_path: str = "report.html") -> st
     ]
     sizes = ", ".join(f"{name} {s.n_rows:,} rows" for name, s in ev.splits.items())
     lines += [f"Data: {sizes}.", ""]
+    warning = distrust(result.results)
+    if warning:
+        lines += [f"> **⚠️ {md_escape(warning)}**", ""]
     failed = [
         r for r in sorted(result.results, key=sort_key) if r.status in (Status.FAILED, Status.ERROR)
     ]

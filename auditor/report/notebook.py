@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from auditor.report.html import template
-from auditor.rules.engine import sort_key
+from auditor.rules.engine import distrust, sort_key
 from auditor.vocabulary import Status
 
 if TYPE_CHECKING:
@@ -23,4 +23,5 @@ def render_notebook_html(result: AuditResult) -> str:
         counts={s.value: sum(r.status == s for r in result.results) for s in Status},
         blocking_ids={r.rule.id for r in result.blocking},
         top=result.recommendations[0] if result.recommendations else None,
+        distrust=distrust(result.results),
     )

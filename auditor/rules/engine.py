@@ -68,6 +68,18 @@ def facts_needed(rule_set: RuleSet) -> set[tuple[str, str]]:
     return needed
 
 
+def group_columns(rule_set: RuleSet) -> tuple[str, ...]:
+    """Return the group columns the enabled rules name in their `columns` (read beside features)."""
+    return tuple(
+        dict.fromkeys(
+            column
+            for rule in rule_set.enabled
+            if KINDS[rule.kind].facts == "groups"
+            for column in rule.params.get("columns", ())
+        )
+    )
+
+
 def proxy_bounds(rule_set: RuleSet) -> tuple[int, float] | None:
     """Return how many proxy candidates, down to which score, the enabled rules judge at most.
 
@@ -136,6 +148,33 @@ def blocking(results: Iterable[RuleResult], fail_on: str) -> list[RuleResult]:
         for r in results
         if r.status in (Status.FAILED, Status.ERROR) and severity_rank(r.rule.severity) >= floor
     ]
+
+
+def invalidating(results: Iterable[RuleResult]) -> list[RuleResult]:
+    """Return the failed leakage rules of error severity: they make the measured metrics suspect.
+
+    A waived failure is accepted, and a rule that raised could not judge: neither counts.
+    """
+    return [
+        r
+        for r in results
+        if r.status == Status.FAILED
+        and Category(r.rule.category).leakage
+        and Severity(r.rule.severity) == Severity.ERROR
+    ]
+
+
+def distrust(results: Iterable[RuleResult]) -> str:
+    """Say why the metrics are not trustworthy (a leakage error failed), or "" when they are."""
+    leaks = invalidating(results)
+    if not leaks:
+        return ""
+    ids = ", ".join(r.rule.id for r in leaks)
+    return (
+        f"The metrics are not trustworthy: {ids} found leakage between the splits, so every "
+        "number measured on the leaked rows (losses, gaps, recall, precision) overstates the "
+        "model. Fix the split and audit again."
+    )
 
 
 def sort_key(result: RuleResult) -> tuple[int, int, int, str]:

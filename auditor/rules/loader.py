@@ -340,6 +340,12 @@ def _convert(value: Any, param: Param) -> tuple[bool, Any]:
         if isinstance(value, list) and value and all(isinstance(v, (str, int)) for v in value):
             return True, [str(v) for v in value]
         return False, None
+    if param.type == "columns":
+        if isinstance(value, str) and value:
+            return True, [value]
+        if isinstance(value, list) and all(isinstance(v, str) and v for v in value):
+            return True, list(value)
+        return False, None
     if not isinstance(value, str):
         return False, None
     if param.choices and value not in param.choices:

@@ -22,7 +22,7 @@ def severity_rank(severity: str) -> int:
 class Param:
     """One parameter a kind accepts: its type, bounds, default and meaning."""
 
-    type: str  # "number", "integer", "string", "split", "classes", "bool"
+    type: str  # "number", "integer", "string", "split", "classes", "bool", "columns"
     help: str
     default: Any = None
     required: bool = False
@@ -45,6 +45,8 @@ class Param:
             return "'all', 'positive' or a list of class names"
         if self.type == "bool":
             return "true or false"
+        if self.type == "columns":
+            return "a column name or a list of them"
         return "a string"
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from auditor.rules.kinds.balance import class_imbalance
+from auditor.rules.kinds.context import leakage_group, leakage_temporal
 from auditor.rules.kinds.leakage import (
     duplicate_rows,
     leakage_duplicates,
@@ -33,18 +34,18 @@ def _split(default: str = "val") -> Param:
     return Param("split", "split to judge", default=default, choices=SPLITS)
 
 
-def _judge() -> Param:
+def _judge(default: str = "point") -> Param:
     return Param(
         "string",
         "judge the point estimate, or the lower/upper bound of its confidence interval",
-        default="point",
+        default=default,
         choices=("point", "lower_bound", "upper_bound"),
     )
 
 
-def _confidence() -> Param:
+def _confidence(default: float = 0.95) -> Param:
     return Param(
-        "number", "confidence level of the interval", default=0.95, minimum=0.5, maximum=0.999
+        "number", "confidence level of the interval", default=default, minimum=0.5, maximum=0.999
     )
 
 
@@ -69,7 +70,8 @@ KINDS: dict[str, Kind] = {
             "max_relative_gap": Param(
                 "number", "largest allowed gap relative to training loss", default=0.25, minimum=0.0
             ),
-            "judge": _judge(),
+            # Beyond sampling noise by default: the lower end of the gap's interval is judged.
+            "judge": _judge("lower_bound"),
             "confidence": _confidence(),
         },
     ),
@@ -83,6 +85,8 @@ KINDS: dict[str, Kind] = {
                 "string", "metric to compare", default="accuracy", choices=METRIC_CHOICES
             ),
             "max_gap": _fraction("largest allowed drop", 0.05),
+            "judge": _judge("lower_bound"),
+            "confidence": _confidence(),
         },
     ),
     "recall_floor": Kind(
@@ -191,14 +195,58 @@ KINDS: dict[str, Kind] = {
         },
         facts="duplicates",
     ),
+    "leakage_group": Kind(
+        leakage_group,
+        Category.LEAKAGE_GROUP,
+        "Rows of the judged split whose group (patient, customer, device: --group-column) also "
+        "occurs in the training split.",
+        {
+            "split": _split(),
+            "columns": Param(
+                "columns",
+                "group columns to judge, read beside the features (default: every --group-column)",
+                default=[],
+            ),
+            "max_shared_fraction": _fraction(
+                "largest allowed share of rows whose group occurs in train", 0.01
+            ),
+        },
+        facts="groups",
+    ),
+    "leakage_temporal": Kind(
+        leakage_temporal,
+        Category.LEAKAGE_TEMPORAL,
+        "Rows of the judged split earlier than the latest training row (--time-column), and the "
+        "label rate over time.",
+        {
+            "split": _split(),
+            "max_earlier_fraction": _fraction(
+                "largest allowed share of rows earlier than the latest training row", 0.05
+            ),
+        },
+        facts="temporal",
+    ),
     "leakage_target_proxy": Kind(
         leakage_target_proxy,
         Category.LEAKAGE_TARGET_PROXY,
-        "A single feature that predicts the label almost alone, far better than all the others.",
+        "A feature, or a set of them, that predicts the label almost alone and that the model "
+        "relies on.",
         {
             "split": _split(),
             "min_score": _fraction("single-feature ROC AUC that counts as 'almost alone'", 0.95),
-            "min_margin": _fraction("how much better than the other features together", 0.05),
+            "min_margin": _fraction(
+                "how much better than the others: the model without the candidates (accuracy), "
+                "or the features that are no candidate (ROC AUC, when no model was measured)",
+                0.05,
+            ),
+            "min_reliance": _fraction(
+                "accuracy the model loses with the candidate(s) shuffled that counts as relying",
+                0.05,
+            ),
+            "min_accuracy": _fraction(
+                "accuracy of a candidate alone on the whole label that counts as near-certain",
+                0.95,
+            ),
             "min_rows": _count("fewest sampled rows for the check to apply", 50),
             "max_candidates": _count(
                 "strongest features judged against the rest (at most the evaluation's "
@@ -250,6 +298,7 @@ KINDS: dict[str, Kind] = {
             "min_gap": Param(
                 "number", "smallest absolute loss difference that counts", default=0.02, minimum=0.0
             ),
+            "confidence": _confidence(0.99),
             "min_rows": _count("fewest rows for the check to apply", 30),
         },
     ),

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from auditor.numbers import setting
 from auditor.rules.kinds.common import fmt, not_applicable, pct, split_label
+from auditor.rules.kinds.performance import normal_quantile
 from auditor.rules.types import Outcome
 from auditor.vocabulary import Status
 
@@ -21,7 +22,7 @@ if TYPE_CHECKING:  # only for annotations: judging needs no data loading
 MOST_DRIFTED = 10  # features listed as evidence of drift (the facts hold every feature)
 
 
-def _facts(ev: Evaluation, family: str, split: str) -> Any:
+def facts_of(ev: Evaluation, family: str, split: str) -> Any:
     """Return the facts of FAMILY for SPLIT, or None; raise when computing them failed.
 
     Raising makes the rule an *error* result, as a kind that raises; the other rules still judge.
@@ -30,7 +31,8 @@ def _facts(ev: Evaluation, family: str, split: str) -> Any:
     if failure is not None:
         raise RuntimeError(f"computing its {family.replace('_', ' ')} facts raised {failure}")
     found = getattr(ev.data, family).get(split)
-    across = family in ("shared_rows", "drift")  # these compare the split with train
+    # These compare the split with train.
+    across = family in ("shared_rows", "drift", "groups", "temporal")
     given = split in ev.splits and split in ev.rows and (not across or "train" in ev.splits)
     if found is None and given and not (across and split == "train"):
         # The splits are there but their facts are not: a driver forgot `add_facts`. Passing
@@ -50,7 +52,7 @@ def _noise(rate: float, n: int) -> float:
 def leakage_duplicates(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     """Fail when more judged-split rows appear (exactly or nearly) in train than chance explains."""
     split = params["split"]
-    facts = _facts(ev, "shared_rows", split)
+    facts = facts_of(ev, "shared_rows", split)
     if facts is None or split == "train":
         return not_applicable(f"needs the train and {split} splits")
     n = facts.rows_checked
@@ -113,7 +115,7 @@ def leakage_duplicates(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
 def duplicate_rows(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     """Report duplicate rows within one split, and identical rows that carry different labels."""
     split = params["split"]
-    facts = _facts(ev, "duplicates", split)
+    facts = facts_of(ev, "duplicates", split)
     if facts is None or split not in ev.splits:
         return not_applicable(f"no {split} split was given")
     n = facts.rows
@@ -154,9 +156,16 @@ def duplicate_rows(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
 
 
 def leakage_target_proxy(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
-    """Fail when one feature alone predicts the label nearly perfectly, far better than the rest."""
+    """Fail when a feature (or a set of them) gives the label away and the model relies on it.
+
+    With the model's reliance measured (the audit's own facts), a candidate set fails when the
+    model loses at least `min_reliance` accuracy with its columns shuffled, one of them alone is
+    right on at least `min_accuracy` of rows (near-determinism), and that beats the model without
+    them by `min_margin`. Without it (facts without a model), a near-certain candidate fails when
+    its score beats the features that are no candidate by `min_margin`.
+    """
     split = params["split"]
-    facts = _facts(ev, "proxies", split)
+    facts = facts_of(ev, "proxies", split)
     if facts is None:
         return not_applicable(f"no {split} split was given")
     if facts.sample_rows < params["min_rows"] or facts.sample_classes < 2:
@@ -168,36 +177,62 @@ def leakage_target_proxy(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
             f"no class has {facts.min_class_rows} or more rows (and as many others) in the "
             f"{split} sample"
         )
-    suspects = []
     # The candidates come strongest first; the evaluation compared at most its
     # `proxy_candidates` of them, those scoring at least `proxy_min_score` alone.
-    for candidate in facts.candidates[: params["max_candidates"]]:
-        if candidate.score < params["min_score"]:
-            break
-        rest = candidate.rest_score
-        if rest is not None and candidate.score - rest >= params["min_margin"]:
-            suspects.append(candidate)
+    judged = [
+        c for c in facts.candidates[: params["max_candidates"]] if c.score >= params["min_score"]
+    ]
+    names = {c.feature for c in judged}
     top = [dict(t) for t in facts.top_features]
+    threshold = {
+        "min_score": params["min_score"],
+        "min_margin": params["min_margin"],
+        "min_reliance": params["min_reliance"],
+        "min_accuracy": params["min_accuracy"],
+    }
+    candidates = [
+        {
+            "feature": c.feature,
+            "class": c.cls,
+            "score": c.score,
+            "accuracy": c.accuracy,
+            "rest_score": c.rest_score,
+            "honest_score": c.honest_score,
+        }
+        for c in judged
+    ]
+    sets = [s for s in facts.sets if set(s.features) <= names]
+    if sets:
+        return _proxy_by_reliance(split, facts, judged, sets, candidates, top, params, threshold)
+    suspects = []
+    for candidate in judged:
+        rest = (
+            candidate.honest_score if candidate.honest_score is not None else candidate.rest_score
+        )
+        # A feature that isolates one class of many scores high one-vs-rest, but says little
+        # about the whole label: without it being near-certain, that is geometry, not a leak.
+        certain = candidate.accuracy is None or candidate.accuracy >= params["min_accuracy"]
+        if rest is not None and candidate.score - rest >= params["min_margin"] and certain:
+            suspects.append(candidate)
     observed = {
         "method": facts.method,
         "sample_rows": facts.sample_rows,
         "top_features": top,
+        "candidates": candidates,
         "suspects": [
             {"feature": c.feature, "class": c.cls, "score": c.score, "rest_score": c.rest_score}
             for c in suspects
         ],
     }
-    threshold = {"min_score": params["min_score"], "min_margin": params["min_margin"]}
     if suspects:
         first = suspects[0]
         others = f" ({len(suspects) - 1} more)" if len(suspects) > 1 else ""
-        rest_text = f"; all other features together reach {fmt(first.rest_score)}"
+        rest = first.honest_score if first.honest_score is not None else first.rest_score
+        rest_text = f"; all other features together reach {fmt(rest)}"
         return Outcome(
             Status.FAILED,
             f"Feature '{first.feature}' alone predicts class '{first.cls}' on {split} with ROC "
-            f"AUC {fmt(first.score)}{rest_text}{others}: a column that gives the answer away is "
-            "usually derived from the label or recorded after the outcome, and will not be there "
-            "(or not be the same) in production.",
+            f"AUC {fmt(first.score)}{rest_text}{others}: {GIVES_AWAY}",
             observed,
             threshold,
             {"single_feature_scores": top},
@@ -215,6 +250,95 @@ def leakage_target_proxy(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     )
 
 
+GIVES_AWAY = (
+    "a column that gives the answer away is usually derived from the label or recorded after the "
+    "outcome, and will not be there (or not be the same) in production."
+)
+
+
+def _proxy_by_reliance(
+    split: str,
+    facts: Any,
+    judged: list[Any],
+    sets: list[Any],
+    candidates: list[dict[str, Any]],
+    top: list[dict[str, Any]],
+    params: Mapping[str, Any],
+    threshold: Mapping[str, Any],
+) -> Outcome:
+    """Judge the candidate sets by the model's reliance on them and their near-determinism."""
+    measured = [
+        {
+            "features": list(s.features),
+            "score": s.score,
+            "alone_accuracy": s.alone_accuracy,
+            "model_accuracy": s.model_accuracy,
+            "permuted_accuracy": s.permuted_accuracy,
+            "reliance": s.reliance,
+        }
+        for s in sets
+    ]
+    suspects = [
+        s
+        for s in sets
+        if s.reliance >= params["min_reliance"]
+        and s.alone_accuracy >= params["min_accuracy"]
+        and s.alone_accuracy - s.permuted_accuracy >= params["min_margin"]
+    ]
+    # A set is reported only when none of its members is a suspect alone: the smallest cause.
+    alone = {s.features[0] for s in suspects if len(s.features) == 1}
+    suspects = [s for s in suspects if len(s.features) == 1 or not alone & set(s.features)]
+    honest = [c.honest_score for c in judged if c.honest_score is not None]
+    observed = {
+        "method": facts.method
+        + "; the model's reliance: its accuracy with each candidate, and all of them together, "
+        "shuffled in the sample",
+        "sample_rows": facts.sample_rows,
+        "top_features": top,
+        "candidates": candidates,
+        "reliance": measured,
+        "honest_score": min(honest) if honest else None,
+        "suspects": [list(s.features) for s in suspects],
+    }
+    if suspects:
+        first = suspects[0]
+        names = ", ".join(f"'{f}'" for f in first.features)
+        what = f"Feature {names}" if len(first.features) == 1 else f"Features {names} together"
+        each = "" if len(first.features) == 1 else " (each stands in for the other)"
+        honest_text = (
+            f"; the features that are no candidate reach ROC AUC {fmt(min(honest))}"
+            if honest
+            else ""
+        )
+        more = f" ({len(suspects) - 1} more)" if len(suspects) > 1 else ""
+        return Outcome(
+            Status.FAILED,
+            f"{what} give{'s' if len(first.features) == 1 else ''} the label away on {split}: "
+            f"alone {'it is' if len(first.features) == 1 else 'one of them is'} right on "
+            f"{pct(first.alone_accuracy)} of rows (ROC AUC {fmt(first.score)}), and the model "
+            f"relies on {'it' if len(first.features) == 1 else 'them'}{each}: shuffling "
+            f"{'it' if len(first.features) == 1 else 'them'} drops the model's accuracy from "
+            f"{pct(first.model_accuracy)} to {pct(first.permuted_accuracy)}{honest_text}{more}: "
+            f"{GIVES_AWAY}",
+            observed,
+            threshold,
+            {"single_feature_scores": top, "reliance": measured},
+            features=tuple(f for s in suspects for f in s.features),
+        )
+    strongest = max(sets, key=lambda s: s.reliance)
+    return Outcome(
+        Status.PASSED,
+        f"No feature gives the label away on {split}: the model relies most on "
+        f"{', '.join(repr(f) for f in strongest.features)} (accuracy "
+        f"{pct(strongest.model_accuracy)}, {pct(strongest.permuted_accuracy)} with it shuffled), "
+        f"but no candidate alone is right on {pct(params['min_accuracy'])} of rows while beating "
+        f"the model without it by {setting(params['min_margin'])}.",
+        observed,
+        threshold,
+        {"reliance": measured},
+    )
+
+
 def _reasons(column: Any) -> str:
     reasons = []
     if column.named:
@@ -228,7 +352,7 @@ def _reasons(column: Any) -> str:
 
 def leakage_identifier(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     """Fail when a model input looks like a row identifier (and, optionally, predicts the label)."""
-    facts = _facts(ev, "identifiers", "train")
+    facts = facts_of(ev, "identifiers", "train")
     if facts is None:
         return not_applicable("no train split was given")
     if facts.sample_rows < 2:
@@ -281,7 +405,7 @@ def leakage_identifier(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
 def split_drift(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     """Fail when feature distributions (PSI) or class priors differ between train and the split."""
     split = params["split"]
-    facts = _facts(ev, "drift", split)
+    facts = facts_of(ev, "drift", split)
     if facts is None or split == "train":
         return not_applicable(f"needs the train and {split} splits")
     if facts.sample_rows < params["min_rows"] or facts.train_sample_rows < params["min_rows"]:
@@ -339,7 +463,12 @@ def split_drift(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
 
 
 def suspicious_validation(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
-    """Warn when the judged split scores clearly better than training, or perfectly."""
+    """Warn when the judged split scores better than training beyond sampling noise, or perfectly.
+
+    The loss difference is judged at the lower end of its interval (z standard errors of both
+    mean losses, at `confidence`); perfect accuracy only when the training accuracy makes it
+    unlikely (below 1 - confidence) on that many rows.
+    """
     split = params["split"]
     train, other = ev.splits.get("train"), ev.splits.get(split)
     if train is None or other is None or split == "train":
@@ -354,43 +483,63 @@ def suspicious_validation(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     label = split_label(split)
     accuracy = other.metrics["accuracy"]
     margin = (t_loss - o_loss) / t_loss if t_loss else 0.0
+    se = math.hypot(
+        train.metrics.get("loss_standard_error") or 0.0,
+        other.metrics.get("loss_standard_error") or 0.0,
+    )
+    noise = normal_quantile(params["confidence"]) * se
+    judged = (t_loss - o_loss - noise) / t_loss if t_loss else 0.0
+    # How likely a perfect score on this many rows is for a model as accurate as on training
+    # (one error and one success added to the training counts: 200 of 200 is not certainty).
+    train_accuracy = train.metrics["accuracy"]
+    adjusted = (train_accuracy * train.n_rows + 1) / (train.n_rows + 2)
+    chance_of_perfect = adjusted**other.n_rows
     observed = {
         "train_loss": t_loss,
         f"{split}_loss": o_loss,
         "relative_margin": margin,
+        "judged_relative_margin": judged,
         f"{split}_accuracy": accuracy,
+        "noise_margin": noise,
+        "chance_of_perfect_accuracy": chance_of_perfect,
     }
-    threshold = {"max_relative_margin": params["max_relative_margin"]}
+    threshold = {"max_relative_margin": params["max_relative_margin"], "min_gap": params["min_gap"]}
     benign = (
         "Dropout and weight penalties make Keras' own training loss look worse than validation "
         "loss, but auditor measures both without dropout and without the penalty, so that "
         "benign cause is ruled out here; a smaller or easier validation split is the other "
         "innocent explanation."
     )
-    # The difference must also exceed sampling noise: z = 2.58 standard errors of the split's loss.
-    noise = 2.58 * (other.metrics.get("loss_standard_error") or 0.0)
-    observed["noise_margin"] = noise
-    if margin > params["max_relative_margin"] and t_loss - o_loss > max(params["min_gap"], noise):
+    beyond = t_loss - o_loss - noise
+    if judged > params["max_relative_margin"] and beyond > params["min_gap"]:
         return Outcome(
             Status.FAILED,
-            f"{label} loss {fmt(o_loss)} is {pct(margin)} below training loss {fmt(t_loss)}: "
-            f"validation should not be easier than training. Check for validation rows copied into "
-            f"training and for columns derived from the label. {benign}",
+            f"{label} loss {fmt(o_loss)} is {pct(margin)} below training loss {fmt(t_loss)} "
+            f"({pct(judged)} after allowing {fmt(noise)} for sampling noise): validation should "
+            "not be easier than training. Check for validation rows copied into training and for "
+            f"columns derived from the label. {benign}",
             observed,
             threshold,
         )
-    if accuracy == 1.0:
+    if accuracy == 1.0 and chance_of_perfect < 1 - params["confidence"]:
         return Outcome(
             Status.FAILED,
-            f"{label} accuracy is 100% on {other.n_rows:,} rows: "
-            f"perfect validation is rare without leakage. {benign}",
+            f"{label} accuracy is 100% on {other.n_rows:,} rows, while a model as accurate as on "
+            f"training ({pct(train_accuracy)}) would score that with chance "
+            f"{chance_of_perfect:.2g}: perfect validation is rare without leakage. {benign}",
             observed,
             threshold,
         )
+    perfect = (
+        f"; 100% accuracy on {other.n_rows:,} rows has chance {chance_of_perfect:.2g} at the "
+        f"training accuracy {pct(train_accuracy)}"
+        if accuracy == 1.0
+        else ""
+    )
     return Outcome(
         Status.PASSED,
         f"{label} loss {fmt(o_loss)} is not suspiciously below training loss {fmt(t_loss)} "
-        f"(beyond sampling noise of {fmt(noise)}).",
+        f"(beyond sampling noise of {fmt(noise)}){perfect}.",
         observed,
         threshold,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -19,24 +20,50 @@ from auditor.rules.types import Outcome
 from auditor.vocabulary import METRICS, Status
 
 if TYPE_CHECKING:  # only for annotations: judging needs no data loading
-    from auditor.evaluation import Evaluation
+    from auditor.evaluation import Evaluation, SplitEvaluation
+
+
+def normal_quantile(confidence: float) -> float:
+    """Return the two-sided normal quantile of CONFIDENCE (1.96 for 0.95)."""
+    from scipy.stats import norm
+
+    return float(norm.ppf(0.5 + confidence / 2))
+
+
+def _bound(gap: float, se: float, params: Mapping[str, Any]) -> float:
+    """Return the end of GAP's interval that PARAMS' `judge` reads (GAP itself for `point`)."""
+    if params["judge"] == "point" or not se:
+        return gap
+    half = normal_quantile(params["confidence"]) * se
+    return gap - half if params["judge"] == "lower_bound" else gap + half
+
+
+def _judged(gap: float, bound: float, params: Mapping[str, Any]) -> str:
+    """Say which end of the interval was judged, when it is not the point estimate."""
+    if bound == gap:
+        return ""
+    end = "lower" if params["judge"] == "lower_bound" else "upper"
+    return f"; judged at the {end} end of its {pct(params['confidence'])} interval, {fmt(bound)}"
 
 
 def loss_gap(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
-    """Fail when the judged split's data loss exceeds training loss by both limits."""
+    """Fail when the judged split's data loss exceeds training loss by both limits.
+
+    With `judge: lower_bound` (the default) the gap is judged at the lower end of its interval
+    (z standard errors of the two mean losses): a gap that sampling noise explains passes.
+    """
     split = params["split"]
     train, other = ev.metric("train", "loss"), ev.metric(split, "loss")
     if train is None or other is None:
         return not_applicable(f"needs the loss on the train and {split} splits")
     gap = other - train
-    if params["judge"] != "point":
-        # Shift the gap by z standard errors of the two mean losses before judging it.
-        from scipy.stats import norm
+    se = sum((ev.metric(s, "loss_standard_error") or 0.0) ** 2 for s in ("train", split)) ** 0.5
+    bound = _bound(gap, se, params)
 
-        z = float(norm.ppf(0.5 + params["confidence"] / 2))
-        se = sum((ev.metric(s, "loss_standard_error") or 0.0) ** 2 for s in ("train", split)) ** 0.5
-        gap = gap - z * se if params["judge"] == "lower_bound" else gap + z * se
-    relative = gap / train if train > 0 else float("inf") if gap > 0 else 0.0
+    def relative_to_train(value: float) -> float:
+        return value / train if train > 0 else float("inf") if value > 0 else 0.0
+
+    relative, judged_relative = relative_to_train(gap), relative_to_train(bound)
     max_gap, max_rel = params["max_gap"], params["max_relative_gap"]
     observed = {
         "train_loss": train,
@@ -44,45 +71,111 @@ def loss_gap(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
         "gap": gap,
         "relative_gap": relative if relative != float("inf") else None,
         "loss": ev.model.loss,
+        "gap_standard_error": se,
+        "judged_gap": bound,
     }
-    threshold = {"max_gap": max_gap, "max_relative_gap": max_rel}
+    threshold = {"max_gap": max_gap, "max_relative_gap": max_rel, "judged_on": params["judge"]}
     name = split_label(split)
-    if gap > max_gap and relative > max_rel:
+    judged = _judged(gap, bound, params)
+    if bound > max_gap and judged_relative > max_rel:
         message = (
             f"{name} loss {fmt(other)} is {fmt(gap)} above training loss {fmt(train)} "
-            f"({_relative(relative)}; limits {setting(max_gap)} and {pct(max_rel)}): the model "
-            "memorizes the training set and will do worse on new data."
+            f"({_relative(relative)}{judged}; limits {setting(max_gap)} and {pct(max_rel)}): the "
+            "model memorizes the training set and will do worse on new data."
         )
         return Outcome(Status.FAILED, message, observed, threshold)
+    noise = " — within sampling noise" if judged and gap > max_gap and relative > max_rel else ""
     message = (
         f"{name} loss {fmt(other)} is within {setting(max_gap)} (or {pct(max_rel)}) of training "
-        f"loss {fmt(train)} (gap {fmt(gap)})."
+        f"loss {fmt(train)} (gap {fmt(gap)}{judged}{noise})."
     )
     return Outcome(Status.PASSED, message, observed, threshold)
 
 
+def _proportion_variance(successes: float, n: float) -> float:
+    """Variance of a proportion of N, with one success and one failure added (Agresti-Caffo).
+
+    Without them a proportion of 0 or 1 would have no variance: 200 of 200 is not certainty.
+    """
+    p = (successes + 1) / (n + 2)
+    return p * (1 - p) / (n + 2)
+
+
+def metric_standard_error(split: SplitEvaluation, metric: str, classes: tuple[str, ...]) -> float:
+    """Return the standard error of a proportion-like metric on SPLIT (NaN for other metrics).
+
+    Accuracy is a proportion of rows, recall of a class's rows, precision of the rows predicted
+    as it; balanced accuracy and the macro averages are means of per-class proportions.
+    """
+    per_class = split.metrics.get("per_class") or {}
+    predicted = [sum(column) for column in zip(*split.confusion_matrix, strict=True)]
+
+    def class_variance(name: str, kind: str) -> float | None:
+        stats = per_class.get(name)
+        if stats is None or stats.get(kind) is None:
+            return None
+        n = stats["support"] if kind == "recall" else predicted[classes.index(name)]
+        return _proportion_variance(stats[kind] * n, n) if n else 0.0
+
+    if metric == "accuracy":
+        return _proportion_variance(split.metrics["accuracy"] * split.n_rows, split.n_rows) ** 0.5
+    if metric in ("recall", "precision") and len(classes) == 2:
+        found = class_variance(classes[1], metric)
+        return found**0.5 if found is not None else float("nan")
+    kind = {"balanced_accuracy": "recall", "recall_macro": "recall"}.get(
+        metric, "precision" if metric == "precision_macro" else ""
+    )
+    if not kind:
+        return float("nan")
+    names = [c for c in classes if kind == "precision" or per_class.get(c, {}).get("support")]
+    parts = [class_variance(c, kind) for c in names]
+    if not names or any(v is None for v in parts):
+        return float("nan")
+    return sum(v for v in parts if v is not None) ** 0.5 / len(names)
+
+
 def metric_gap(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
-    """Fail when a higher-is-better metric drops from train to the judged split by over max_gap."""
+    """Fail when a higher-is-better metric drops from train to the judged split by over max_gap.
+
+    Accuracy, recall, precision and their class averages are proportions: with `judge:
+    lower_bound` (the default) the drop is judged at the lower end of its interval, so a drop
+    that sampling noise explains (a chance-level model, a small split) passes. Other metrics are
+    judged on the point estimate.
+    """
     split, metric = params["split"], params["metric"]
     train, other = ev.metric("train", metric), ev.metric(split, metric)
     if train is None or other is None:
         return not_applicable(f"needs {metric} on the train and {split} splits")
     gap = train - other
-    observed = {f"train_{metric}": train, f"{split}_{metric}": other, "gap": gap}
-    threshold = {"max_gap": params["max_gap"], "metric": metric}
-    if gap > params["max_gap"]:
+    se = math.hypot(
+        metric_standard_error(ev.splits["train"], metric, ev.classes),
+        metric_standard_error(ev.splits[split], metric, ev.classes),
+    )
+    bound = _bound(gap, 0.0 if math.isnan(se) else se, params)
+    observed = {
+        f"train_{metric}": train,
+        f"{split}_{metric}": other,
+        "gap": gap,
+        "gap_standard_error": None if math.isnan(se) else se,
+        "judged_gap": bound,
+    }
+    threshold = {"max_gap": params["max_gap"], "metric": metric, "judged_on": params["judge"]}
+    judged = _judged(gap, bound, params)
+    sep = "; " if judged else ", "
+    if bound > params["max_gap"]:
         return Outcome(
             Status.FAILED,
             f"{metric_name(metric)} drops from {fmt(train)} on train to {fmt(other)} on {split} "
-            f"({fmt(gap)}, limit {setting(params['max_gap'])}): what the model learned does not "
-            "carry over to unseen rows.",
+            f"({fmt(gap)}{judged}{sep}limit {setting(params['max_gap'])}): what the model learned "
+            "does not carry over to unseen rows.",
             observed,
             threshold,
         )
+    noise = " — within sampling noise" if judged and gap > params["max_gap"] else ""
     return Outcome(
         Status.PASSED,
         f"{metric_name(metric)} is {fmt(train)} on train and {fmt(other)} on {split} "
-        f"(gap {fmt(gap)}, limit {setting(params['max_gap'])}).",
+        f"(gap {fmt(gap)}{judged}{sep}limit {setting(params['max_gap'])}{noise}).",
         observed,
         threshold,
     )
