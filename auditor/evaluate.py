@@ -20,6 +20,7 @@ from auditor.engines import Progress, running
 from auditor.errors import DataError
 from auditor.evaluation import SPLIT_ORDER, Evaluation, SplitEvaluation
 from auditor.facts import data as data_facts
+from auditor.facts.buckets import compact
 from auditor.facts.rows import matched
 from auditor.facts.shard import ShardFacts, standard_error
 from auditor.loading.data import ReadOptions, ShardReport, SplitReader
@@ -120,7 +121,7 @@ def evaluate(
                 facts.loss_moments(),
             )
             split_rows[reader.name] = facts.rows.freeze(features)  # its batch lists go now
-            split_keys[reader.name] = facts.keys
+            split_keys[reader.name] = [compact(bucket) for bucket in facts.keys]
             del facts  # the per-batch arrays, now concatenated
         # Duplicates and rows shared across splits need every row's hashes: matched bucket by
         # bucket where the engine keeps them, before it stops; only counts and examples return.

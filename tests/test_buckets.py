@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import whole_array
 
-from auditor.facts.buckets import EXAMPLES, RowKeys, bucket_of, local_map, partition
+from auditor.facts.buckets import EXAMPLES, RowKeys, bucket_of, compact, local_map, partition
 from auditor.facts.rows import RowFacts, hash_rows, matched, near_cells, near_grid
 
 NAMES = ("a", "b", "c")
@@ -111,11 +111,21 @@ def observed(matches: Any) -> dict:
     return found
 
 
-def run(splits: dict[str, tuple], k: int, bits: int, cuts: dict[str, list[int]], map_=local_map):
+def run(
+    splits: dict[str, tuple],
+    k: int,
+    bits: int,
+    cuts: dict[str, list[int]],
+    map_=local_map,
+    compacted: bool = False,
+):
     """Match SPLITS (name -> x, y, rows) in 2**BITS buckets; return observed and expected."""
     scale = near_grid(splits["train"][0])
     rows = {name: frozen(*split, scale, sample=40) for name, split in splits.items()}
     keys = {name: feed(*split, scale, cuts[name], bits) for name, split in splits.items()}
+    if compacted:  # as `evaluate` hands the local engine's shards over: one part per bucket
+        keys = {name: [compact(bucket) for bucket in buckets] for name, buckets in keys.items()}
+        assert all(len(bucket) <= 1 for buckets in keys.values() for bucket in buckets)
     got = matched(rows, keys, k, map_)
     for name, split in splits.items():
         assert got[name].n_rows == len(split[0])
@@ -128,7 +138,10 @@ def run(splits: dict[str, tuple], k: int, bits: int, cuts: dict[str, list[int]],
 @pytest.mark.parametrize("k", [2, 3])
 @pytest.mark.parametrize("discrete", [False, True], ids=["continuous", "discrete"])
 @pytest.mark.parametrize("dropped", [False, True], ids=["all-rows", "dropped-rows"])
-def test_buckets_give_the_whole_array_answers(bits: int, k: int, discrete: bool, dropped: bool):
+@pytest.mark.parametrize("compacted", [False, True], ids=["shards", "joined"])
+def test_buckets_give_the_whole_array_answers(
+    bits: int, k: int, discrete: bool, dropped: bool, compacted: bool
+):
     train_x, train_y = planted(300, seed=1, k=k, discrete=discrete)
     val_x, val_y = planted(200, seed=2, k=k, source=(train_x, train_y), discrete=discrete)
     test_x, test_y = planted(90, seed=3, k=k, source=(train_x, train_y), discrete=discrete)
@@ -138,7 +151,7 @@ def test_buckets_give_the_whole_array_answers(bits: int, k: int, discrete: bool,
         "test": (test_x, test_y, rows_of(90, 6, dropped)),
     }
     cuts = {"train": [1, 41, 118, 121], "val": [100], "test": []}  # uneven: a one-row shard
-    got, want = run(splits, k, bits, cuts)
+    got, want = run(splits, k, bits, cuts, compacted=compacted)
     assert got == want
     # The planted defects are there to be found.
     same_label, exact, near, examples = want["val"]["shared"]
@@ -214,3 +227,15 @@ def test_buckets_travel_pickled_as_an_engine_sends_them() -> None:
     }
     got, want = run(splits, 2, 2, {"train": [60], "val": [1, 2]}, pickling_map)
     assert got == want
+
+
+def test_joined_parts_keep_their_rows() -> None:
+    h = np.arange(10, dtype=np.uint64)
+    labels = np.zeros(10, np.uint8)
+    a = RowKeys(h[:4], h[:4], labels[:4], None, 100)
+    b = RowKeys(h[4:], h[4:], labels[4:], None, 104)
+    run = RowKeys.join([a, b])
+    assert run.rows is None and run.first_row == 100 and len(run) == 10
+    gap = RowKeys.join([a, RowKeys(h[4:], h[4:], labels[4:], None, 200)])
+    assert gap.row_numbers().tolist() == [100, 101, 102, 103, *range(200, 206)]
+    assert compact([a]) == [a] and compact(["a handle", "another"]) == ["a handle", "another"]

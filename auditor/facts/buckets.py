@@ -4,9 +4,9 @@ Each split's rows are partitioned by the top bits of their near-duplicate hash i
 buckets. Identical rows fall in the same grid cell, so one bucket holds every copy of a row and
 every near neighbour of it: counts are sums over buckets, and the examples the whole-array
 computation would pick are the smallest (by row number, or by hash for groups) of each bucket's.
-A bucket is a `RowKeys` per shard (28 bytes a row); an engine runs `bucket_matches` wherever the
-buckets are (the local engine: one bucket, in this process; Ray: tasks next to the object store)
-and only the small `BucketMatches` come back.
+A bucket is a `RowKeys` per shard (17 bytes a row, 25 with row numbers); an engine runs
+`bucket_matches` wherever the buckets are (the local engine: one bucket, in this process; Ray: on
+its workers, next to the object store) and only the small `SplitMatches` come back.
 
 The one assumption beyond the hashes themselves: rows whose 64-bit row hashes agree (without
 their label bits) also agree in near hash. It holds for identical rows; for two different rows it
@@ -48,7 +48,7 @@ class RowKeys:
 
     near: np.ndarray  # uint64
     hashes: np.ndarray  # uint64
-    labels: np.ndarray  # int32
+    labels: np.ndarray  # the smallest unsigned type that holds the class indices
     rows: np.ndarray | None = None  # int64
     first_row: int = 0
 
@@ -60,6 +60,32 @@ class RowKeys:
         if self.rows is not None:
             return self.rows
         return np.arange(self.first_row, self.first_row + len(self), dtype=np.int64)
+
+    @classmethod
+    def join(cls, parts: Sequence[RowKeys]) -> RowKeys:
+        """Return consecutive PARTS (in file order) as one."""
+        ends = [p.first_row + len(p) for p in parts[:-1]]
+        run = all(p.rows is None for p in parts) and all(
+            end == p.first_row for end, p in zip(ends, parts[1:], strict=True)
+        )
+        return cls(
+            np.concatenate([p.near for p in parts]),
+            np.concatenate([p.hashes for p in parts]),
+            np.concatenate([p.labels for p in parts]),
+            None if run else np.concatenate([p.row_numbers() for p in parts]),
+            parts[0].first_row if run else 0,
+        )
+
+
+def compact(parts: list[Any]) -> list[Any]:
+    """Join a bucket's parts into one RowKeys when they are here (not handles to elsewhere).
+
+    The local engine's shards each hand over their rows; joined once per split, matching needs
+    no copy of them (and the parts go as soon as the caller drops them).
+    """
+    if len(parts) < 2 or not all(isinstance(p, RowKeys) for p in parts):
+        return parts
+    return [RowKeys.join(parts)]
 
 
 def bucket_of(near: np.ndarray, bits: int) -> np.ndarray:
@@ -81,7 +107,8 @@ def partition(
 
     ROWS are the rows' file numbers; None: consecutive from FIRST_ROW.
     """
-    labels = labels.astype(np.int32, copy=False)
+    # Class indices are small: one byte a row for up to 256 classes.
+    labels = labels.astype(np.min_scalar_type(int(labels.max(initial=0))), copy=False)
     if bits == 0:
         return [RowKeys(near, hashes, labels, rows, first_row)]
     which = bucket_of(near, bits)
@@ -249,7 +276,7 @@ class _Rows:
                 return np.asarray(arrays[0])
             return np.concatenate(arrays) if arrays else np.empty(0, dtype)
 
-        return cls(cat("near", np.uint64), cat("hashes", np.uint64), cat("labels", np.int32), parts)
+        return cls(cat("near", np.uint64), cat("hashes", np.uint64), cat("labels", np.uint8), parts)
 
     def row(self, index: int) -> int:
         """Return the file row number of the row at INDEX (numbered only when asked)."""
