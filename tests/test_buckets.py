@@ -239,3 +239,17 @@ def test_joined_parts_keep_their_rows() -> None:
     gap = RowKeys.join([a, RowKeys(h[4:], h[4:], labels[4:], None, 200)])
     assert gap.row_numbers().tolist() == [100, 101, 102, 103, *range(200, 206)]
     assert compact([a]) == [a] and compact(["a handle", "another"]) == ["a handle", "another"]
+
+
+def test_small_steps_give_the_same_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lookups walk the rows in steps of CHUNK_ROWS: steps of 7 rows change nothing."""
+    from auditor.facts import buckets
+
+    train_x, train_y = planted(300, seed=11, k=3, discrete=True)
+    val_x, val_y = planted(100, seed=12, k=3, source=(train_x, train_y), discrete=True)
+    splits = {"train": (train_x, train_y, np.arange(300)), "val": (val_x, val_y, np.arange(100))}
+    cuts = {"train": [150], "val": []}
+    whole, want = run(splits, 3, 1, cuts)
+    monkeypatch.setattr(buckets, "CHUNK_ROWS", 7)
+    stepped, _ = run(splits, 3, 1, cuts)
+    assert stepped == whole == want

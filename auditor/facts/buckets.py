@@ -357,12 +357,22 @@ def _shared(train: _Rows, other: _Rows, bits: int) -> SharedPart:
 
 
 def _twins(values: np.ndarray, sample: np.ndarray) -> int:
-    """How many of SAMPLE's values occur more than once in VALUES."""
+    """How many of SAMPLE's values occur more than once in VALUES.
+
+    VALUES are looked up in the small sorted sample step by step, and only the values found are
+    counted: no sorted copy of VALUES (the matching's widest temporary otherwise).
+    """
     if not len(sample) or not len(values):
         return 0
-    found, counts = np.unique(values, return_counts=True)
-    pos = np.clip(np.searchsorted(found, sample), 0, len(found) - 1)
-    return int(np.count_nonzero((found[pos] == sample) & (counts[pos] > 1)))
+    wanted = np.unique(sample)
+    found = [
+        part[_found_in(part, wanted)]
+        for part in (
+            values[start : start + CHUNK_ROWS] for start in range(0, len(values), CHUNK_ROWS)
+        )
+    ]
+    seen, counts = np.unique(np.concatenate(found), return_counts=True)
+    return int(np.count_nonzero(np.isin(sample, seen[counts > 1])))
 
 
 def bucket_matches(
