@@ -253,3 +253,19 @@ def test_small_steps_give_the_same_answers(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setattr(buckets, "CHUNK_ROWS", 7)
     stepped, _ = run(splits, 3, 1, cuts)
     assert stepped == whole == want
+
+
+def test_the_ray_engine_cuts_few_enough_buckets_to_keep_them_in_the_object_store() -> None:
+    """4 buckets per worker, unless a shard's part of a bucket would be returned inline."""
+    from auditor.engines.cluster import INLINE_BYTES, KEY_BYTES, bucket_bits
+
+    assert bucket_bits(2, 250_000) == 3  # 8 buckets of ~31k rows (780 KB)
+    assert bucket_bits(1, 1 << 20) == 2
+    assert bucket_bits(64, 250_000) == 5  # not 256 buckets: 32, of ~7.8k rows (195 KB)
+    assert bucket_bits(64, 1 << 20) == 7  # 256 buckets would be exactly 100 KiB each
+    assert bucket_bits(2, 50) == 1  # tiny shards: two buckets all the same
+    for workers in (1, 3, 64, 512):
+        for rows in (10_000, 250_000, 1 << 20, 10**8):
+            bits = bucket_bits(workers, rows)
+            assert 1 <= bits and (1 << bits) <= max(4 * workers, 2) * 2
+            assert bits == 1 or rows * KEY_BYTES / (1 << bits) > INLINE_BYTES

@@ -9,8 +9,10 @@ split's first GRID_ROWS rows, before any shard is sent, so that every worker has
 
 The rows' hashes never reach the driver: each shard call returns them as 2**bucket_bits further
 objects (`num_returns`), bucketed by near hash, which stay in Ray's object store, owned by the
-driver (so lineage can rebuild them). Duplicates and rows shared across splits are then matched by
-one call per bucket on the workers, given the references; back come counts and examples.
+driver (so lineage can rebuild them); buckets are few enough that a shard's part of one is not
+small enough for Ray to return inline, into the driver's memory. Duplicates and rows shared
+across splits are then matched by one call per bucket on the workers, given the references;
+back come counts and examples.
 
 Faults: a worker that dies is restarted by Ray (`max_restarts`), which loads the model again, and
 the shard it held is run again (`max_task_retries`); shards are pure functions of their rows, so
@@ -51,6 +53,10 @@ if TYPE_CHECKING:
 IN_FLIGHT = 2  # shards queued per worker: one running, one waiting, so no worker idles between
 RESTARTS = 3  # times Ray restarts a dead worker (and retries the shard it held)
 BUCKETS_PER_WORKER = 4  # buckets of row hashes per worker: matching them keeps every worker busy
+# Ray returns a value up to this size inline, into its owner's (the driver's) own memory, instead
+# of keeping it in the object store (`max_direct_call_object_size`, 100 KiB by default).
+INLINE_BYTES = 100 * 1024
+KEY_BYTES = 25  # a row's keys in a bucket: near hash, hash, label byte, row number
 
 
 def start(model: LoadedModel, options: AuditOptions) -> RaySession:
@@ -97,9 +103,22 @@ def start(model: LoadedModel, options: AuditOptions) -> RaySession:
     return RaySession(actors, options.ray_address, owned, held, warming)
 
 
-def bucket_bits(workers: int) -> int:
-    """Bits of near hash that pick a row's bucket: at least BUCKETS_PER_WORKER per worker."""
-    return max(1, (BUCKETS_PER_WORKER * workers - 1).bit_length())
+def bucket_bits(workers: int, shard_rows: int) -> int:
+    """Return the bits of near hash that pick a row's bucket.
+
+    BUCKETS_PER_WORKER buckets per worker, or fewer, so that a shard of SHARD_ROWS rows puts more
+    than INLINE_BYTES in each bucket: its parts then stay in the object store rather than travel
+    back into the driver's memory.
+    """
+    wanted = (BUCKETS_PER_WORKER * workers - 1).bit_length()
+    room = ((shard_rows * KEY_BYTES - 1) // INLINE_BYTES).bit_length() - 1  # parts > INLINE_BYTES
+    return max(1, min(wanted, room))
+
+
+def typical_rows(shards: list[Shard], fallback: int) -> int:
+    """Return the median shard's rows, from where the shards start (FALLBACK for one shard)."""
+    sizes = np.diff([shard.first_row for shard in shards])
+    return int(np.median(sizes)) if len(sizes) else fallback
 
 
 @dataclass
@@ -111,6 +130,7 @@ class RaySession:
     owned: bool  # the session started Ray, and stops it
     model_ref: Any = None
     warming: list[Any] = field(default_factory=list)  # the workers' model loads, awaited once
+    bits: int | None = None  # of near hash per bucket, fixed by the first split's shards
 
     def accumulate(
         self,
@@ -134,7 +154,11 @@ class RaySession:
         waiting = deque(enumerate(shards))
         free = [actor for _ in range(IN_FLIGHT) for actor in self.actors]  # each, then again
         running: dict[Any, tuple[int, Any, list[Any]]] = {}
-        bits = self.bucket_bits
+        if self.bits is None:  # fixed by the first split: every split has the same buckets
+            self.bits = bucket_bits(
+                len(self.actors), typical_rows(shards, reader.options.shard_rows)
+            )
+        bits = self.bits
         while waiting or running:
             while waiting and free:
                 actor = free.pop(0)
@@ -166,8 +190,10 @@ class RaySession:
 
     @property
     def bucket_bits(self) -> int:
-        """BUCKETS_PER_WORKER buckets per worker (a power of two)."""
-        return bucket_bits(len(self.actors))
+        """The bits fixed by the first split's shards (`bucket_bits`); before it, for full ones."""
+        if self.bits is not None:
+            return self.bits
+        return bucket_bits(len(self.actors), 1 << 30)
 
     def map_buckets(
         self, fn: Callable[..., Any], tasks: list[tuple[tuple[Any, ...], list[list[Any]]]]
