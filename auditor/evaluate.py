@@ -20,6 +20,8 @@ from auditor.engines import Progress, running
 from auditor.errors import DataError
 from auditor.evaluation import SPLIT_ORDER, Evaluation, SplitEvaluation
 from auditor.facts import data as data_facts
+from auditor.facts.buckets import compact
+from auditor.facts.rows import matched
 from auditor.facts.shard import ShardFacts, standard_error
 from auditor.loading.data import ReadOptions, ShardReport, SplitReader, parse_times
 from auditor.loading.model import LoadedModel
@@ -98,6 +100,7 @@ def evaluate(
     scale = None
     raw_results = {}
     split_rows = {}
+    split_keys = {}  # per split, per bucket: its shards' row keys (or handles to them)
     run: dict[str, Any] = {}
     started = time.perf_counter()
     with running(settings.engine, model, settings) as session:
@@ -119,7 +122,14 @@ def evaluate(
                 facts.loss_moments(),
             )
             split_rows[reader.name] = facts.rows.freeze(features)  # its batch lists go now
+            split_keys[reader.name] = [compact(bucket) for bucket in facts.keys]
             del facts  # the per-batch arrays, now concatenated
+        # Duplicates and rows shared across splits need every row's hashes: matched bucket by
+        # bucket where the engine keeps them, before it stops; only counts and examples return.
+        started = time.perf_counter()
+        split_rows = matched(split_rows, split_keys, info.n_classes, session.map_buckets)
+        del split_keys
+        timings["row_matches"] = time.perf_counter() - started
     run["shards"] = sum(s["shards"] for s in run["splits"].values())
     run["rows"] = sum(s["rows"] for s in run["splits"].values())
 

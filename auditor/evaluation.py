@@ -67,7 +67,8 @@ class Evaluation:
     threshold: float = 0.5
     # Facts about the data the rules judge, computed after the pass for the rules that read them.
     data: DataFacts = field(default_factory=DataFacts, repr=False)
-    # Each split's row facts (hashes, statistics, a sample): what the data facts come from.
+    # Each split's row facts (statistics, a sample, what its rows matched): what the data facts
+    # come from.
     rows: dict[str, SplitRows] = field(default_factory=dict, compare=False, repr=False)
     reference: dict[str, Any] | None = field(default=None, compare=False, repr=False)
     timings: dict[str, float] = field(default_factory=dict, compare=False)

@@ -118,13 +118,14 @@ def audit(model: Path, train: Path, val: Path, engine: list[str]) -> dict:
 def scaling(measured: dict, workers: tuple[int, ...] = (8, 64, 512)) -> list[tuple]:
     """Predict wall time and efficiency on N workers from one measured Ray run (see README).
 
-    T(N) = driver + start + max(c * ceil(shards / N), d * shards). `driver` is the serial work on
-    the driver (its process start, TensorFlow, the model, the metrics, data facts, rules and the
-    report), `start` the cluster's and workers' start-up (in parallel on a real cluster), `c` one
-    shard's wall time on one worker (read, predict and row facts, the last on a second thread),
-    `d` the driver's time to fetch one shard's facts (serial, overlapping the workers).
-    Efficiency is T(1) / (N * T(N)). For a dataset SCALE times larger, the driver's per-row part
-    (metrics, data facts, rules) grows SCALE times.
+    T(N) = driver + start + max(c * ceil(shards / N), d * shards) + m / N. `driver` is the serial
+    work on the driver (its process start, TensorFlow, the model, the metrics, data facts, rules
+    and the report), `start` the cluster's and workers' start-up (in parallel on a real cluster),
+    `c` one shard's wall time on one worker (read, predict and row facts, the last on a second
+    thread), `d` the driver's time to fetch one shard's facts (serial, overlapping the workers),
+    `m` the matching of the row hashes (duplicates, shared rows), bucket by bucket on the
+    workers (4 buckets per worker). Efficiency is T(1) / (N * T(N)). For a dataset SCALE times
+    larger, the driver's per-row part (metrics, data facts, rules) and `m` grow SCALE times.
     """
     import math
 
@@ -134,16 +135,20 @@ def scaling(measured: dict, workers: tuple[int, ...] = (8, 64, 512)) -> list[tup
     d = t.get("driver_collect", 0.0) / shards  # the driver's own time per shard
     per_row = t["metrics"] + t.get("data_facts", 0) + t.get("rules", 0) + t.get("advice", 0)
     start = t.get("engine_start", 0.0)
+    matching = t.get("row_matches", 0.0)  # on the workers, bucket by bucket
     constant = measured["wall"] - t["evaluate"] - per_row + t["metrics"]
     rows = []
     for scale in (1, 100):
         driver = constant + per_row * scale
         total = shards * scale
-        one = driver + start + c * total + d * total
+        one = driver + start + c * total + d * total + matching * scale
         for n in workers:
             # The driver collects shard by shard: its part is serial, whatever N.
             predicted = driver + start + max(c * math.ceil(total / n), d * total)
-            rows.append((total, n, predicted, one / (n * predicted), driver, start, c, d))
+            predicted += matching * scale / n
+            rows.append(
+                (total, n, predicted, one / (n * predicted), driver, start, c, d, matching * scale)
+            )
     return rows
 
 
@@ -169,26 +174,27 @@ def main() -> None:
             results[name].append(audit(model, train, val, engine))
     print(
         "| engine | wall (s) | evaluate (s) | read+predict+row facts (s, summed) "
-        "| driver peak (MiB) | worker peak (MiB) |"
+        "| row matching (s) | driver peak (MiB) | worker peak (MiB) |"
     )
-    print("| --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
     for name, runs in results.items():
         run = min(runs, key=lambda r: r["wall"])
         t = run["timings"]
         work = t["read"] + t["predict"] + t["row_facts"]
         print(
             f"| {name} | {run['wall']:.1f} | {t['evaluate']:.1f} | {work:.1f} | "
+            f"{t.get('row_matches', float('nan')):.1f} | "
             f"{run['driver_mib']:.0f} | {run['worker_mib'] or float('nan'):.0f} |"
         )
         if run["stderr"]:
             print(f"  stderr: {run['stderr'][:300]}")
     one = min(results["ray, 1 worker"], key=lambda r: r["wall"])
     print("\nscaling model (from the 1-worker Ray run):")
-    for shards, n, predicted, efficiency, driver, start, c, d in scaling(one):
+    for shards, n, predicted, efficiency, driver, start, c, d, m in scaling(one):
         print(
             f"  {shards} shards, {n} workers: {predicted:.1f} s, efficiency {efficiency:.2f} "
             f"(driver {driver:.1f} s, start {start:.1f} s, {c:.2f} s a shard on a worker, "
-            f"{d * 1000:.0f} ms on the driver)"
+            f"{d * 1000:.0f} ms on the driver, matching {m:.1f} s / N)"
         )
     (HERE / "build" / "ray_engine.json").write_text(json.dumps(results, indent=1))
 

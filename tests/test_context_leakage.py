@@ -340,3 +340,29 @@ def test_rules_explain_shows_the_new_rules():
         assert result.exit_code == 0
         assert f"category leakage_{'group' if rule_id == 'LK06' else 'temporal'}" in result.output
         assert words in result.output and "Example:" in result.output
+
+
+def test_context_values_follow_the_rows_kept_when_invalid_rows_are_dropped(tiny_binary, tmp_path):
+    import pandas as pd
+
+    paths = _with_columns(tiny_binary, tmp_path / "data", group_split=True, time_ordered=True)
+    val = pd.read_csv(paths["val"])
+    # The first 8 val rows are invalid, and the last 4 belong to a training patient.
+    val.loc[:7, tiny_binary.names[0]] = np.nan
+    val.loc[196:, "patient"] = "train-0"
+    val.to_csv(paths["val"], index=False)
+    result, report = _audit(
+        tiny_binary,
+        paths,
+        tmp_path / "r",
+        "--group-column",
+        "patient",
+        "--ignore",
+        "visit",
+        "--drop-invalid-rows",
+    )
+    assert report is not None, result.output
+    seen = {r["rule_id"]: r for r in report["results"]}["LK06"]["observed"]["patient"]
+    assert report["splits"]["val"]["dropped_rows"] == 8
+    # Read without the dropped rows' numbers, the context would end at row 191: nothing shared.
+    assert (seen["shared_rows"], seen["rows"], seen["shared_groups"]) == (4, 192, 1)

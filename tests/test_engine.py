@@ -58,7 +58,9 @@ def _write_csv(path: Path, x: np.ndarray, y: np.ndarray) -> None:
     frame.to_csv(path, index=False, float_format="%.9g")  # float32 round-trips exactly
 
 
-ROW_FACTS = ("hashes", "near_hashes", "row_numbers", "sample_x", "sample_y", "sample_rows")
+# The row facts the driver keeps; `matches` are what every row's hashes matched (duplicates,
+# rows shared with train, with their row numbers as examples).
+ROW_FACTS = ("n_rows", "sample_x", "sample_y", "sample_rows", "matches")
 
 
 def _report(model: Any, splits: dict[str, Path], **settings: Any) -> tuple[dict[str, Any], Any]:
@@ -154,7 +156,7 @@ def test_the_grid_comes_from_the_first_rows_across_shards(
     for evaluation in (sharded, one_pass):
         np.testing.assert_array_equal(evaluation.rows["val"].near_scale, near_grid(x_train[:100]))
     for name in ("train", "val"):
-        assert np.array_equal(sharded.rows[name].near_hashes, one_pass.rows[name].near_hashes)
+        assert sharded.rows[name].matches == one_pass.rows[name].matches
 
 
 def _with_invalid_rows(data: dict[str, Any], name: str) -> dict[str, Path]:
@@ -186,7 +188,7 @@ def test_dropped_invalid_rows_in_a_middle_shard_give_one_pass_s_report(
         assert np.array_equal(
             getattr(facts.rows["train"], field), getattr(one_facts.rows["train"], field)
         ), field
-    assert 170 not in facts.rows["train"].row_numbers  # rows keep their file numbers
+    assert facts.rows["train"].n_rows == len(data["splits"]["train"][1]) - 2
 
 
 def test_invalid_rows_in_a_middle_shard_stop_the_predictions(data: dict[str, Any]) -> None:

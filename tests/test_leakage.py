@@ -22,10 +22,11 @@ import scipy.stats
 from helpers import architecture, model_info, split_from_predictions
 
 from auditor.evaluate import SPLIT_ORDER, Evaluation, SplitEvaluation, add_facts
+from auditor.facts import buckets as facts_buckets
 from auditor.facts import data as facts_data
 from auditor.facts import rows as rowfacts
 from auditor.facts.data import FAMILIES
-from auditor.facts.rows import RowFacts, hash_rows, near_grid
+from auditor.facts.rows import RowFacts, hash_rows, matched, near_grid
 from auditor.rules.engine import run_rules
 from auditor.rules.kinds import KINDS
 from auditor.rules.loader import load_rule_set
@@ -60,7 +61,7 @@ def with_rows(
     (suspicious_validation is built with `scored` instead).
     """
     names = tuple(features)
-    rows, evaluated = {}, {}
+    rows, evaluated, keys = {}, {}, {}
     order = sorted(splits, key=SPLIT_ORDER.index)
     scale = near_grid(np.asarray(splits[order[0]][0], dtype=np.float32))
     for name in order:
@@ -71,6 +72,7 @@ def with_rows(
             stop = min(start + batch_rows, len(x))
             facts.update(x[start:stop], y[start:stop], np.arange(start, stop))
         rows[name] = facts.freeze(names)
+        keys[name] = [facts.take_keys(y, 0)]  # one bucket, as the local engine keeps them
         uniform = np.full((len(y), len(classes)), 1 / len(classes))
         evaluated[name] = split_from_predictions(name, y, uniform, classes)
     ev = Evaluation(
@@ -79,7 +81,7 @@ def with_rows(
         features=names,
         splits=evaluated,
         architecture=architecture(),
-        rows=rows,
+        rows=matched(rows, keys, len(classes)),
     )
     return add_facts(ev, [(family, name) for family in FAMILIES for name in order])
 
@@ -249,42 +251,56 @@ def _shard(
 
 
 def _feed(x: np.ndarray, y: np.ndarray, batch_rows: int, limit: int = 20_000) -> Any:
-    return _shard(x, y, 0, len(x), batch_rows, limit).freeze(("a", "b", "c"))
+    """The frozen row facts of X, Y fed in batches, and the keys of its rows (one bucket)."""
+    facts = _shard(x, y, 0, len(x), batch_rows, limit)
+    frozen = facts.freeze(("a", "b", "c"))
+    (keys,) = facts.take_keys(y, 0)
+    return frozen, keys
+
+
+KEY_FIELDS = ("near", "hashes", "labels")
 
 
 def test_row_facts_do_not_depend_on_batch_size(monkeypatch: pytest.MonkeyPatch) -> None:
     x, y = normal_rows(300, seed=1)
     x = x.astype(np.float32)
-    one, sevens = _feed(x, y, 300, limit=40), _feed(x, y, 7, limit=40)
-    for field in ("hashes", "row_numbers", "sample_x", "sample_y", "sample_rows"):
+    (one, one_keys), (sevens, seven_keys) = _feed(x, y, 300, limit=40), _feed(x, y, 7, limit=40)
+    for field in ("sample_x", "sample_y", "sample_rows"):
         assert np.array_equal(getattr(one, field), getattr(sevens, field)), field
-    assert np.array_equal(one.near_hashes, sevens.near_hashes)
+    for field in KEY_FIELDS:
+        assert np.array_equal(getattr(one_keys, field), getattr(seven_keys, field)), field
+    assert np.array_equal(one_keys.row_numbers(), seven_keys.row_numbers())
+    assert np.array_equal(one_keys.labels, y)
     # The near-duplicate grid comes from the first GRID_ROWS rows.
     monkeypatch.setattr(rowfacts, "GRID_ROWS", 50)
-    one, sevens = _feed(x, y, 300), _feed(x, y, 7)
+    (one, one_keys), (sevens, seven_keys) = _feed(x, y, 300), _feed(x, y, 7)
     assert np.array_equal(one.near_scale, sevens.near_scale)
     np.testing.assert_allclose(
         one.near_scale, x[:50].astype(np.float64).std(axis=0) * rowfacts.NEAR_DUPLICATE_TOLERANCE
     )
-    assert np.array_equal(one.near_hashes, sevens.near_hashes)
-    assert one.n_rows == sevens.n_rows == 300
+    assert np.array_equal(one_keys.near, seven_keys.near)
+    assert one.n_rows == sevens.n_rows == len(one_keys) == 300
     assert one.stats.n == sevens.stats.n == 300
     np.testing.assert_allclose(one.stats.mean, sevens.stats.mean, atol=1e-12)
     np.testing.assert_allclose(one.stats.std, sevens.stats.std, atol=1e-12)
-    assert np.array_equal(one.hashes, hash_rows(x))
+    assert np.array_equal(one_keys.hashes, hash_rows(x))
 
 
 @pytest.mark.parametrize("cuts", [(40,), (1, 2, 60), (10, 20, 30, 40, 50, 119)])
 def test_merged_shards_equal_one_pass(cuts: tuple[int, ...]) -> None:
     x, y = normal_rows(120, seed=3)
     x = x.astype(np.float32)
-    one = _feed(x, y, 7, limit=25)
+    one, one_keys = _feed(x, y, 7, limit=25)
     bounds = (0, *cuts, 120)
     shards = [_shard(x, y, a, b, 7, limit=25) for a, b in zip(bounds, bounds[1:], strict=False)]
-    merged = functools.reduce(RowFacts.merge, shards).freeze(("a", "b", "c"))
-    for field in ("hashes", "near_hashes", "row_numbers", "sample_x", "sample_y", "sample_rows"):
+    both = functools.reduce(RowFacts.merge, shards)
+    merged = both.freeze(("a", "b", "c"))
+    (keys,) = both.take_keys(y, 0)
+    for field in ("sample_x", "sample_y", "sample_rows"):
         assert np.array_equal(getattr(merged, field), getattr(one, field)), field
-    assert merged.stored_rows is None  # rows 0..n-1 in order: nothing stored
+    for field in KEY_FIELDS:
+        assert np.array_equal(getattr(keys, field), getattr(one_keys, field)), field
+    assert keys.rows is None and keys.first_row == 0  # rows 0..n-1 in order: nothing stored
     assert merged.stats.n == 120 and merged.stats.increasing is not None
     assert np.array_equal(merged.stats.increasing, one.stats.increasing)
     np.testing.assert_allclose(merged.stats.mean, one.stats.mean, atol=1e-12)
@@ -304,7 +320,7 @@ def test_sample_is_bounded_deterministic_and_holds_real_rows(
 ) -> None:
     x, y = normal_rows(500, seed=2)
     x = x.astype(np.float32)
-    first, again = _feed(x, y, 7, limit=25), _feed(x, y, 7, limit=25)
+    (first, _), (again, _) = _feed(x, y, 7, limit=25), _feed(x, y, 7, limit=25)
     assert len(first.sample_rows) == len(first.sample_y) == len(first.sample_x) == 25
     assert np.array_equal(first.sample_rows, again.sample_rows)
     assert np.array_equal(first.sample_rows, np.sort(first.sample_rows))
@@ -319,9 +335,9 @@ def test_sample_is_bounded_deterministic_and_holds_real_rows(
 
 def test_small_split_is_sampled_whole() -> None:
     x, y = normal_rows(30, seed=3)
-    rows = _feed(x.astype(np.float32), y, 7)
+    rows, _ = _feed(x.astype(np.float32), y, 7)
     assert rows.sample_rows.tolist() == list(range(30))
-    assert not rows.hashes.flags.writeable and not rows.sample_x.flags.writeable
+    assert not rows.sample_x.flags.writeable
 
 
 # ---- leakage_duplicates --------------------------------------------------------------------------
@@ -352,7 +368,7 @@ def planted_copies(k: int = 2) -> tuple[Evaluation, np.ndarray, np.ndarray]:
 def test_duplicates_copied_from_train_into_val(
     k: int, step: int, default_rules: RuleSet, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(facts_data, "CHUNK_ROWS", step)
+    monkeypatch.setattr(facts_buckets, "CHUNK_ROWS", step)
     ev, copied, source = planted_copies(k)
     outcome = judge(default_rules, "LK01", ev)
     assert default_rules.get("LK01").category == "leakage_duplicates"  # type: ignore[union-attr]
@@ -811,7 +827,7 @@ def test_duplicate_rows_within_a_split_and_conflicting_labels(
 ) -> None:
     # The sorted keys are walked in steps that overlap by one: small steps put groups of
     # identical rows across step boundaries.
-    monkeypatch.setattr(facts_data, "CHUNK_ROWS", step)
+    monkeypatch.setattr(facts_buckets, "CHUNK_ROWS", step)
     x, y = normal_rows(100, seed=40)
     y[:] = np.arange(100) % 2
     x[90:100] = x[0:10]  # ten duplicates with the same label (0 and 90 are both even, ...)

@@ -158,11 +158,14 @@ def test_row_facts_merge_equals_one_pass(x, cut):
     first, second = RowFacts(scale=np.ones(3)), RowFacts(scale=np.ones(3))
     first.update(data[:cut], np.zeros(cut, np.int64), np.arange(cut))
     second.update(data[cut:], np.zeros(len(data) - cut, np.int64), np.arange(cut, len(data)))
-    merged = first.merge(second).freeze(("a", "b", "c"))
-    single = whole.freeze(("a", "b", "c"))
-    np.testing.assert_array_equal(merged.hashes, single.hashes)
-    np.testing.assert_array_equal(merged.near_hashes, single.near_hashes)
-    for field in ("sample_x", "sample_y", "sample_rows", "row_numbers"):
+    both = first.merge(second)
+    merged, single = both.freeze(("a", "b", "c")), whole.freeze(("a", "b", "c"))
+    labels = np.zeros(len(data), np.int64)
+    (merged_keys,), (single_keys,) = both.take_keys(labels, 0), whole.take_keys(labels, 0)
+    for field in ("near", "hashes", "labels"):
+        np.testing.assert_array_equal(getattr(merged_keys, field), getattr(single_keys, field))
+    np.testing.assert_array_equal(merged_keys.row_numbers(), single_keys.row_numbers())
+    for field in ("sample_x", "sample_y", "sample_rows"):
         np.testing.assert_array_equal(getattr(merged, field), getattr(single, field))
     for field in ("total", "total_sq", "minimum", "maximum", "integral", "increasing"):
         np.testing.assert_allclose(

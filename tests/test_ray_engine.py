@@ -33,6 +33,7 @@ from auditor.errors import DataError
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ray")]
 ROOT = Path(__file__).resolve().parent.parent
 PLANTED = 12  # validation rows copied into the training split
+CONFLICTS = 5  # training rows copied within the training split with another label
 # Train: a one-row file, a file of 40 rows without class 1, then uneven files of row groups.
 TRAIN_FILES = [[1], [40], [17, 60], [3], [100, 100, 79]]
 SETTINGS = {"batch_rows": 32, "shard_rows": 50, "sample_rows": 150}
@@ -52,6 +53,9 @@ def _splits(model: Any, folder: Path) -> dict[str, Path]:
     """Train as a folder of uneven files (with planted val rows), val as one multi-group file."""
     x, y = model.x_train.copy(), model.y_train.copy()
     x[-PLANTED:], y[-PLANTED:] = model.x_val[:PLANTED], model.y_val[:PLANTED]  # planted copies
+    # Copies of rows 100.. among rows 200.., relabelled: identical rows with different labels.
+    x[200 : 200 + CONFLICTS] = x[100 : 100 + CONFLICTS]
+    y[200 : 200 + CONFLICTS] = (y[100 : 100 + CONFLICTS] + 1) % (int(y.max()) + 1)
     # Rows 1..40 (the second file) hold no row of class 1.
     others = np.flatnonzero(y != 1)[:40]
     rest = np.setdiff1d(np.arange(len(y)), others)
@@ -79,8 +83,10 @@ def _assert_same(ray_run: Any, local_run: Any) -> None:
     assert ray_run.evaluation.data == local_run.evaluation.data  # the facts the rules judged
     for name in ("train", "val"):
         ray_rows, local_rows = ray_run.evaluation.rows[name], local_run.evaluation.rows[name]
-        for field in ("hashes", "near_hashes", "row_numbers", "sample_rows", "sample_x"):
+        for field in ("n_rows", "sample_rows", "sample_x"):
             assert np.array_equal(getattr(ray_rows, field), getattr(local_rows, field)), field
+        # Matched in buckets on the workers, and in one here: the same counts and examples.
+        assert ray_rows.matches == local_rows.matches
     engine, local_engine = ours["engine"], theirs["engine"]
     assert (engine["name"], engine["workers"], engine["address"]) == ("ray", 2, "local")
     assert local_engine["name"] == "local" and local_engine["workers"] == 1
@@ -103,6 +109,41 @@ def test_the_ray_engine_gives_the_local_report(
     }
     leak = next(r for r in ray_run.results if r.rule.id == "LK01")
     assert leak.status == "failed" and leak.observed["shared_rows"] >= PLANTED
+    duplicates = ray_run.evaluation.data.duplicates["train"]
+    assert duplicates.conflicting_label_groups >= CONFLICTS and duplicates.examples
+
+
+def test_the_driver_holds_references_to_the_row_hashes_not_the_hashes(
+    cluster: Any, tiny_binary: Any, tmp_path: Path
+) -> None:
+    """Each shard's hashes stay in the object store in buckets; matching returns counts."""
+    from auditor.engines import running
+    from auditor.facts.buckets import RowKeys
+    from auditor.loading.data import ReadOptions, SplitReader
+    from auditor.loading.model import load_model
+    from auditor.options import AuditOptions
+
+    splits = _splits(tiny_binary, tmp_path)
+    options = AuditOptions(engine="ray", workers=2, **SETTINGS)
+    read = ReadOptions(n_classes=2, n_features=4, batch_rows=32, shard_rows=50)
+    reader = SplitReader("train", splits["train"], read)
+    with running("ray", load_model(tiny_binary.path("keras")), options) as session:
+        assert session.bucket_bits == 3  # 4 buckets per worker, 2 workers, for big shards
+        shards = session.accumulate(reader, None, 150, None, {})
+        # Shards of 50 rows or fewer: two buckets (Ray would return smaller parts inline).
+        assert session.bucket_bits == 1 and len(shards) == 7
+        for facts in shards:
+            assert facts.rows.hashes == [] and facts.rows.near_hashes == []
+            assert len(facts.keys) == 2
+            assert all(isinstance(ref, cluster.ObjectRef) for (ref,) in facts.keys)
+        parts = [[ref for facts in shards for ref in facts.keys[b]] for b in range(2)]
+        sizes = session.map_buckets(
+            lambda *p: sum(len(k) for k in p[0]), [((), [p]) for p in parts]
+        )
+        assert sum(sizes) == 400  # every row, in exactly one bucket
+        held = cluster.get([ref for (ref,) in shards[0].keys])  # the one-row shard's buckets
+        assert all(isinstance(keys, RowKeys) for keys in held)
+        assert sum(len(keys) for keys in held) == 1
 
 
 def test_models_in_other_forms_travel_to_the_workers(

@@ -57,10 +57,22 @@ class Session(Protocol):
     ) -> list[ShardFacts]:
         """Accumulate READER's shards on the grid SCALE, sampling at most `sample_rows` rows.
 
-        One ShardFacts per shard, in shard order. Without SCALE (the first split), the engine
-        takes the grid from the split's first GRID_ROWS rows (`auditor.facts.rows.near_grid`);
-        every ShardFacts carries it.
+        One ShardFacts per shard, in shard order, whose `keys` hold its bucketed row hashes
+        (or handles to them) and whose row facts no longer do. Without SCALE (the first split),
+        the engine takes the grid from the split's first GRID_ROWS rows
+        (`auditor.facts.rows.near_grid`); every ShardFacts carries it.
         """
+        ...
+
+    @property
+    def bucket_bits(self) -> int:
+        """Each shard's row hashes leave it as 2**bucket_bits buckets (`ShardFacts.keys`)."""
+        ...
+
+    def map_buckets(
+        self, fn: Callable[..., Any], tasks: list[tuple[tuple[Any, ...], list[list[Any]]]]
+    ) -> list[Any]:
+        """Run FN once per bucket where the buckets are (see `auditor.facts.buckets.MapBuckets`)."""
         ...
 
     def describe(self) -> dict[str, Any]:

@@ -3,9 +3,16 @@
 The driver sends each worker the model's file once (through Ray's object store, so a remote
 cluster needs no shared disk) and then shards: a shard is a description (a file, its row groups),
 read by the worker itself. Back come the shards' `ShardFacts` only: labels, probabilities, loss
-moments and row facts (hashes, feature statistics, a bounded sample), which merge in shard order
-into what one pass gives. The first split's near-duplicate grid is taken on the driver from the
+moments and row facts (feature statistics, a bounded sample), which merge in shard order into
+what one pass gives. The first split's near-duplicate grid is taken on the driver from the
 split's first GRID_ROWS rows, before any shard is sent, so that every worker hashes on it.
+
+The rows' hashes never reach the driver: each shard call returns them as 2**bucket_bits further
+objects (`num_returns`), bucketed by near hash, which stay in Ray's object store, owned by the
+driver (so lineage can rebuild them); buckets are few enough that a shard's part of one is not
+small enough for Ray to return inline, into the driver's memory. Duplicates and rows shared
+across splits are then matched by one call per bucket on the workers, given the references;
+back come counts and examples.
 
 Faults: a worker that dies is restarted by Ray (`max_restarts`), which loads the model again, and
 the shard it held is run again (`max_task_retries`); shards are pure functions of their rows, so
@@ -34,7 +41,10 @@ from auditor.facts.rows import GRID_ROWS, near_grid
 from auditor.memory import return_freed_memory
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from auditor.engines import Progress
+    from auditor.facts.buckets import RowKeys
     from auditor.facts.shard import ShardFacts
     from auditor.loading.data import Shard, SplitReader
     from auditor.loading.model import LoadedModel, ModelInfo
@@ -42,6 +52,11 @@ if TYPE_CHECKING:
 
 IN_FLIGHT = 2  # shards queued per worker: one running, one waiting, so no worker idles between
 RESTARTS = 3  # times Ray restarts a dead worker (and retries the shard it held)
+BUCKETS_PER_WORKER = 4  # buckets of row hashes per worker: matching them keeps every worker busy
+# Ray returns a value up to this size inline, into its owner's (the driver's) own memory, instead
+# of keeping it in the object store (`max_direct_call_object_size`, 100 KiB by default).
+INLINE_BYTES = 100 * 1024
+KEY_BYTES = 25  # a row's keys in a bucket: near hash, hash, label byte, row number
 
 
 def start(model: LoadedModel, options: AuditOptions) -> RaySession:
@@ -88,6 +103,24 @@ def start(model: LoadedModel, options: AuditOptions) -> RaySession:
     return RaySession(actors, options.ray_address, owned, held, warming)
 
 
+def bucket_bits(workers: int, shard_rows: int) -> int:
+    """Return the bits of near hash that pick a row's bucket.
+
+    BUCKETS_PER_WORKER buckets per worker, or fewer, so that a shard of SHARD_ROWS rows puts more
+    than INLINE_BYTES in each bucket: its parts then stay in the object store rather than travel
+    back into the driver's memory.
+    """
+    wanted = (BUCKETS_PER_WORKER * workers - 1).bit_length()
+    room = ((shard_rows * KEY_BYTES - 1) // INLINE_BYTES).bit_length() - 1  # parts > INLINE_BYTES
+    return max(1, min(wanted, room))
+
+
+def typical_rows(shards: list[Shard], fallback: int) -> int:
+    """Return the median shard's rows, from where the shards start (FALLBACK for one shard)."""
+    sizes = np.diff([shard.first_row for shard in shards])
+    return int(np.median(sizes)) if len(sizes) else fallback
+
+
 @dataclass
 class RaySession:
     """The workers of one audit; shards go to whichever worker has room, results come in order."""
@@ -97,6 +130,7 @@ class RaySession:
     owned: bool  # the session started Ray, and stops it
     model_ref: Any = None
     warming: list[Any] = field(default_factory=list)  # the workers' model loads, awaited once
+    bits: int | None = None  # of near hash per bucket, fixed by the first split's shards
 
     def accumulate(
         self,
@@ -119,22 +153,30 @@ class RaySession:
         results: list[ShardFacts | None] = [None] * len(shards)
         waiting = deque(enumerate(shards))
         free = [actor for _ in range(IN_FLIGHT) for actor in self.actors]  # each, then again
-        running: dict[Any, tuple[int, Any]] = {}
+        running: dict[Any, tuple[int, Any, list[Any]]] = {}
+        if self.bits is None:  # fixed by the first split: every split has the same buckets
+            self.bits = bucket_bits(
+                len(self.actors), typical_rows(shards, reader.options.shard_rows)
+            )
+        bits = self.bits
         while waiting or running:
             while waiting and free:
                 actor = free.pop(0)
                 index, shard = waiting.popleft()
-                task = actor.run.remote(shard, where, scale, sample_rows, [self.model_ref])
-                running[task] = (index, actor)
+                task, *keys = actor.run.options(num_returns=1 + (1 << bits)).remote(
+                    shard, where, scale, sample_rows, bits, [self.model_ref]
+                )
+                running[task] = (index, actor, keys)
             done, _ = ray.wait(list(running), num_returns=1)
             for ref in done:
-                index, actor = running.pop(ref)
+                index, actor, keys = running.pop(ref)
                 started = time.perf_counter()
                 facts, spent = _result(ref, where, index)
                 # The driver's own time per shard: fetching and unpickling its facts.
                 timings["driver_collect"] = (
                     timings.get("driver_collect", 0.0) + time.perf_counter() - started
                 )
+                facts.keys = [[key] for key in keys]  # references only: the hashes stay put
                 results[index] = facts
                 for key, seconds in spent.items():
                     timings[key] = timings.get(key, 0.0) + seconds
@@ -145,6 +187,30 @@ class RaySession:
                     )
                 free.append(actor)
         return [facts for facts in results if facts is not None]
+
+    @property
+    def bucket_bits(self) -> int:
+        """The bits fixed by the first split's shards (`bucket_bits`); before it, for full ones."""
+        if self.bits is not None:
+            return self.bits
+        return bucket_bits(len(self.actors), 1 << 30)
+
+    def map_buckets(
+        self, fn: Callable[..., Any], tasks: list[tuple[tuple[Any, ...], list[list[Any]]]]
+    ) -> list[Any]:
+        """Run FN on the workers, bucket after bucket in turn, given the buckets' references.
+
+        The references go as arguments of their own, so Ray hands the worker the RowKeys (from
+        its own node's object store when they are there); the driver only sees what FN returns.
+        The workers hold the cluster's CPUs, so the buckets run on them rather than as tasks.
+        """
+        calls = []
+        for i, (args, parts) in enumerate(tasks):
+            actor = self.actors[i % len(self.actors)]
+            sizes = [len(part) for part in parts]
+            flat = [ref for part in parts for ref in part]
+            calls.append(actor.match.remote(fn, args, sizes, *flat))
+        return [_result(ref, "matching rows", i) for i, ref in enumerate(calls)]
 
     def describe(self) -> dict[str, Any]:
         """Name the engine, its workers and the cluster's address, for the report."""
@@ -213,9 +279,18 @@ class ShardWorker:
         self.model: LoadedModel | None = None
 
     def run(
-        self, shard: Shard, where: str, scale: np.ndarray, sample_rows: int, model: list[Any]
-    ) -> tuple[ShardFacts, dict[str, float]]:
-        """Read, predict and accumulate SHARD; return its facts and the seconds spent.
+        self,
+        shard: Shard,
+        where: str,
+        scale: np.ndarray,
+        sample_rows: int,
+        bits: int,
+        model: list[Any],
+    ) -> tuple[Any, ...]:
+        """Read, predict and accumulate SHARD; return (facts, seconds spent), then its buckets.
+
+        The rows' keys come as 2**BITS further values, each its own object (`num_returns` is
+        1 + 2**BITS), so that they stay in the object store where the worker put them.
 
         MODEL holds the reference to the model's bytes (in a list, so that Ray hands it over
         unread): the first shard a worker process gets loads it, a restarted worker again.
@@ -224,9 +299,20 @@ class ShardWorker:
         timings = {"read": 0.0, "predict": 0.0, "row_facts": 0.0}
         loaded = self.load(model)
         facts = shard_facts(loaded, shard, where, scale, sample_rows, timings)
+        keys = facts.take_keys(bits)
         # The shard's wall time on its worker (read and predict overlap the row facts).
         timings["worker_shards"] = time.perf_counter() - started
-        return facts, timings
+        return ((facts, timings), *keys)
+
+    def match(
+        self, fn: Callable[..., Any], args: tuple[Any, ...], sizes: list[int], *keys: RowKeys
+    ) -> Any:
+        """Run FN(*ARGS, *parts) on one bucket: KEYS are its parts, split by split (SIZES)."""
+        parts, start = [], 0
+        for size in sizes:
+            parts.append(list(keys[start : start + size]))
+            start += size
+        return fn(*args, *parts)
 
     def warm(self, model: list[Any]) -> None:
         """Load the model ahead of the first shard (see `load`)."""

@@ -1,8 +1,12 @@
-"""The local engine: shards one after the other in this process, hashing on a second thread."""
+"""The local engine: shards one after the other in this process, hashing on a second thread.
+
+Its row hashes stay in this process as one bucket per shard, matched here (`local_map`).
+"""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -11,6 +15,7 @@ import numpy as np
 
 from auditor.engines import shard_done
 from auditor.errors import DataError
+from auditor.facts.buckets import local_map
 from auditor.facts.rows import GRID_ROWS, RowFacts, near_grid
 from auditor.facts.shard import ShardFacts
 
@@ -36,7 +41,21 @@ class LocalSession:
         timings: dict[str, float],
     ) -> list[ShardFacts]:
         """Read, predict and accumulate every shard of READER in turn (see `accumulate`)."""
-        return accumulate(self.model, reader, scale, sample_rows, progress, timings)
+        shards = accumulate(self.model, reader, scale, sample_rows, progress, timings)
+        for facts in shards:
+            facts.keys = [[part] for part in facts.take_keys(self.bucket_bits)]
+        return shards
+
+    @property
+    def bucket_bits(self) -> int:
+        """One bucket: the whole-array matching, in this process."""
+        return 0
+
+    def map_buckets(
+        self, fn: Callable[..., Any], tasks: list[tuple[tuple[Any, ...], list[list[Any]]]]
+    ) -> list[Any]:
+        """Match the buckets here, one after the other."""
+        return local_map(fn, tasks)
 
     def describe(self) -> dict[str, Any]:
         """Name the engine and its workers, for the report."""

@@ -17,19 +17,17 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from auditor.facts.buckets import EXAMPLES, SplitMatches
 from auditor.facts.context import Groups, Times, group_overlap, temporal
 from auditor.facts.rows import (
     GRID_ROWS,
     NEAR_DUPLICATE_TOLERANCE,
     SplitRows,
-    hash_rows,
     near_cells,
 )
 from auditor.facts.univariate import rest_score, rest_score_without, single_accuracy
-from auditor.metrics import CHUNK_ROWS
 from auditor.options import AuditOptions
 
-EXAMPLES = 10  # rows of evidence kept per fact
 DISCRETE_CHANCE = 0.01  # chance matches at or above this mean the features are discrete enough
 MIN_CLASS_ROWS = 10  # fewer rows of a class give no stable single-feature score
 # A column with at most this many distinct values (or 1% of the sampled rows, if more) is a code
@@ -276,7 +274,7 @@ def _family(
     if split is None:
         return None
     if request.family == DUPLICATES:
-        return duplicates(split, labels[request.split], classes)
+        return duplicates(split, classes)
     if request.family == PROXIES:
         return proxies(split, classes, features, options, predict)
     if request.family == SIGNAL:
@@ -286,7 +284,7 @@ def _family(
     if train is None or request.split == "train":
         return None  # the cross-split families compare a split with train
     if request.family == SHARED_ROWS:
-        return shared_rows(train, split, labels["train"], labels[request.split], classes)
+        return shared_rows(train, split, classes)
     if request.family == DRIFT:
         found = drift(train, split, labels["train"], labels[request.split], len(classes))
         method = "PSI over train deciles and Kolmogorov-Smirnov, "
@@ -295,53 +293,6 @@ def _family(
 
 
 # ---- rows shared across and within splits --------------------------------------------------------
-
-
-def _label_bits(n_classes: int) -> int:
-    return max(1, int(np.ceil(np.log2(max(n_classes, 2)))))
-
-
-def _sorted_keys(hashes: np.ndarray, y: np.ndarray, bits: int) -> np.ndarray:
-    """Each row's hash with its low BITS replaced by its label, sorted.
-
-    Sorted, such keys put identical rows next to each other (`key >> bits` is the row's hash
-    without its low bits) and, inside a group of identical rows, rows with the same label.
-    Sorting 8-byte integers in place is several times faster than the argsort it replaces, and
-    needs no index array: 8 bytes a row.
-    """
-    keys = hashes & ~np.uint64((1 << bits) - 1)
-    keys |= y.astype(np.min_scalar_type((1 << bits) - 1))
-    keys.sort()
-    return keys
-
-
-def _found_in(needles: np.ndarray, haystack: np.ndarray) -> np.ndarray:
-    """Per needle: whether the sorted, non-empty HAYSTACK holds it."""
-    pos = np.minimum(np.searchsorted(haystack, needles), len(haystack) - 1)
-    return haystack[pos] == needles
-
-
-def _count_in(needles: np.ndarray, haystack: np.ndarray) -> int:
-    """How many of the sorted NEEDLES occur in the sorted HAYSTACK (with multiplicity)."""
-    if not len(haystack):
-        return 0
-    return sum(
-        int(np.count_nonzero(_found_in(needles[start : start + CHUNK_ROWS], haystack)))
-        for start in range(0, len(needles), CHUNK_ROWS)
-    )
-
-
-def _first_matches(needles: np.ndarray, haystack: np.ndarray, limit: int) -> np.ndarray:
-    """Return the indices of the first LIMIT NEEDLES (in their order) found in HAYSTACK (sorted)."""
-    found: list[np.ndarray] = []
-    if not len(haystack):
-        return np.empty(0, np.int64)
-    step = 1 << 16  # small steps: the first matches come early
-    for start in range(0, len(needles), step):
-        found.append(start + np.flatnonzero(_found_in(needles[start : start + step], haystack)))
-        if sum(len(f) for f in found) >= limit:
-            break
-    return np.concatenate(found)[:limit] if found else np.empty(0, np.int64)
 
 
 def _chance_rate(train: np.ndarray, other: np.ndarray, n_train: int) -> float:
@@ -369,13 +320,10 @@ def _chance_rate(train: np.ndarray, other: np.ndarray, n_train: int) -> float:
     return float(np.mean(-np.expm1(n_train * np.log1p(-np.minimum(p, 1 - 1e-12)))))
 
 
-def _within_rate(full: np.ndarray, sample: np.ndarray) -> float:
-    """Share of sampled training rows whose hash occurs more than once in the whole train split."""
-    if len(sample) == 0:
-        return 0.0
-    values, counts = np.unique(full, return_counts=True)
-    pos = np.clip(np.searchsorted(values, sample), 0, len(values) - 1)
-    return float(np.mean((values[pos] == sample) & (counts[pos] > 1)))
+def _matches(rows: SplitRows) -> SplitMatches:
+    if rows.matches is None:
+        raise ValueError("the split's rows were not matched (auditor.facts.rows.matched)")
+    return rows.matches
 
 
 def _chance(train: SplitRows, other: SplitRows) -> tuple[float, float]:
@@ -392,61 +340,41 @@ def _chance(train: SplitRows, other: SplitRows) -> tuple[float, float]:
     exact = _chance_rate(train.sample_x, other.sample_x, train.n_rows)
     train_cells = near_cells(train.sample_x, scale)
     near = _chance_rate(train_cells, near_cells(other.sample_x, scale), train.n_rows)
+    within = _matches(train).within
+    twins_exact, twins_near = within.rates() if within is not None else (0.0, 0.0)
     if exact >= DISCRETE_CHANCE:
-        exact = max(exact, _within_rate(train.hashes, hash_rows(train.sample_x)))
+        exact = max(exact, twins_exact)
     if near >= DISCRETE_CHANCE:
-        near = max(near, _within_rate(train.near_hashes, hash_rows(train_cells)))
+        near = max(near, twins_near)
     return exact, max(near - exact, 0.0)
 
 
-def shared_rows(
-    train: SplitRows,
-    other: SplitRows,
-    y_train: np.ndarray,
-    y_other: np.ndarray,
-    classes: tuple[str, ...],
-) -> SharedRows:
-    """Count OTHER's rows that appear in TRAIN (exactly, with the same label, or nearly)."""
-    bits = _label_bits(len(classes))
-    # Sorted keys of (row hash, label): counts of shared rows come from merging two sorted
-    # arrays; no per-row index is kept.
-    train_keys = _sorted_keys(train.hashes, y_train, bits)
-    other_keys = _sorted_keys(other.hashes, y_other, bits)
-    same_label = _count_in(other_keys, train_keys)  # rows with a train copy of the same label
-    train_keys >>= np.uint64(bits)  # in place, still sorted: the hashes without the labels
-    other_keys >>= np.uint64(bits)
-    exact = _count_in(other_keys, train_keys)
-    del train_keys, other_keys
+def shared_rows(train: SplitRows, other: SplitRows, classes: tuple[str, ...]) -> SharedRows:
+    """Count OTHER's rows that appear in TRAIN (exactly, with the same label, or nearly).
+
+    The counts and examples come from OTHER's matches with TRAIN, bucket by bucket.
+    """
+    found = _matches(other).shared
+    if found is None:
+        raise ValueError("the split's rows were not matched with training's")
     # Identical rows fall in the same near-duplicate cell, so near matches include the exact ones.
-    train_near = np.sort(train.near_hashes)
-    near = max(_count_in(np.sort(other.near_hashes), train_near) - exact, 0)
+    near = max(found.near - found.exact, 0)
     # What unrelated records would share by chance (booleans and small integers collide honestly).
     chance_exact, chance_near = _chance(train, other)
-    shown = []
-    # Examples only when there is something to show: a clean split costs no second pass.
-    examples = _first_matches(other.near_hashes, train_near, EXAMPLES) if exact + near else ()
-    for i in examples:
-        copies = np.flatnonzero(train.hashes == other.hashes[i])
-        match = "exact" if len(copies) else "near"
-        if len(copies):
-            # Show a copy with the same label if there is one, as `same_label` counts.
-            alike = copies[y_train[copies] == y_other[i]]
-            j = int(alike[0] if len(alike) else copies[0])
-        else:
-            j = int(np.argmax(train.near_hashes == other.near_hashes[i]))
-        shown.append(
-            {
-                "row": int(other.row_numbers[i]),
-                "train_row": int(train.row_numbers[j]),
-                "match": match,
-                "label": classes[int(y_other[i])],
-                "train_label": classes[int(y_train[j])],
-            }
-        )
+    shown = tuple(
+        {
+            "row": row,
+            "train_row": train_row,
+            "match": match,
+            "label": classes[label],
+            "train_label": classes[train_label],
+        }
+        for row, train_row, match, label, train_label in found.examples
+    )
     return SharedRows(
         rows_checked=other.n_rows,
-        shared_rows=exact,
-        shared_rows_same_label=same_label,
+        shared_rows=found.exact,
+        shared_rows_same_label=found.same_label,
         near_duplicate_rows=near,
         shared_fraction_by_chance=chance_exact,
         near_duplicate_fraction_by_chance=chance_near,
@@ -456,54 +384,23 @@ def shared_rows(
             "tolerance but across a grid line are not counted. Chance: the share independent rows "
             "with the same per-feature value frequencies would match"
         ),
-        examples=tuple(shown),
+        examples=shown,
     )
 
 
-def duplicates(rows: SplitRows, y: np.ndarray, classes: tuple[str, ...]) -> Duplicates:
+def duplicates(rows: SplitRows, classes: tuple[str, ...]) -> Duplicates:
     """Count rows identical to another row of the split, and groups of them with several labels."""
-    n = rows.n_rows
-    if n < 2:
-        return Duplicates(
-            rows=n, duplicate_rows=0, conflicting_label_rows=0, conflicting_label_groups=0
-        )
-    # One sort of (hash, label) keys: identical rows form runs, and a key change inside a run
-    # marks a group of identical rows that carry different labels. Walked in steps that overlap
-    # by one key, so the temporaries stay small.
-    bits = _label_bits(len(classes))
-    shift = np.uint64(bits)
-    keys = _sorted_keys(rows.hashes, y, bits)
-    count = 0
-    found: list[np.ndarray] = []
-    for start in range(0, n - 1, CHUNK_ROWS):
-        window = keys[start : start + CHUNK_ROWS + 1]
-        groups = window >> shift
-        same = groups[1:] == groups[:-1]
-        count += int(np.count_nonzero(same))
-        found.append(groups[1:][same & (window[1:] != window[:-1])])
-    conflicting = np.unique(np.concatenate(found))
-    first = conflicting << shift
-    last = first | np.uint64((1 << bits) - 1)
-    sizes = np.searchsorted(keys, last, "right") - np.searchsorted(keys, first)
-    del keys
-    shown = []
-    if len(conflicting):
-        file_groups = rows.hashes >> np.uint64(bits)
-        for group, size in zip(conflicting[:EXAMPLES], sizes[:EXAMPLES], strict=True):
-            members = np.flatnonzero(file_groups == group)
-            shown.append(
-                {
-                    "row": int(rows.row_numbers[members[0]]),
-                    "copies": int(size),
-                    "labels": ", ".join(classes[int(c)] for c in np.unique(y[members])),
-                }
-            )
+    found = _matches(rows).duplicates
+    shown = tuple(
+        {"row": row, "copies": copies, "labels": ", ".join(classes[c] for c in labels)}
+        for _, row, copies, labels in found.examples
+    )
     return Duplicates(
-        rows=n,
-        duplicate_rows=count,
-        conflicting_label_rows=int(sizes.sum()),
-        conflicting_label_groups=int(len(conflicting)),
-        examples=tuple(shown),
+        rows=rows.n_rows,
+        duplicate_rows=found.duplicate_rows,
+        conflicting_label_rows=found.conflicting_label_rows,
+        conflicting_label_groups=found.conflicting_label_groups,
+        examples=shown,
     )
 
 

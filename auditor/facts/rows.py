@@ -4,17 +4,26 @@ Everything here is accumulated batch by batch, per shard of a split, and merges 
 what one pass would give, so memory does not grow with the number of feature values: 16 bytes of
 hashes per row, a few numbers per feature, and a sample of at most `sample_rows` rows chosen by
 random keys drawn from the row numbers (bottom-k sampling: deterministic, and the same whatever
-the shards).
+the shards). A shard's hashes leave as bucketed `RowKeys` (`RowFacts.take_keys`), which stay
+where the engine keeps them; the split's frozen facts hold only what matching them found.
 """
 
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
+from auditor.facts.buckets import (
+    MapBuckets,
+    RowKeys,
+    SplitMatches,
+    local_map,
+    partition,
+    row_matches,
+)
 from auditor.options import DEFAULT_SAMPLE_ROWS
 
 GRID_ROWS = 65_536  # leading training rows whose spread fixes the near-duplicate grid
@@ -249,15 +258,6 @@ class RowFacts:
             all_rows,
         )
 
-    def _numbered_in_order(self) -> bool:
-        """Whether the rows are simply 0..n-1 (nothing dropped): their numbers need no storing."""
-        expected = 0
-        for part in self.row_numbers:
-            if not isinstance(part, tuple) or part[0] != expected:
-                return False
-            expected = part[1]
-        return True
-
     def explicit_rows(self) -> np.ndarray:
         """Every row number seen so far, as an array."""
         parts = [np.arange(*p) if isinstance(p, tuple) else p for p in self.row_numbers]
@@ -280,46 +280,77 @@ class RowFacts:
                 merged._keep(part.sample_keys, part.sample_x, part.sample_y, part.sample_rows)
         return merged
 
-    def freeze(self, names: tuple[str, ...]) -> SplitRows:
-        """Return the immutable facts the data checks read."""
+    def take_keys(self, labels: np.ndarray, bits: int) -> list[RowKeys]:
+        """Hand over the rows' hashes as 2**BITS buckets of `RowKeys`, and forget them here.
+
+        LABELS are the rows' class indices, in the order the rows were updated.
+        """
         hashes = np.concatenate(self.hashes) if self.hashes else np.empty(0, np.uint64)
         near = np.concatenate(self.near_hashes) if self.near_hashes else np.empty(0, np.uint64)
-        stored = None if self._numbered_in_order() else self.explicit_rows()
+        run = self._one_run()
+        first = int(self.row_numbers[0][0]) if run and self.row_numbers else 0
+        rows = None if run else self.explicit_rows()
+        # The row numbers stay: runs of consecutive rows cost two numbers a batch; only batches
+        # that lost invalid rows (--drop-invalid-rows) keep theirs, for the context columns.
+        self.hashes, self.near_hashes = [], []
+        return partition(near, hashes, np.asarray(labels), rows, first, bits)
+
+    def _from_zero(self) -> bool:
+        """Whether the rows seen are simply 0..n-1: their numbers need no storing."""
+        return self._one_run() and (not self.row_numbers or self.row_numbers[0][0] == 0)
+
+    def _one_run(self) -> bool:
+        """Whether the rows seen are one run of consecutive row numbers (none was dropped)."""
+        parts = self.row_numbers
+        return all(isinstance(p, tuple) for p in parts) and all(
+            a[1] == b[0] for a, b in zip(parts, parts[1:], strict=False)
+        )
+
+    def freeze(self, names: tuple[str, ...]) -> SplitRows:
+        """Return the immutable facts the data checks read (matches are added by `matched`)."""
         order = np.argsort(self.sample_rows)
         sample_x = (
             self.sample_x[order]
             if self.sample_x is not None
             else np.empty((0, len(names)), np.float32)
         )
-        for array in (hashes, near, sample_x):
-            array.setflags(write=False)
+        sample_x.setflags(write=False)
         assert self.scale is not None, "the near-duplicate grid is set before the first row"
         return SplitRows(
             features=names,
-            hashes=hashes,
-            near_hashes=near,
-            stored_rows=stored,
+            n_rows=self.stats.n,
             near_scale=self.scale,
             stats=self.stats,
             sample_x=sample_x,
             sample_y=self.sample_y[order],
             sample_rows=self.sample_rows[order],
+            kept_rows=None if self._from_zero() else self.explicit_rows(),
         )
 
 
 @dataclass(frozen=True)
 class SplitRows:
-    """Row-level facts of one split: hashes of every row and a bounded sample of rows."""
+    """Row-level facts of one split: its size, statistics, a bounded sample, and its matches.
+
+    `matches` (duplicates, rows shared with train) come from every row's hashes, matched bucket
+    by bucket where the engine keeps them (`matched`); None until then.
+    """
 
     features: tuple[str, ...]
-    hashes: np.ndarray
-    near_hashes: np.ndarray
-    stored_rows: np.ndarray | None
+    n_rows: int
     near_scale: np.ndarray
     stats: FeatureStats
     sample_x: np.ndarray
     sample_y: np.ndarray
     sample_rows: np.ndarray
+    matches: SplitMatches | None = None
+    # The file row number of each evaluated row, when rows were dropped (else 0..n_rows-1).
+    kept_rows: np.ndarray | None = None
+
+    @property
+    def row_numbers(self) -> np.ndarray:
+        """The file row number (0-based, header excluded) of every evaluated row."""
+        return self.kept_rows if self.kept_rows is not None else np.arange(self.n_rows)
 
     @functools.cached_property
     def _scores(self) -> dict[int, np.ndarray]:
@@ -333,14 +364,25 @@ class SplitRows:
             self._scores[n_classes] = feature_scores(self.sample_x, self.sample_y, n_classes)
         return self._scores[n_classes]
 
-    @property
-    def n_rows(self) -> int:
-        """Number of rows in the split."""
-        return int(len(self.hashes))
 
-    @property
-    def row_numbers(self) -> np.ndarray:
-        """The file row number of every kept row (0-based, header excluded)."""
-        if self.stored_rows is not None:
-            return self.stored_rows
-        return np.arange(self.n_rows)
+def matched(
+    rows: dict[str, SplitRows],
+    keys: dict[str, list[list[Any]]],
+    n_classes: int,
+    run: MapBuckets[dict[str, SplitMatches]] = local_map,
+) -> dict[str, SplitRows]:
+    """Return ROWS with each split's matches, from its KEYS (per bucket, its shards' RowKeys).
+
+    RUN maps the matching over the buckets where the engine keeps them; training's sample is
+    looked up in its bucket for the chance estimate's twins.
+    """
+    names = [name for name in ("train", *rows) if name in keys and name in rows]
+    names = list(dict.fromkeys(names))  # train first, once
+    train = rows.get("train")
+    if train is not None and len(train.sample_x):
+        sample_hashes = hash_rows(train.sample_x)
+        sample_near = hash_rows(near_cells(train.sample_x, train.near_scale))
+    else:
+        sample_hashes = sample_near = np.empty(0, np.uint64)
+    found = row_matches({n: keys[n] for n in names}, sample_hashes, sample_near, n_classes, run)
+    return {name: replace(split, matches=found.get(name)) for name, split in rows.items()}

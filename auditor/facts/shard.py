@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from auditor.facts.buckets import RowKeys
 from auditor.facts.rows import RowFacts
 
 
@@ -30,7 +31,9 @@ class ShardFacts:
     """Labels, probabilities, loss moments and row facts of one shard, batch by batch.
 
     Labels and probabilities are kept whole (4 + 4k bytes a row): exact AUCs need every score.
-    `report` is the reader's account of the shard's rows (read, invalid, first invalid).
+    `report` is the reader's account of the shard's rows (read, invalid, first invalid). `keys`
+    are the handles of the rows' bucketed hashes, per bucket one per shard (`take_keys`): the
+    `RowKeys` themselves, or references to where an engine keeps them.
     """
 
     rows: RowFacts
@@ -38,6 +41,7 @@ class ShardFacts:
     probas: list[np.ndarray] = field(default_factory=list)
     loss_parts: list[np.ndarray] = field(default_factory=list)  # each batch's loss moments
     report: Any = None
+    keys: list[list[Any]] = field(default_factory=list)
 
     def add(self, y: np.ndarray, proba: np.ndarray, losses: np.ndarray) -> None:
         """Keep one batch's labels, probabilities and per-row losses."""
@@ -60,7 +64,14 @@ class ShardFacts:
             probas=self.probas + other.probas,
             loss_parts=self.loss_parts + other.loss_parts,
             report=report,
+            keys=[a + b for a, b in zip(self.keys, other.keys, strict=True)]
+            if self.keys and other.keys
+            else self.keys or other.keys,
         )
+
+    def take_keys(self, bits: int) -> list[RowKeys]:
+        """Hand over the rows as 2**BITS buckets of (near hash, hash, label, row); see RowFacts."""
+        return self.rows.take_keys(self.y(), bits)
 
     def y(self) -> np.ndarray:
         """Every label of the shard, in file order."""
