@@ -214,9 +214,7 @@ class _Pipeline:
 def table(batch: Batch) -> np.ndarray:
     """Return the batch's numeric table, which the row facts (hashes, statistics) read."""
     if batch.table is None:
-        raise DataError(
-            "the data checks read numeric tables; this input kind has no row facts yet"
-        )
+        raise DataError("the data checks read numeric tables; this input kind has no row facts yet")
     return batch.table
 
 

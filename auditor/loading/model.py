@@ -481,9 +481,7 @@ def _load_savedmodel(path: Path) -> LoadedModel:
         loss=default,
         loss_source="default (a SavedModel keeps no compiled loss)",
         inputs=(
-            InputSpec(
-                str(flat[0].name or "input"), (None, n_features), dtype_name(flat[0].dtype)
-            ),
+            InputSpec(str(flat[0].name or "input"), (None, n_features), dtype_name(flat[0].dtype)),
         ),
     )
     return LoadedModel(
