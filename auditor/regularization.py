@@ -1,8 +1,11 @@
 """Advice: reads the model's regularization and weights and recommends concrete L1/L2 changes.
 
 The logic (documented in the README):
-- overfitting (a failed `overfitting` rule) -> more regularization: L1 on the first layer when many
-  input features carry little weight (feature selection), otherwise L2 on the dense layers; the new
+- overfitting (a failed `overfitting` rule) -> more regularization: L1 on the first layer when it
+  is a Dense layer on named input features and many of them carry little weight (feature
+  selection), otherwise L2 on the hidden weighted layers (Dense, convolutions, embeddings,
+  recurrent layers' kernels and recurrent kernels), with dropout suited to the layer type when
+  the model has none; the new
   strength is scaled from the current one (x10 for an error-level gap, x3 for a warning), and is at
   least the strength whose penalty, at the current weights, equals half the train/val loss gap;
 - under-fitting with an active L1/L2 penalty -> decrease it (divide by 10, at most 0.01) or remove
@@ -29,7 +32,13 @@ import numpy as np
 
 from auditor.facts.data import SIGNAL, Request
 from auditor.facts.weights import WeightAnalysis
-from auditor.loading.architecture import Architecture, LayerFacts
+from auditor.loading.architecture import (
+    CONV_CLASSES,
+    RECURRENT_CLASSES,
+    Architecture,
+    LayerFacts,
+    kernel_argument,
+)
 from auditor.numbers import significant
 from auditor.rules.engine import invalidating
 from auditor.rules.types import RuleResult, severity_rank
@@ -48,7 +57,9 @@ AFTER_BEST_EPOCHS, AFTER_BEST_SHARE = 5, 0.2
 RISE_EPOCHS, RISE_SHARE, RISE_MIN = 3, 0.1, 0.01
 PATIENCE_RANGE = (3, 20)
 THRESHOLD_ACTIONS = ("adjust_threshold", "class_weight")
-DENSE_CLASSES = ("Dense", "EinsumDense", "Conv1D", "Conv2D", "Conv3D", "unknown")
+DENSE_CLASSES = ("Dense", "EinsumDense", "unknown")
+REGULARIZABLE = DENSE_CLASSES + CONV_CLASSES + RECURRENT_CLASSES + ("Embedding",)
+RNN_DROPOUT = 0.2  # the usual first try for an RNN's dropout and recurrent_dropout
 
 
 @dataclass(frozen=True)
@@ -100,29 +111,92 @@ def _strength(value: float) -> str:
 
 
 def _dense_layers(arch: Architecture) -> list[LayerFacts]:
-    return [layer for layer in arch.weighted_layers if layer.class_name in DENSE_CLASSES]
+    """Return the layers an L1/L2 penalty on their weights regularizes, in model order."""
+    return [layer for layer in arch.weighted_layers if layer.class_name in REGULARIZABLE]
 
 
 def _failed(results: Sequence[RuleResult], *categories: str) -> list[RuleResult]:
     return [r for r in results if r.status == Status.FAILED and r.rule.category in categories]
 
 
-def _snippet(layers: Sequence[LayerFacts], values: dict[str, tuple[float, float]]) -> str:
+def _l1l2(l1: float, l2: float) -> str:
+    return f"keras.regularizers.L1L2(l1={_strength(l1)}, l2={_strength(l2)})"
+
+
+def _activation(layer: LayerFacts) -> str:
+    act = layer.activation
+    return f'activation="{act}", ' if act and act != "linear" else ""
+
+
+def _layer_call(
+    layer: LayerFacts, l1: float, l2: float, rnn_dropout: bool, recurrent: tuple[float, float]
+) -> str:
+    """One layer's constructor with the suggested penalty, written for its type."""
+    cls, name = layer.class_name, f'name="{layer.name}"'
+    reg = f"{kernel_argument(cls)}={_l1l2(l1, l2)}"
+    if cls in CONV_CLASSES:
+        size = layer.kernel_size or ()
+        kernel = f"{size[0]}" if len(size) == 1 else f"{tuple(size)}"
+        filters = f"{layer.filters}, " if layer.filters else ""
+        return f"keras.layers.{cls}({filters}{kernel}, {_activation(layer)}{name},\n    {reg})"
+    if cls == "Embedding":
+        dims = ", ".join(str(d) for d in (layer.input_dim, layer.output_dim) if d)
+        return f"keras.layers.Embedding({dims}, {name},\n    {reg})"
+    if cls in RECURRENT_CLASSES:
+        units = f"{layer.units}, " if layer.units else ""
+        lines = [f"keras.layers.{cls}({units}{name},", f"    {reg},"]
+        lines.append(f"    recurrent_regularizer={_l1l2(*recurrent)},")
+        if rnn_dropout:
+            lines.append(f"    dropout={RNN_DROPOUT:g}, recurrent_dropout={RNN_DROPOUT:g},")
+        return "\n".join(lines)[:-1] + ")"
+    if cls == "Dense":
+        units = f"{layer.units}, " if layer.units else ""
+        return f"keras.layers.Dense({units}{_activation(layer)}{name},\n    {reg})"
+    return f"# layer '{layer.name}' ({cls}): pass {reg}"
+
+
+def _snippet(
+    layers: Sequence[LayerFacts],
+    values: dict[str, tuple[float, float]],
+    rnn_dropout: bool = False,
+    recurrent: dict[str, tuple[float, float]] | None = None,
+) -> str:
+    """Keras code for LAYERS with the (l1, l2) VALUES on their kernels.
+
+    A recurrent layer's recurrent kernel gets RECURRENT's values, by default the kernel's L2 (the
+    recurrent kernel is where an RNN memorizes sequences).
+    """
     lines = ["import keras", ""]
     for layer in layers:
         l1, l2 = values[layer.name]
-        units = f"{layer.units}, " if layer.units else ""
-        act = (
-            f'activation="{layer.activation}", '
-            if layer.activation and layer.activation != "linear"
-            else ""
-        )
-        lines.append(
-            f'keras.layers.Dense({units}{act}name="{layer.name}",\n'
-            "    kernel_regularizer=keras.regularizers.L1L2("
-            f"l1={_strength(l1)}, l2={_strength(l2)}))"
-        )
+        rec = (recurrent or {}).get(layer.name, (0.0, l2))
+        lines.append(_layer_call(layer, l1, l2, rnn_dropout, rec))
     return "\n".join(lines)
+
+
+def _no_dropout(arch: Architecture) -> bool:
+    return not any(
+        (layer.dropout_rate or 0) > 0 or (layer.recurrent_dropout or 0) > 0 for layer in arch.layers
+    )
+
+
+def _dropout_advice(arch: Architecture, targets: Sequence[LayerFacts]) -> str:
+    """Return the dropout advice for the layer types being regularized, when there is none."""
+    if not _no_dropout(arch):
+        return ""
+    kinds = {layer.class_name for layer in targets}
+    parts = []
+    conv = sorted(kinds & set(CONV_CLASSES))
+    if conv:
+        spatial = ", ".join(f"SpatialDropout{c[-2:]}(0.1-0.2)" for c in conv)
+        parts.append(f"a {spatial} after the convolution blocks")
+    if kinds & set(RECURRENT_CLASSES):
+        parts.append(
+            f"dropout={RNN_DROPOUT:g} and recurrent_dropout={RNN_DROPOUT:g} on the recurrent layers"
+        )
+    if kinds & set(DENSE_CLASSES) or not parts:
+        parts.append("a Dropout(0.2-0.5) after the hidden dense layers")
+    return f" The model has no dropout either; {' and '.join(parts)} is a complementary fix."
 
 
 def _current(layer: LayerFacts) -> tuple[float, float]:
@@ -151,10 +225,12 @@ def _more_regularization(
     signal = ev.data.signal.get("train", {})
     weak = [f for f, score in signal.items() if score < WEAK_SIGNAL]
     weak_share = len(weak) / len(signal) if signal else 0.0
+    # Feature selection needs a first layer whose rows are named features: a Dense one.
     use_l1 = (
         n_features >= 5
         and (ignored_share >= MANY_IGNORED or weak_share >= MANY_IGNORED)
         and bool(dense)
+        and dense[0].class_name in DENSE_CLASSES
     )
 
     if use_l1:
@@ -208,7 +284,7 @@ def _more_regularization(
     # The hidden layers; the output layer too if it is the only one.
     targets = dense[:-1] if len(dense) > 1 else dense
     current, suggested, values = {}, {}, {}
-    total_squares = sum(by_name[layer.name].sum_squares for layer in targets) or 1e-12
+    total_squares = sum(by_name[layer.name].penalized_squares for layer in targets) or 1e-12
     from_gap = 0.5 * gap / total_squares
     for layer in targets:
         l1, l2 = _current(layer)
@@ -226,13 +302,12 @@ def _more_regularization(
             f"first-layer weight and {len(weak)} little signal, so feature selection (L1) is not "
             "the main lever"
         )
-    dropout = [layer for layer in arch.layers if (layer.dropout_rate or 0) > 0]
-    extra = (
-        ""
-        if dropout
-        else " The model has no dropout either; a Dropout(0.2-0.5) after the hidden layers "
-        "is a complementary fix."
-    )
+    extra = _dropout_advice(arch, targets)
+    recurrent = [layer.name for layer in targets if layer.class_name in RECURRENT_CLASSES]
+    if recurrent:
+        for name in recurrent:
+            suggested[name]["recurrent_l2"] = suggested[name]["l2"]
+        changes += f" (the same L2 on the recurrent kernel of {', '.join(map(repr, recurrent))})"
     return Recommendation(
         action="increase_l2",
         layers=tuple(current),
@@ -250,7 +325,7 @@ def _more_regularization(
             "accuracy holds or improves. L2 keeps all features, so recall tends to hold; "
             "precision can dip slightly if noise features keep some weight."
         ),
-        snippet=_snippet(targets, values),
+        snippet=_snippet(targets, values, rnn_dropout=_no_dropout(arch)),
         details={"factor": factor, "penalty_from_gap": from_gap},
     )
 
@@ -260,7 +335,10 @@ def _less_regularization(ev: Evaluation, underfit: list[RuleResult]) -> Recommen
     regularized = [
         layer
         for layer in _dense_layers(arch)
-        if layer.kernel_regularizer and layer.kernel_regularizer.active
+        if any(
+            p is not None and p.active
+            for p in (layer.kernel_regularizer, layer.recurrent_regularizer)
+        )
     ]
     ids = ", ".join(sorted({r.rule.id for r in underfit}))
     evidence = tuple(f"{r.rule.id}: {r.message}" for r in underfit)
@@ -276,27 +354,38 @@ def _less_regularization(ev: Evaluation, underfit: list[RuleResult]) -> Recommen
     penalty = ev.regularization_penalty or 0.0
     data_loss = ev.metric("train", "loss") or 0.0
     share = penalty / (penalty + data_loss) if penalty + data_loss > 0 else 0.0
-    current, suggested, values = {}, {}, {}
+    current: dict[str, dict[str, float]] = {}
+    suggested: dict[str, dict[str, float]] = {}
+    values, recurrent = {}, {}
     remove = share >= 0.5
+
+    def lowered(value: float) -> float:
+        return 0.0 if remove or not value else nice(min(value / 10, MAX_DECREASED))
+
     for layer in regularized:
         l1, l2 = _current(layer)
-        new = (
-            (0.0, 0.0)
-            if remove
-            else (
-                min(l1 / 10, MAX_DECREASED) if l1 else 0.0,
-                min(l2 / 10, MAX_DECREASED) if l2 else 0.0,
-            )
-        )
         current[layer.name] = {"l1": l1, "l2": l2}
-        suggested[layer.name] = {"l1": nice(new[0]), "l2": nice(new[1])}
-        values[layer.name] = (nice(new[0]), nice(new[1]))
+        suggested[layer.name] = {"l1": lowered(l1), "l2": lowered(l2)}
+        values[layer.name] = (lowered(l1), lowered(l2))
+        rec = layer.recurrent_regularizer
+        if rec is not None and rec.active:
+            current[layer.name].update(recurrent_l1=rec.l1, recurrent_l2=rec.l2)
+            suggested[layer.name].update(recurrent_l1=lowered(rec.l1), recurrent_l2=lowered(rec.l2))
+            recurrent[layer.name] = (lowered(rec.l1), lowered(rec.l2))
+        elif layer.class_name in RECURRENT_CLASSES:
+            recurrent[layer.name] = (0.0, 0.0)
+    labels = {
+        "l1": "L1",
+        "l2": "L2",
+        "recurrent_l1": "recurrent L1",
+        "recurrent_l2": "recurrent L2",
+    }
     changes = "; ".join(
         f"'{n}' "
         + ", ".join(
-            f"{k.upper()} {_strength(current[n][k])} → {_strength(suggested[n][k])}"
-            for k in ("l1", "l2")
-            if current[n][k] > 0
+            f"{label} {_strength(current[n][k])} → {_strength(suggested[n][k])}"
+            for k, label in labels.items()
+            if current[n].get(k, 0) > 0
         )
         for n in current
     )
@@ -314,7 +403,11 @@ def _less_regularization(ev: Evaluation, underfit: list[RuleResult]) -> Recommen
         expected_effect=(
             "Training and validation loss both fall; recall of the minority class should recover."
         ),
-        snippet=_snippet([layer for layer in _dense_layers(arch) if layer.name in values], values),
+        snippet=_snippet(
+            [layer for layer in _dense_layers(arch) if layer.name in values],
+            values,
+            recurrent=recurrent,
+        ),
         details={"penalty_share": share},
     )
 

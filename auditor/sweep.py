@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from auditor.evaluation import Evaluation
+from auditor.loading.architecture import kernel_argument
 from auditor.loading.keras_env import import_keras
 from auditor.loading.model import LoadedModel, from_keras_model, target_encoder
 from auditor.regularization import Recommendation
@@ -120,15 +121,17 @@ def clone_regularized(
     def rebuild(layer: Any) -> Any:
         config = layer.get_config()
         if layer.name in kernel:
-            reg = layer.kernel_regularizer
+            # An Embedding's table is regularized by `embeddings_regularizer`; an RNN keeps its
+            # regularizers on its cell. Only the kernel's strengths change, as KERNEL says.
+            argument = kernel_argument(type(layer).__name__)
+            owner = getattr(layer, "cell", None) or layer
+            reg = getattr(owner, argument, None)
             l1 = float(getattr(reg, "l1", 0.0) or 0.0) if reg is not None else 0.0
             l2 = float(getattr(reg, "l2", 0.0) or 0.0) if reg is not None else 0.0
             new_l1, new_l2 = kernel[layer.name]
             l1 = l1 if new_l1 is None else new_l1
             l2 = l2 if new_l2 is None else new_l2
-            config["kernel_regularizer"] = (
-                keras.regularizers.L1L2(l1=l1, l2=l2) if (l1 or l2) else None
-            )
+            config[argument] = keras.regularizers.L1L2(l1=l1, l2=l2) if (l1 or l2) else None
         return layer.__class__.from_config(config)
 
     clone = keras.models.clone_model(model, clone_function=rebuild)

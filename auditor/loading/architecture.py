@@ -15,6 +15,15 @@ DROPOUT_CLASSES = (
     "AlphaDropout",
     "GaussianDropout",
 )
+CONV_CLASSES = ("Conv1D", "Conv2D", "Conv3D")
+RECURRENT_CLASSES = ("LSTM", "GRU", "SimpleRNN")
+# The argument that regularizes a layer's main weight matrix: an Embedding's table is its kernel.
+KERNEL_ARGUMENT = {"Embedding": "embeddings_regularizer"}
+
+
+def kernel_argument(class_name: str) -> str:
+    """Return the constructor argument that regularizes the main weights of a CLASS_NAME layer."""
+    return KERNEL_ARGUMENT.get(class_name, "kernel_regularizer")
 
 
 @dataclass(frozen=True)
@@ -47,7 +56,20 @@ class LayerFacts:
     bias_regularizer: Penalty | None = None
     activity_regularizer: Penalty | None = None
     dropout_rate: float | None = None
+    recurrent_regularizer: Penalty | None = None
+    recurrent_dropout: float | None = None
+    filters: int | None = None
+    kernel_size: tuple[int, ...] | None = None
+    input_dim: int | None = None
+    output_dim: int | None = None
     kernel: np.ndarray | None = field(default=None, repr=False, compare=False)
+    recurrent_kernel: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def penalties(self) -> tuple[Penalty, ...]:
+        """The layer's active weight penalties (kernel, recurrent and bias), activity excluded."""
+        regs = (self.kernel_regularizer, self.recurrent_regularizer, self.bias_regularizer)
+        return tuple(p for p in regs if p is not None and p.active)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the layer's facts as report.json holds them (the kernel only by its shape)."""
@@ -65,6 +87,15 @@ class LayerFacts:
             "activity_regularizer": pen(self.activity_regularizer),
             "dropout_rate": self.dropout_rate,
             "kernel_shape": list(self.kernel.shape) if self.kernel is not None else None,
+            "recurrent_regularizer": pen(self.recurrent_regularizer),
+            "recurrent_dropout": self.recurrent_dropout,
+            "recurrent_kernel_shape": (
+                list(self.recurrent_kernel.shape) if self.recurrent_kernel is not None else None
+            ),
+            "filters": self.filters,
+            "kernel_size": list(self.kernel_size) if self.kernel_size is not None else None,
+            "input_dim": self.input_dim,
+            "output_dim": self.output_dim,
         }
 
 
@@ -123,28 +154,64 @@ def activation_name(layer: Any) -> str | None:
     return str(act) if act is not None else None
 
 
+def _array(value: Any) -> np.ndarray | None:
+    return np.array(value, dtype=np.float32) if value is not None else None
+
+
+def _rate(value: Any) -> float | None:
+    return float(value) if value is not None else None
+
+
+def read_layer(layer: Any) -> LayerFacts:
+    """Read one Keras layer's penalties, dropout and weights.
+
+    Recurrent layers keep their weights and penalties on their cell; an Embedding's table and its
+    `embeddings_regularizer` are read as its kernel and kernel regularizer.
+    """
+    cls = type(layer).__name__
+    cell = getattr(layer, "cell", None) if cls in RECURRENT_CLASSES else None
+    owner = cell if cell is not None else layer
+    recurrent = cell if cell is not None else object()  # no recurrent attributes
+    if cls == "Embedding":
+        kernel = getattr(layer, "embeddings", None)
+        kernel_reg = getattr(layer, "embeddings_regularizer", None)
+    else:
+        kernel = getattr(owner, "kernel", None)
+        kernel_reg = getattr(owner, "kernel_regularizer", None)
+    if cls in DROPOUT_CLASSES:
+        rate = getattr(layer, "rate", None)
+    elif cell is not None:
+        rate = getattr(cell, "dropout", None)
+    else:
+        rate = None
+    size = getattr(layer, "kernel_size", None) if cls in CONV_CLASSES else None
+    return LayerFacts(
+        name=layer.name,
+        class_name=cls,
+        units=getattr(owner, "units", None),
+        activation=activation_name(layer),
+        kernel_regularizer=_penalty(kernel_reg),
+        bias_regularizer=_penalty(getattr(owner, "bias_regularizer", None)),
+        activity_regularizer=_penalty(getattr(layer, "activity_regularizer", None)),
+        dropout_rate=_rate(rate),
+        recurrent_regularizer=_penalty(getattr(recurrent, "recurrent_regularizer", None)),
+        recurrent_dropout=_rate(getattr(recurrent, "recurrent_dropout", None)),
+        filters=getattr(layer, "filters", None) if cls in CONV_CLASSES else None,
+        kernel_size=tuple(int(k) for k in size) if size is not None else None,
+        input_dim=getattr(layer, "input_dim", None) if cls == "Embedding" else None,
+        output_dim=getattr(layer, "output_dim", None) if cls == "Embedding" else None,
+        kernel=_array(kernel),
+        recurrent_kernel=_array(getattr(recurrent, "recurrent_kernel", None)),
+    )
+
+
 def read_architecture(model: Any) -> Architecture:
     """Read regularizers, dropout rates, kernels and optimizer weight decay from a Keras model."""
-    facts = []
-    for layer in _flatten(model.layers):
-        cls = type(layer).__name__
-        if cls == "InputLayer":
-            continue
-        kernel = getattr(layer, "kernel", None)
-        rate = getattr(layer, "rate", None) if cls in DROPOUT_CLASSES else None
-        facts.append(
-            LayerFacts(
-                name=layer.name,
-                class_name=cls,
-                units=getattr(layer, "units", None),
-                activation=activation_name(layer),
-                kernel_regularizer=_penalty(getattr(layer, "kernel_regularizer", None)),
-                bias_regularizer=_penalty(getattr(layer, "bias_regularizer", None)),
-                activity_regularizer=_penalty(getattr(layer, "activity_regularizer", None)),
-                dropout_rate=float(rate) if rate is not None else None,
-                kernel=np.array(kernel, dtype=np.float32) if kernel is not None else None,
-            )
-        )
+    facts = [
+        read_layer(layer)
+        for layer in _flatten(model.layers)
+        if type(layer).__name__ != "InputLayer"
+    ]
     optimizer = getattr(model, "optimizer", None)
     name, decay = None, None
     if optimizer is not None and hasattr(optimizer, "get_config"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from auditor.loading.architecture import Architecture
-from auditor.regularization import DENSE_CLASSES, Recommendation, nice
+from auditor.regularization import REGULARIZABLE, Recommendation, nice
 from auditor.study.values import Setting
 
 INCREASE = ("add_l1", "increase_l1", "increase_l2")
@@ -22,7 +22,7 @@ def studied_layers(rec: Recommendation | None, arch: Architecture) -> tuple[str,
     """
     if rec is not None and rec.layers and (rec.action in INCREASE or rec.action in DECREASE):
         return tuple(rec.layers)
-    dense = [layer for layer in arch.weighted_layers if layer.class_name in DENSE_CLASSES]
+    dense = [layer for layer in arch.weighted_layers if layer.class_name in REGULARIZABLE]
     penalized = [
         layer.name
         for layer in dense

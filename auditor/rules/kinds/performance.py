@@ -398,7 +398,7 @@ def over_regularization(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     coefficients = [
         max(p.l1, p.l2)
         for layer in arch.layers
-        for p in (layer.kernel_regularizer, layer.bias_regularizer)
+        for p in (layer.kernel_regularizer, layer.recurrent_regularizer, layer.bias_regularizer)
         if p is not None and p.active
     ]
     if not coefficients:
