@@ -122,7 +122,10 @@ def evaluate(
                 facts.proba(info.n_classes),
                 facts.loss_moments(),
             )
-            split_rows[reader.name] = facts.rows.freeze(features)  # its batch lists go now
+            # Its batch lists go now.
+            split_rows[reader.name] = facts.rows.freeze(
+                features, reader.categorical, facts.report.vocabulary
+            )
             del facts  # the per-batch arrays, now concatenated
     run["shards"] = sum(s["shards"] for s in run["splits"].values())
     run["rows"] = sum(s["rows"] for s in run["splits"].values())
@@ -152,6 +155,7 @@ def evaluate(
         model=info,
         classes=names,
         features=features,
+        text_features=readers[0].text_features,
         splits=splits,
         architecture=model.architecture,
         regularization_penalty=model.regularization_penalty,
@@ -211,6 +215,7 @@ def _measure(
         confusion_matrix=matrix,
         baseline=baseline,
         dropped_rows=reader.dropped_rows,
+        missing_values=dict(reader.missing_values),
         y=y,
         proba=proba,
         curves=curves,

@@ -200,7 +200,7 @@ class _Pipeline:
             return
         head = [table(batch) for _, batch in self.waiting]
         self.scale = (
-            near_grid(np.concatenate(head)[:GRID_ROWS])
+            near_grid(np.concatenate(head)[:GRID_ROWS], self.reader.categorical)
             if head
             else np.ones(len(self.reader.features))
         )

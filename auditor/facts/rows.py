@@ -10,6 +10,7 @@ the shards).
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -165,13 +166,18 @@ class FeatureStats:
         return np.sqrt(np.maximum(var, 0.0))
 
 
-def near_grid(head: np.ndarray) -> np.ndarray:
+def near_grid(head: np.ndarray, categorical: np.ndarray | None = None) -> np.ndarray:
     """Return the near-duplicate grid step per feature, from the first GRID_ROWS training rows.
 
     Every split is hashed on this one grid, so that near hashes compare across splits and shards.
+    CATEGORICAL columns (text coded as whole numbers) get a step of 1: only the same category is
+    near, as no order between their codes means anything.
     """
     std = head[:GRID_ROWS].astype(np.float64).std(axis=0)
-    return np.where(std > 0, std * NEAR_DUPLICATE_TOLERANCE, 1.0)
+    step = np.where(std > 0, std * NEAR_DUPLICATE_TOLERANCE, 1.0)
+    if categorical is not None and len(categorical) == len(step):
+        step[categorical] = 1.0
+    return step
 
 
 def sample_keys(rows: np.ndarray, seed: int = _SEED) -> np.ndarray:
@@ -280,8 +286,17 @@ class RowFacts:
                 merged._keep(part.sample_keys, part.sample_x, part.sample_y, part.sample_rows)
         return merged
 
-    def freeze(self, names: tuple[str, ...]) -> SplitRows:
-        """Return the immutable facts the data checks read."""
+    def freeze(
+        self,
+        names: tuple[str, ...],
+        categorical: np.ndarray | None = None,
+        vocabulary: Mapping[str, Mapping[float, str]] | None = None,
+    ) -> SplitRows:
+        """Return the immutable facts the data checks read.
+
+        CATEGORICAL marks the features that are text coded as categories (`loading.categories`),
+        VOCABULARY names some of their codes.
+        """
         hashes = np.concatenate(self.hashes) if self.hashes else np.empty(0, np.uint64)
         near = np.concatenate(self.near_hashes) if self.near_hashes else np.empty(0, np.uint64)
         stored = None if self._numbered_in_order() else self.explicit_rows()
@@ -304,6 +319,12 @@ class RowFacts:
             sample_x=sample_x,
             sample_y=self.sample_y[order],
             sample_rows=self.sample_rows[order],
+            categorical=(
+                np.asarray(categorical, bool)
+                if categorical is not None
+                else np.zeros(len(names), bool)
+            ),
+            vocabulary=dict(vocabulary or {}),
         )
 
 
@@ -320,6 +341,13 @@ class SplitRows:
     sample_x: np.ndarray
     sample_y: np.ndarray
     sample_rows: np.ndarray
+    # Per feature: text coded as categories; and, per such feature, code -> value for some codes.
+    categorical: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    vocabulary: Mapping[str, Mapping[float, str]] = field(default_factory=dict)
+
+    def is_categorical(self, i: int) -> bool:
+        """Whether feature I is a text column coded as categories."""
+        return bool(len(self.categorical) > i and self.categorical[i])
 
     @functools.cached_property
     def _scores(self) -> dict[int, np.ndarray]:
@@ -330,7 +358,9 @@ class SplitRows:
         from auditor.facts.univariate import feature_scores
 
         if n_classes not in self._scores:
-            self._scores[n_classes] = feature_scores(self.sample_x, self.sample_y, n_classes)
+            self._scores[n_classes] = feature_scores(
+                self.sample_x, self.sample_y, n_classes, categorical=self.categorical
+            )
         return self._scores[n_classes]
 
     @property

@@ -7,14 +7,15 @@ and shaping each batch into what the model's predict takes (`auditor.loading.inp
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from auditor.errors import DataError
+from auditor.loading.categories import encode, merge_vocabularies
 from auditor.loading.inputs import InputSpec, table_feed
 from auditor.loading.readers import READERS, RawShard, open_source
 from auditor.options import DEFAULT_BATCH_ROWS, DEFAULT_SHARD_ROWS
@@ -68,6 +69,13 @@ class ReadOptions:
     inputs: tuple[InputSpec, ...] = ()
     named_inputs: bool = False
 
+    @property
+    def text_features(self) -> tuple[str, ...]:
+        """The columns read as text: those of the model's named string inputs."""
+        if not self.named_inputs:
+            return ()
+        return tuple(spec.name for spec in self.inputs if spec.dtype == "string")
+
 
 @dataclass(frozen=True)
 class ShardReport:
@@ -77,13 +85,22 @@ class ShardReport:
     invalid: int = 0
     # (row number within the split, column) of the first NaN/infinite feature value.
     first_bad: tuple[int, str] | None = None
+    # Missing values per text column (a missing number makes its row invalid instead).
+    missing: Mapping[str, int] = field(default_factory=dict)
+    # Per text column, code -> value for up to `categories.VOCABULARY` values, to name them.
+    vocabulary: Mapping[str, Mapping[float, str]] = field(default_factory=dict)
 
     def merge(self, other: ShardReport) -> ShardReport:
         """Return this report followed by the next shard's (order matters for `first_bad`)."""
+        missing = dict(self.missing)
+        for name, count in other.missing.items():
+            missing[name] = missing.get(name, 0) + count
         return ShardReport(
             self.rows + other.rows,
             self.invalid + other.invalid,
             self.first_bad if self.first_bad is not None else other.first_bad,
+            missing,
+            merge_vocabularies(self.vocabulary, other.vocabulary),
         )
 
 
@@ -146,8 +163,18 @@ class Shard:
         start = self.first_row
         invalid = 0
         first_bad: tuple[int, str] | None = None
-        for x, raw_y in self._raw.batches():
+        missing = dict.fromkeys(self._options.text_features, 0)
+        vocabulary: dict[str, dict[float, str]] = {}
+        for raw in self._raw.batches():
+            # A format that reads no text may yield (features, labels) alone.
+            x, raw_y = raw[0], raw[1]
+            text: dict[str, np.ndarray] = raw[2] if len(raw) > 2 else {}
             y = _labels(raw_y, start, self._path, self._label, self._options)
+            for name, values in text.items():
+                codes, absent, seen = encode(values)
+                x[:, self._features.index(name)] = codes
+                missing[name] += int(absent.sum())
+                vocabulary = merge_vocabularies(vocabulary, {name: seen})
             bad = ~np.isfinite(x).all(axis=1)
             n_bad = int(bad.sum())
             if n_bad:
@@ -159,19 +186,25 @@ class Shard:
                 if drop:
                     keep = ~bad
                     if keep.any():
-                        yield self._batch(x[keep], y[keep], start, np.nonzero(keep)[0])
+                        kept_text = {name: values[keep] for name, values in text.items()}
+                        yield self._batch(x[keep], y[keep], start, kept_text, np.nonzero(keep)[0])
                     start += len(x)
                     continue
             if not invalid or drop:
-                yield self._batch(x, y, start)
+                yield self._batch(x, y, start, text)
             start += len(x)
-        self._report = ShardReport(start - self.first_row, invalid, first_bad)
+        self._report = ShardReport(start - self.first_row, invalid, first_bad, missing, vocabulary)
 
     def _batch(
-        self, table: np.ndarray, y: np.ndarray, start: int, kept: np.ndarray | None = None
+        self,
+        table: np.ndarray,
+        y: np.ndarray,
+        start: int,
+        text: dict[str, np.ndarray],
+        kept: np.ndarray | None = None,
     ) -> Batch:
         opts = self._options
-        feed = table_feed(table, self._features, opts.inputs, opts.named_inputs)
+        feed = table_feed(table, self._features, opts.inputs, opts.named_inputs, text)
         return Batch(feed, y, start, kept, table=table)
 
 
@@ -187,6 +220,20 @@ class SplitReader:
         self.columns = self._reader.columns()
         self.features = self._select_features()
         self.dropped_rows = 0
+        # Missing values per text column, set by `check` once the split is read.
+        self.missing_values: dict[str, int] = {}
+
+    @property
+    def text_features(self) -> tuple[str, ...]:
+        """The feature columns read as text (the model's named string inputs), in model order."""
+        wanted = set(self.options.text_features)
+        return tuple(f for f in self.features if f in wanted)
+
+    @property
+    def categorical(self) -> np.ndarray:
+        """Per feature: whether it is a text column, coded as categories in the batches' table."""
+        wanted = set(self.options.text_features)
+        return np.array([f in wanted for f in self.features], dtype=bool)
 
     @property
     def label(self) -> str:
@@ -250,7 +297,12 @@ class SplitReader:
         numeric.
         """
         opts = self.options
-        raw = self._reader.shards(self.features, self.label, opts.batch_rows, opts.shard_rows)
+        text = self.text_features
+        # Text only when there is some: a format that reads none keeps the four arguments.
+        extra = {"text": text} if text else {}
+        raw = self._reader.shards(
+            self.features, self.label, opts.batch_rows, opts.shard_rows, **extra
+        )
         return [
             Shard(i, shard, self.path, self.label, self.features, self.options)
             for i, shard in enumerate(raw)
@@ -275,6 +327,7 @@ class SplitReader:
         """
         drop = self.options.drop_invalid_rows
         self.dropped_rows = report.invalid if drop else 0
+        self.missing_values = {name: n for name, n in report.missing.items() if n}
         if report.rows and report.invalid == report.rows and drop:
             column = report.first_bad[1] if report.first_bad else "?"
             raise DataError(
