@@ -64,12 +64,15 @@ def evaluate(
         classes=tuple(classes) if classes is not None else None,
         n_classes=info.n_classes,
         feature_names=info.input_names if info.named_inputs else None,
-        n_features=info.n_features,
+        n_features=info.n_features if info.input_kind != "text" else None,
         drop_invalid_rows=settings.drop_invalid_rows,
         batch_rows=settings.batch_rows,
         shard_rows=settings.shard_rows,
         inputs=info.inputs,
         named_inputs=info.named_inputs,
+        text_column=(
+            (settings.text_column or info.input_names[0]) if info.input_kind == "text" else None
+        ),
     )
     readers: list[SplitReader] = []
     for name in (n for n in SPLIT_ORDER if paths.get(n) is not None):

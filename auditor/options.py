@@ -32,6 +32,8 @@ class AuditOptions:
     # Reading the splits
     label: str = "label"  # label column (CSV/Parquet); NPZ files hold the labels as array y
     ignore: Sequence[str] = ()  # columns that are not features
+    # The text column a text model (one string input) reads; default: the column named as its input
+    text_column: str | None = None
     classes: Sequence[str] | None = None  # class names in the order of the model's outputs
     threshold: float = 0.5  # decision threshold on the positive class (binary models)
     unsafe: bool = False  # allow models that contain Python code (Lambda layers)

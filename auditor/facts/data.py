@@ -328,9 +328,13 @@ def _chance(train: SplitRows, other: SplitRows) -> tuple[float, float]:
     (one-hot columns, say) can make coincidences far likelier than independence says, so the rate
     at which training rows coincide with other training rows is taken when it is higher.
     Continuous data keeps the independence figure, so duplicated records there still count as
-    copies.
+    copies. A text model's texts take the within-training rate alone.
     """
     scale = train.near_scale
+    if train.sample_text is not None:
+        # A text model's one column: per-value frequencies would call every copy a coincidence
+        # (each text occurs once). Texts that honestly repeat, repeat within training too.
+        return _within_rate(train.hashes, hash_rows(train.sample_x)), 0.0
     exact = _chance_rate(train.sample_x, other.sample_x, train.n_rows)
     train_cells = near_cells(train.sample_x, scale)
     near = _chance_rate(train_cells, near_cells(other.sample_x, scale), train.n_rows)

@@ -214,9 +214,16 @@ class RowFacts:
     sample_x: np.ndarray | None = None
     sample_y: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     sample_rows: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    # A text model's texts of the sampled rows (object array of str), for the text checks.
+    sample_text: np.ndarray | None = None
 
-    def update(self, x: np.ndarray, y: np.ndarray, rows: np.ndarray) -> None:
-        """Fold one batch of rows (with their row numbers in the split) into the facts."""
+    def update(
+        self, x: np.ndarray, y: np.ndarray, rows: np.ndarray, text: np.ndarray | None = None
+    ) -> None:
+        """Fold one batch of rows (with their row numbers in the split) into the facts.
+
+        TEXT, a text model's texts of the batch, is sampled with the rows.
+        """
         assert self.scale is not None, "the near-duplicate grid is set before the first row"
         self.hashes.append(hash_rows(x))
         self.near_hashes.append(hash_rows(near_cells(x, self.scale)))
@@ -224,22 +231,35 @@ class RowFacts:
         rows = np.asarray(rows, dtype=np.int64)
         run = len(rows) and rows[-1] - rows[0] + 1 == len(rows)  # rows only ever increase
         self.row_numbers.append((int(rows[0]), int(rows[-1]) + 1) if run else rows)
-        self._keep(sample_keys(rows), x, y, rows)
+        self._keep(sample_keys(rows), x, y, rows, text)
 
-    def _keep(self, keys: np.ndarray, x: np.ndarray, y: np.ndarray, rows: np.ndarray) -> None:
+    def _keep(
+        self,
+        keys: np.ndarray,
+        x: np.ndarray,
+        y: np.ndarray,
+        rows: np.ndarray,
+        text: np.ndarray | None = None,
+    ) -> None:
         limit = self.sample_rows_limit
         if self.sample_x is not None and len(self.sample_keys) >= limit:
             # A full sample takes only rows whose key is below its largest: once many rows have
             # been seen, a handful per batch, so the batch itself is not copied.
             low = keys <= self.sample_keys.max()
             keys, x, y, rows = keys[low], x[low], y[low], rows[low]
+            text = text[low] if text is not None else None
         if self.sample_x is None:
-            all_keys, all_x, all_y, all_rows = keys, x, y, rows
+            all_keys, all_x, all_y, all_rows, all_text = keys, x, y, rows, text
         else:
             all_keys = np.concatenate([self.sample_keys, keys])
             all_x = np.concatenate([self.sample_x, x])
             all_y = np.concatenate([self.sample_y, y])
             all_rows = np.concatenate([self.sample_rows, rows])
+            all_text = (
+                np.concatenate([self.sample_text, text])
+                if self.sample_text is not None and text is not None
+                else None
+            )
         if len(all_keys) > limit:
             keep = np.sort(np.argpartition(all_keys, limit)[:limit])
             all_keys, all_x, all_y, all_rows = (
@@ -248,12 +268,14 @@ class RowFacts:
                 all_y[keep],
                 all_rows[keep],
             )
+            all_text = all_text[keep] if all_text is not None else None
         self.sample_keys, self.sample_x, self.sample_y, self.sample_rows = (
             all_keys,
             all_x,
             all_y,
             all_rows,
         )
+        self.sample_text = all_text
 
     def _numbered_in_order(self) -> bool:
         """Whether the rows are simply 0..n-1 (nothing dropped): their numbers need no storing."""
@@ -283,7 +305,13 @@ class RowFacts:
         merged.stats = self.stats.merge(other.stats)
         for part in (self, other):
             if part.sample_x is not None:
-                merged._keep(part.sample_keys, part.sample_x, part.sample_y, part.sample_rows)
+                merged._keep(
+                    part.sample_keys,
+                    part.sample_x,
+                    part.sample_y,
+                    part.sample_rows,
+                    part.sample_text,
+                )
         return merged
 
     def freeze(
@@ -325,6 +353,7 @@ class RowFacts:
                 else np.zeros(len(names), bool)
             ),
             vocabulary=dict(vocabulary or {}),
+            sample_text=self.sample_text[order] if self.sample_text is not None else None,
         )
 
 
@@ -344,6 +373,7 @@ class SplitRows:
     # Per feature: text coded as categories; and, per such feature, code -> value for some codes.
     categorical: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
     vocabulary: Mapping[str, Mapping[float, str]] = field(default_factory=dict)
+    sample_text: np.ndarray | None = None  # a text model's sampled texts, None where missing
 
     def is_categorical(self, i: int) -> bool:
         """Whether feature I is a text column coded as categories."""

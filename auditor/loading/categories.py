@@ -10,6 +10,7 @@ value (null, empty CSV cell, NaN in a DataFrame) gets MISSING, which no value's 
 
 from __future__ import annotations
 
+import re
 import zlib
 from collections.abc import Mapping
 
@@ -20,24 +21,41 @@ MISSING = -1.0
 VOCABULARY = 200  # values per column remembered by code, to name categories in evidence
 
 
-def encode(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[float, str]]:
+def encode(
+    values: np.ndarray, normalized: bool = False
+) -> tuple[np.ndarray, np.ndarray, dict[float, str]]:
     """Return the float32 code of each value, the missing mask, and code -> value of this batch.
 
     VALUES is an object array of str, None where missing. Only the batch's distinct values are
-    hashed, so a categorical column costs one dictionary lookup per row.
+    hashed, so a categorical column costs one dictionary lookup per row. NORMALIZED codes each
+    text after `normalize` (a text model's column: duplicates up to case, spaces, punctuation).
     """
     missing = np.array([v is None for v in values], dtype=bool)
     present = values[~missing]
+    if normalized:
+        present = np.array([normalize(str(v)) for v in present], dtype=object)
     codes = np.full(len(values), MISSING, dtype=np.float32)
     vocabulary: dict[float, str] = {}
     if len(present):
-        distinct, inverse = np.unique(present.astype(str), return_inverse=True)
-        table = np.array([code_of(str(v)) for v in distinct], dtype=np.float32)
-        codes[~missing] = table[inverse.reshape(-1)]
-        vocabulary = {
-            float(c): str(v) for c, v in zip(table[:VOCABULARY], distinct[:VOCABULARY], strict=True)
-        }
+        # A dict, not np.unique: sorting would copy long texts into a fixed-width array.
+        seen: dict[str, float] = {}
+        for value in present:
+            if value not in seen:
+                seen[value] = code_of(str(value))
+        codes[~missing] = np.fromiter((seen[v] for v in present), np.float32, len(present))
+        for value, code in seen.items():
+            if len(vocabulary) >= VOCABULARY:
+                break
+            vocabulary[code] = str(value)
     return codes, missing, vocabulary
+
+
+_PUNCTUATION = re.compile(r"[^\w\s]+")
+
+
+def normalize(text: str) -> str:
+    """Return TEXT as the duplicate checks compare it: lower case, no punctuation, single spaces."""
+    return " ".join(_PUNCTUATION.sub(" ", text.lower()).split())
 
 
 def code_of(value: str) -> float:

@@ -16,7 +16,7 @@ import numpy as np
 
 from auditor.errors import DataError
 from auditor.loading.categories import encode, merge_vocabularies
-from auditor.loading.inputs import InputSpec, table_feed
+from auditor.loading.inputs import InputSpec, column_feed, table_feed
 from auditor.loading.readers import READERS, RawShard, open_source
 from auditor.options import DEFAULT_BATCH_ROWS, DEFAULT_SHARD_ROWS
 
@@ -39,6 +39,8 @@ class Batch:
     # Row offsets kept from the block, when invalid rows were dropped.
     kept: np.ndarray | None = None
     table: np.ndarray | None = None
+    # A text model's texts (object array of str, None where missing), for the text checks.
+    text: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.y)
@@ -68,10 +70,14 @@ class ReadOptions:
     # The model's inputs (`ModelInfo.inputs`), which shape each batch's `x`; none: x is the table.
     inputs: tuple[InputSpec, ...] = ()
     named_inputs: bool = False
+    # A text model's column (its one string input): the split's only feature, fed as is.
+    text_column: str | None = None
 
     @property
     def text_features(self) -> tuple[str, ...]:
-        """The columns read as text: those of the model's named string inputs."""
+        """The columns read as text: a text model's column, or the named string inputs'."""
+        if self.text_column is not None:
+            return (self.text_column,)
         if not self.named_inputs:
             return ()
         return tuple(spec.name for spec in self.inputs if spec.dtype == "string")
@@ -171,7 +177,7 @@ class Shard:
             text: dict[str, np.ndarray] = raw[2] if len(raw) > 2 else {}
             y = _labels(raw_y, start, self._path, self._label, self._options)
             for name, values in text.items():
-                codes, absent, seen = encode(values)
+                codes, absent, seen = encode(values, normalized=self._options.text_column == name)
                 x[:, self._features.index(name)] = codes
                 missing[name] += int(absent.sum())
                 vocabulary = merge_vocabularies(vocabulary, {name: seen})
@@ -204,6 +210,11 @@ class Shard:
         kept: np.ndarray | None = None,
     ) -> Batch:
         opts = self._options
+        if opts.text_column is not None:
+            texts = text[opts.text_column]
+            filled = np.array(["" if v is None else v for v in texts], dtype=object)
+            feed = column_feed(filled, opts.inputs[0]) if opts.inputs else filled
+            return Batch(feed, y, start, kept, table=table, text=texts)
         feed = table_feed(table, self._features, opts.inputs, opts.named_inputs, text)
         return Batch(feed, y, start, kept, table=table)
 
@@ -249,6 +260,14 @@ class SplitReader:
         opts = self.options
         _check_columns(self.path, self.columns, self.separate_labels, opts.label, opts.ignore)
         available = [c for c in self.columns if c != self.label and c not in opts.ignore]
+        if opts.text_column is not None:
+            if opts.text_column not in available:
+                raise DataError(
+                    f"{self.path}: the model reads one text column, '{opts.text_column}', which "
+                    f"the {self.name} split lacks; columns are {_preview(available)}; name the "
+                    "text column with --text-column"
+                )
+            return [opts.text_column]
         if opts.feature_names:
             missing = [c for c in opts.feature_names if c not in available]
             if missing:

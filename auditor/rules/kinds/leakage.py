@@ -42,6 +42,18 @@ def _facts(ev: Evaluation, family: str, split: str) -> Any:
     return found
 
 
+def _per_feature(ev: Evaluation) -> str | None:
+    """Say why per-column checks do not apply to this model's input; None for tables."""
+    kind = getattr(ev.model, "input_kind", "table")
+    if kind == "table":
+        return None
+    return (
+        f"the model reads {kind}, not table columns; the {kind} checks judge it instead"
+        if kind == "text"
+        else f"the model reads {kind}s, not table columns"
+    )
+
+
 def _noise(rate: float, n: int) -> float:
     """2.58 binomial standard errors of a share RATE measured on N rows (99%)."""
     return 2.58 * math.sqrt(max(rate * (1 - rate), 1.0 / max(n, 1)) / max(n, 1))
@@ -155,6 +167,9 @@ def duplicate_rows(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
 
 def leakage_target_proxy(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     """Fail when one feature alone predicts the label nearly perfectly, far better than the rest."""
+    other_kind = _per_feature(ev)
+    if other_kind:
+        return not_applicable(other_kind)
     split = params["split"]
     facts = _facts(ev, "proxies", split)
     if facts is None:
@@ -232,6 +247,9 @@ def _reasons(column: Any) -> str:
 
 def leakage_identifier(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     """Fail when a model input looks like a row identifier (and, optionally, predicts the label)."""
+    other_kind = _per_feature(ev)
+    if other_kind:
+        return not_applicable(other_kind)
     facts = _facts(ev, "identifiers", "train")
     if facts is None:
         return not_applicable("no train split was given")
@@ -291,6 +309,9 @@ def _drifted(entry: Mapping[str, Any]) -> str:
 
 def split_drift(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     """Fail when feature distributions (PSI) or class priors differ between train and the split."""
+    other_kind = _per_feature(ev)
+    if other_kind:
+        return not_applicable(other_kind)
     split = params["split"]
     facts = _facts(ev, "drift", split)
     if facts is None or split == "train":
