@@ -129,6 +129,11 @@ def main() -> None:
     "validation rows are earlier than the latest training row. Not a feature unless the model "
     "takes it.",
 )
+@click.option(
+    "--text-column",
+    metavar="COLUMN",
+    help="The column a text model (one string input) reads (default: the input's own name).",
+)
 @click.option("--classes", help="Comma-separated class names in the order of the model's outputs.")
 @click.option(
     "--rules", "rules", help="Rule set: a YAML file or a bundled name (default: default)."

@@ -24,6 +24,7 @@ from auditor.facts.buckets import compact
 from auditor.facts.rows import matched
 from auditor.facts.shard import ShardFacts, standard_error
 from auditor.loading.data import ReadOptions, ShardReport, SplitReader, parse_times
+from auditor.loading.inputs import table_feed
 from auditor.loading.model import LoadedModel, unsupported_inputs
 from auditor.metrics import baseline_metrics, measure
 from auditor.options import AuditOptions
@@ -66,13 +67,16 @@ def evaluate(
         classes=tuple(classes) if classes is not None else None,
         n_classes=info.n_classes,
         feature_names=info.input_names if info.named_inputs else None,
-        n_features=info.n_features,
+        n_features=info.n_features if info.input_kind != "text" else None,
         drop_invalid_rows=settings.drop_invalid_rows,
         batch_rows=settings.batch_rows,
         shard_rows=settings.shard_rows,
         context=settings.context_columns,
         inputs=info.inputs,
         named_inputs=info.named_inputs,
+        text_column=(
+            (settings.text_column or info.input_names[0]) if info.input_kind == "text" else None
+        ),
     )
     readers: list[SplitReader] = []
     for name in (n for n in SPLIT_ORDER if paths.get(n) is not None):
@@ -126,7 +130,10 @@ def evaluate(
                 facts.proba(info.n_classes),
                 facts.loss_moments(),
             )
-            split_rows[reader.name] = facts.rows.freeze(features)  # its batch lists go now
+            # Its batch lists go now.
+            split_rows[reader.name] = facts.rows.freeze(
+                features, reader.categorical, facts.report.vocabulary
+            )
             split_keys[reader.name] = [compact(bucket) for bucket in facts.keys]
             del facts  # the per-batch arrays, now concatenated
         # Duplicates and rows shared across splits need every row's hashes: matched bucket by
@@ -171,6 +178,7 @@ def evaluate(
         model=info,
         classes=names,
         features=features,
+        text_features=readers[0].text_features,
         splits=splits,
         architecture=model.architecture,
         regularization_penalty=model.regularization_penalty,
@@ -218,16 +226,25 @@ def add_facts(
         wanted,
         options or AuditOptions(),
         evaluation.context,
-        _predict_classes(model, evaluation.threshold) if model is not None else None,
+        _predict_classes(model, evaluation) if model is not None else None,
     )
     return replace(evaluation, data=evaluation.data.merged(computed))
 
 
-def _predict_classes(model: LoadedModel, threshold: float) -> data_facts.Predict:
-    """Return the model's predicted class per row, as the metrics decide it."""
+def _predict_classes(model: LoadedModel, evaluation: Evaluation) -> data_facts.Predict | None:
+    """Return the model's predicted class per table row, as the metrics decide it.
+
+    None for a model with string inputs: the table holds their texts as category codes, which
+    the model cannot take (the checks then judge without the model's reliance).
+    """
+    info, threshold = model.info, evaluation.threshold
+    if any(spec.dtype == "string" for spec in info.inputs):
+        return None
 
     def predict(x: np.ndarray) -> np.ndarray:
-        proba = model.to_proba(model.predict_raw(np.asarray(x, dtype=np.float32)))
+        table = np.asarray(x, dtype=np.float32)
+        feed = table_feed(table, evaluation.features, info.inputs, info.named_inputs)
+        proba = model.to_proba(model.predict_raw(feed))
         return (
             (proba[:, 1] >= threshold).astype(np.int64) if proba.shape[1] == 2 else proba.argmax(1)
         )
@@ -263,6 +280,7 @@ def _measure(
         confusion_matrix=matrix,
         baseline=baseline,
         dropped_rows=reader.dropped_rows,
+        missing_values=dict(reader.missing_values),
         y=y,
         proba=proba,
         curves=curves,

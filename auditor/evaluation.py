@@ -32,6 +32,8 @@ class SplitEvaluation:
     confusion_matrix: list[list[int]]
     baseline: dict[str, Any]
     dropped_rows: int = 0
+    # Missing values per text column (columns without any are left out).
+    missing_values: dict[str, int] = field(default_factory=dict)
     y: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64), repr=False, compare=False)
     proba: np.ndarray = field(
         default_factory=lambda: np.empty((0, 2), np.float32), repr=False, compare=False
@@ -51,6 +53,7 @@ class SplitEvaluation:
             "metrics": self.metrics,
             "confusion_matrix": self.confusion_matrix,
             "baseline": self.baseline,
+            **({"missing_values": dict(self.missing_values)} if self.missing_values else {}),
         }
 
 
@@ -63,6 +66,8 @@ class Evaluation:
     features: tuple[str, ...]
     splits: dict[str, SplitEvaluation]
     architecture: Architecture
+    # The features read as text (the model's named string inputs), coded as categories.
+    text_features: tuple[str, ...] = ()
     regularization_penalty: float | None = None
     threshold: float = 0.5
     # Facts about the data the rules judge, computed after the pass for the rules that read them.

@@ -40,6 +40,8 @@ class AuditOptions:
     # model takes them (a named input of that name, or a flat input only as wide with them).
     group_columns: Sequence[str] = ()
     time_column: str | None = None
+    # The text column a text model (one string input) reads; default: the column named as its input
+    text_column: str | None = None
     classes: Sequence[str] | None = None  # class names in the order of the model's outputs
     threshold: float = 0.5  # decision threshold on the positive class (binary models)
     unsafe: bool = False  # allow models that contain Python code (Lambda layers)

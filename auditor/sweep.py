@@ -20,6 +20,7 @@ import numpy as np
 
 from auditor.evaluation import Evaluation
 from auditor.loading.architecture import kernel_argument
+from auditor.loading.inputs import table_feed
 from auditor.loading.keras_env import import_keras
 from auditor.loading.model import LoadedModel, from_keras_model, target_encoder
 from auditor.regularization import Recommendation
@@ -71,6 +72,9 @@ class SweepResult:
     confirms: bool
     conclusion: str
     settings: dict[str, Any] = field(default_factory=dict)
+    # "not_applicable" when the model cannot be retrained on what the audit kept; then
+    # `conclusion` says why and there are no runs.
+    status: str = "done"
 
     def to_dict(self) -> dict[str, Any]:
         """Return the sweep as report.json holds it."""
@@ -82,7 +86,21 @@ class SweepResult:
             "confirms": self.confirms,
             "conclusion": self.conclusion,
             "settings": self.settings,
+            **({"status": self.status} if self.status != "done" else {}),
         }
+
+
+def not_applicable(rec: Recommendation, reason: str) -> SweepResult:
+    """Return a sweep that could not run, and why (the report shows the reason, no runs)."""
+    return SweepResult(
+        action=rec.action,
+        layers=rec.layers,
+        runs=(),
+        best="",
+        confirms=False,
+        conclusion=f"Not applicable: {reason}.",
+        status="not_applicable",
+    )
 
 
 def _grid(rec: Recommendation, layer: str) -> tuple[str, float, list[float]]:
@@ -172,6 +190,18 @@ def run_sweep(
     train, val = evaluation.rows.get("train"), evaluation.rows.get("val")
     if train is None or val is None:
         return None
+    if evaluation.text_features:
+        return not_applicable(
+            rec,
+            "the model reads text column(s) "
+            f"{', '.join(evaluation.text_features)}, and the row samples the sweep retrains on "
+            "keep text as category codes, not the values the model's string inputs take",
+        )
+    info = loaded.info
+
+    def feed(x: np.ndarray) -> Any:
+        return table_feed(x, evaluation.features, info.inputs, info.named_inputs)
+
     tf, keras = import_keras()
     model = loaded.keras_model
     penalty, now, grid = _grid(rec, rec.layers[0])
@@ -196,7 +226,7 @@ def run_sweep(
         stopper = Budget(keras, per_run, tick)
         started = time.perf_counter()
         history = clone.fit(
-            train.sample_x,
+            feed(train.sample_x),
             y_fit,
             epochs=epochs,
             batch_size=batch_size,
@@ -215,8 +245,8 @@ def run_sweep(
                 control,
                 len(history.epoch),
                 seconds,
-                (train.sample_x, train.sample_y),
-                (val.sample_x, val.sample_y),
+                (feed(train.sample_x), train.sample_y),
+                (feed(val.sample_x), val.sample_y),
             )
         )
     if progress is not None:
@@ -266,8 +296,8 @@ def _measure(
     control: bool,
     epochs: int,
     seconds: float,
-    train: tuple[np.ndarray, np.ndarray],
-    val: tuple[np.ndarray, np.ndarray],
+    train: tuple[Any, np.ndarray],
+    val: tuple[Any, np.ndarray],
 ) -> SweepRun:
     from sklearn.metrics import accuracy_score, balanced_accuracy_score
 

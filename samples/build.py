@@ -10,6 +10,9 @@ Samples (each a folder with model.keras, train.csv, val.csv and sometimes test.c
                long: a large train/val loss gap.
   multiclass   handwritten digits (scikit-learn), 10 classes, softmax MLP.
   overregularized  breast-cancer data with L2 = 5 on every layer: under-fits.
+  mixed        Palmer penguins (the CSV the palmerpenguins package ships: text, integer and
+               decimal columns), the keras.io structured-data pattern: one named input per
+               column, StringLookup/IntegerLookup inside the model; predicts sex: generalizes.
 """
 
 from __future__ import annotations
@@ -186,12 +189,86 @@ def build_multiclass(out: Path) -> None:
     _write(out, model, {"train": (x_train, y_train), "val": (x_val, y_val)}, names)
 
 
+PENGUIN_TEXT = ["species", "island"]
+PENGUIN_NUMBERS = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]
+
+
+def _penguins() -> pd.DataFrame:
+    try:
+        from palmerpenguins import load_penguins
+    except ImportError:
+        raise SystemExit(
+            "samples/build.py: the 'mixed' sample reads the Palmer penguins data the "
+            "palmerpenguins package ships: pip install palmerpenguins (in the test extra)"
+        ) from None
+    frame = load_penguins().dropna(subset=["sex", *PENGUIN_NUMBERS]).reset_index(drop=True)
+    frame["label"] = (frame.pop("sex") == "male").astype(int)  # 1: male
+    return frame
+
+
+def build_mixed(out: Path) -> None:
+    keras = _keras()
+    import tensorflow as tf
+
+    frame = _penguins()
+    train, rest = train_test_split(frame, test_size=0.4, random_state=SEED, stratify=frame["label"])
+    val, test = train_test_split(rest, test_size=0.5, random_state=SEED, stratify=rest["label"])
+    # keras.io's "structured data classification from scratch": one input per column, the
+    # encoding inside the model, so that it takes the raw table.
+    inputs, encoded = {}, []
+    for name in PENGUIN_TEXT:
+        inputs[name] = keras.Input((1,), name=name, dtype="string")
+        lookup = keras.layers.StringLookup(
+            vocabulary=sorted(train[name].unique()), output_mode="one_hot", name=f"{name}_lookup"
+        )
+        encoded.append(lookup(inputs[name]))
+    inputs["year"] = keras.Input((1,), name="year", dtype="int64")
+    years = keras.layers.IntegerLookup(
+        vocabulary=sorted(int(v) for v in train["year"].unique()),
+        output_mode="one_hot",
+        name="year_lookup",
+    )
+    encoded.append(years(inputs["year"]))
+    for name in PENGUIN_NUMBERS:
+        inputs[name] = keras.Input((1,), name=name)
+        column = train[name].to_numpy(np.float64)
+        norm = keras.layers.Normalization(
+            mean=column.mean(), variance=column.var(), name=f"{name}_norm"
+        )
+        encoded.append(norm(inputs[name]))
+    h = keras.layers.Concatenate(name="features")(encoded)
+    h = keras.layers.Dense(
+        16, activation="relu", kernel_regularizer=keras.regularizers.L2(1e-3), name="dense_0"
+    )(h)
+    h = keras.layers.Dropout(0.2, name="dropout_0")(h)
+    output = keras.layers.Dense(1, activation="sigmoid", name="output")(h)
+    model = keras.Model(inputs, output, name="penguins")
+    model.compile(
+        optimizer=keras.optimizers.Adam(3e-3), loss="binary_crossentropy", metrics=["accuracy"]
+    )
+
+    def dataset(part: pd.DataFrame):
+        # Keras' fit takes text only through tf.data (NumPy string arrays are refused).
+        columns = {
+            name: part[[name]].to_numpy(str if name in PENGUIN_TEXT else None) for name in inputs
+        }
+        rows = tf.data.Dataset.from_tensor_slices((columns, part["label"].to_numpy()))
+        return rows.shuffle(len(part), seed=SEED).batch(32)
+
+    model.fit(dataset(train), epochs=80, verbose=0, shuffle=False)  # shuffled by tf.data
+    out.mkdir(parents=True, exist_ok=True)
+    for split, part in {"train": train, "val": val, "test": test}.items():
+        part.to_csv(out / f"{split}.csv", index=False, float_format="%.6g")
+    model.save(out / "model.keras")
+
+
 BUILDERS: dict[str, Callable[[Path], None]] = {
     "healthy": build_healthy,
     "fraud": build_fraud,
     "overfit": build_overfit,
     "multiclass": build_multiclass,
     "overregularized": build_overregularized,
+    "mixed": build_mixed,
 }
 
 

@@ -71,3 +71,14 @@ def test_overregularized_is_flagged_as_underfitting():
     predicted_0 = [row[0] for row in result.evaluation.splits["val"].confusion_matrix]
     assert predicted_0 == [0, 0], "the L2 = 5 model predicts one class only"
     assert result.recommendations[0].action in ("decrease_regularization", "remove_regularization")
+
+
+def test_mixed_audits_the_raw_table_with_text_columns_and_passes():
+    result = _audit("mixed")
+    ev = result.evaluation
+    assert ev.model.named_inputs and ev.model.input_kind == "table"
+    assert ev.text_features == ("island", "species")  # the model's (sorted) input order
+    assert ev.model.input_dtypes["year"] == "int64"
+    assert result.passed
+    assert not [r for r in result.results if r.status == "failed" and r.rule.severity == "error"]
+    assert ev.splits["val"].metrics["accuracy"] > 0.85

@@ -262,12 +262,12 @@ def head_grid(reader: SplitReader, shards: list[Shard]) -> np.ndarray:
             head.append(table(batch))
             rows += len(batch)
             if rows >= GRID_ROWS:
-                return near_grid(np.concatenate(head)[:GRID_ROWS])
+                return near_grid(np.concatenate(head)[:GRID_ROWS], reader.categorical)
         if shard.report.invalid and not reader.options.drop_invalid_rows:
             break
     if not head:
         return np.ones(len(reader.features))
-    return near_grid(np.concatenate(head)[:GRID_ROWS])
+    return near_grid(np.concatenate(head)[:GRID_ROWS], reader.categorical)
 
 
 class ShardWorker:

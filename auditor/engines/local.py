@@ -89,7 +89,7 @@ def shard_facts(
 
     def hash_batch(batch: Batch) -> None:
         started = clock()
-        facts.rows.update(table(batch), batch.y, batch.rows)
+        facts.rows.update(table(batch), batch.y, batch.rows, batch.text)
         timings["row_facts"] += clock() - started
 
     batches = shard.batches()
@@ -210,7 +210,7 @@ class _Pipeline:
 
     def _timed(self, rows: RowFacts, batch: Batch) -> None:
         started = time.perf_counter()
-        rows.update(table(batch), batch.y, batch.rows)
+        rows.update(table(batch), batch.y, batch.rows, batch.text)
         self.timings["row_facts"] += time.perf_counter() - started
 
     def _fix_grid(self) -> None:
@@ -219,7 +219,7 @@ class _Pipeline:
             return
         head = [table(batch) for _, batch in self.waiting]
         self.scale = (
-            near_grid(np.concatenate(head)[:GRID_ROWS])
+            near_grid(np.concatenate(head)[:GRID_ROWS], self.reader.categorical)
             if head
             else np.ones(len(self.reader.features))
         )

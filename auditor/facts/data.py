@@ -26,6 +26,7 @@ from auditor.facts.rows import (
     near_cells,
 )
 from auditor.facts.univariate import rest_score, rest_score_without, single_accuracy
+from auditor.loading.categories import MISSING as MISSING_CODE
 from auditor.options import AuditOptions
 
 DISCRETE_CHANCE = 0.01  # chance matches at or above this mean the features are discrete enough
@@ -37,6 +38,12 @@ IDENTIFIER_NAME = re.compile(
     r"(^|[_\W])(id|ids|idx|index|row|rownum|row_?id|uuid|key|record)($|[_\W])", re.I
 )
 CAMEL_ID = re.compile(r"[a-z](Id|ID|Index|Key)$")
+UUID = re.compile(r"[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}", re.I)
+TEXT_ID_UNIQUE = 0.95  # share of distinct values in a text column that makes it a row identifier
+NAMED_TEXT_ID_UNIQUE = 0.5  # ... when it is also named like one
+ID_LIKE_UNIQUE = 0.5  # a text column this unique in train is an identifier, not a distribution
+SHOWN_CATEGORIES = 5  # categories listed as evidence of a text column's drift
+SHOWN_CHARACTERS = 40  # characters of a category's value shown
 
 # The families of facts, by the name a rule kind declares it reads (`Kind.facts`).
 SHARED_ROWS = "shared_rows"
@@ -143,6 +150,9 @@ class IdentifierColumn:
     unique_share: float | None  # set when its values are unique, nearly consecutive whole numbers
     increasing: bool  # never decreases in file order (and is not constant)
     score: float | None  # its single-feature ROC AUC on the training sample
+    # "number", or "text" for a text column: unique_share then counts distinct text values.
+    kind: str = "number"
+    pattern: str | None = None  # what its values look like, when they all look alike ("UUID")
 
 
 @dataclass(frozen=True)
@@ -287,8 +297,12 @@ def _family(
         return shared_rows(train, split, classes)
     if request.family == DRIFT:
         found = drift(train, split, labels["train"], labels[request.split], len(classes))
-        method = "PSI over train deciles and Kolmogorov-Smirnov, "
-        return replace(found, method=f"{method}on samples of at most {options.sample_rows:,} rows")
+        method = "PSI over train deciles and Kolmogorov-Smirnov"
+        if train.categorical.any():
+            method += "; text columns: PSI over categories and chi-square, unseen share"
+        return replace(
+            found, method=f"{method}, on samples of at most {options.sample_rows:,} rows"
+        )
     raise ValueError(f"unknown family of facts {request.family!r}")
 
 
@@ -334,9 +348,14 @@ def _chance(train: SplitRows, other: SplitRows) -> tuple[float, float]:
     (one-hot columns, say) can make coincidences far likelier than independence says, so the rate
     at which training rows coincide with other training rows is taken when it is higher.
     Continuous data keeps the independence figure, so duplicated records there still count as
-    copies.
+    copies. A text model's texts take the within-training rate alone.
     """
     scale = train.near_scale
+    if train.sample_text is not None:
+        # A text model's one column: per-value frequencies would call every copy a coincidence
+        # (each text occurs once). Texts that honestly repeat, repeat within training too.
+        within = _matches(train).within
+        return (within.rates()[0] if within is not None else 0.0), 0.0
     exact = _chance_rate(train.sample_x, other.sample_x, train.n_rows)
     train_cells = near_cells(train.sample_x, scale)
     near = _chance_rate(train_cells, near_cells(other.sample_x, scale), train.n_rows)
@@ -448,13 +467,15 @@ def proxies(
     honest_by_class: dict[int, float | None] = {}  # the same for every candidate of a class
     for j in chosen:
         t = int(np.nanargmax(scores[j]))
-        rest = rest_score(x, y, j, targets[t])
+        rest = rest_score(x, y, j, targets[t], categorical=rows.categorical)
         if len(chosen) == 1:
             honest = rest
         elif targets[t] in honest_by_class:
             honest = honest_by_class[targets[t]]
         else:
-            honest = honest_by_class[targets[t]] = rest_score_without(x, y, chosen, targets[t])
+            honest = honest_by_class[targets[t]] = rest_score_without(
+                x, y, chosen, targets[t], categorical=rows.categorical
+            )
         candidates.append(
             ProxyCandidate(
                 features[j],
@@ -527,8 +548,31 @@ def signal(
     }
 
 
+def _text_identifier(name: str, rows: SplitRows, i: int, named: bool) -> IdentifierColumn | None:
+    """Text column I as an identifier candidate: (nearly) one distinct value per row.
+
+    A name alone does not make a text column an identifier: a store code with five values is
+    named like one, but it is a category the model may well learn from.
+    """
+    column = rows.sample_x[:, i]
+    column = column[column != MISSING_CODE]
+    if len(column) < 50:
+        return None
+    unique = len(np.unique(column)) / len(column)
+    if unique < TEXT_ID_UNIQUE and not (named and unique >= NAMED_TEXT_ID_UNIQUE):
+        return None
+    seen = list(rows.vocabulary.get(name, {}).values())
+    pattern = None
+    if seen and sum(bool(UUID.fullmatch(v.strip())) for v in seen) >= 0.9 * len(seen):
+        pattern = "UUID"
+    return IdentifierColumn(name, named, unique, False, None, kind="text", pattern=pattern)
+
+
 def _identifier_column(name: str, rows: SplitRows, i: int) -> IdentifierColumn | None:
     """Column I as an identifier candidate, or None when nothing about it looks like one."""
+    if rows.is_categorical(i):
+        text_named = bool(IDENTIFIER_NAME.search(name) or CAMEL_ID.search(name))
+        return _text_identifier(name, rows, i, text_named)
     stats = rows.stats
     column = rows.sample_x[:, i]
     distinct = len(np.unique(column))
@@ -586,6 +630,64 @@ def _psi(reference: np.ndarray, other: np.ndarray, bins: int = 10) -> float:
     return float(np.sum((pa - pb) * np.log(pa / pb)))
 
 
+def category_drift(
+    train: np.ndarray, other: np.ndarray, names: Mapping[float, str]
+) -> dict[str, Any] | None:
+    """Compare a text column's category shares (codes TRAIN vs OTHER): PSI, chi-square, unseen.
+
+    Missing values are a category of their own. None for an identifier-like column (at least
+    ID_LIKE_UNIQUE of its train values distinct): its values do not form a distribution.
+    """
+    from scipy.stats import chi2_contingency
+
+    if len(np.unique(train)) >= ID_LIKE_UNIQUE * len(train) and len(train) >= 50:
+        return None
+    categories, inverse = np.unique(np.concatenate([train, other]), return_inverse=True)
+    inverse = inverse.reshape(-1)
+    a = np.bincount(inverse[: len(train)], minlength=len(categories))
+    b = np.bincount(inverse[len(train) :], minlength=len(categories))
+    pa = (a + 0.5) / (a.sum() + 0.5 * len(a))
+    pb = (b + 0.5) / (b.sum() + 0.5 * len(b))
+    psi = float(np.sum((pa - pb) * np.log(pa / pb)))
+    table = np.array([a, b])
+    table = table[:, table.sum(axis=0) > 0]
+    if table.shape[1] > 1:
+        statistic, pvalue = (float(v) for v in chi2_contingency(table)[:2])
+    else:
+        statistic, pvalue = 0.0, 1.0
+    unseen = float(b[a == 0].sum() / max(b.sum(), 1))
+    share_a, share_b = a / max(a.sum(), 1), b / max(b.sum(), 1)
+    order = np.argsort(-np.abs(share_b - share_a), kind="stable")[:SHOWN_CATEGORIES]
+    shown = [
+        {
+            "value": _category_name(float(categories[k]), names),
+            "train_share": float(share_a[k]),
+            "share": float(share_b[k]),
+        }
+        for k in order
+    ]
+    return {
+        "psi": psi,
+        "test": "chi-square",
+        "chi2_statistic": statistic,
+        "chi2_pvalue": pvalue,
+        "pvalue": pvalue,
+        "unseen_share": unseen,
+        "categories": len(categories),
+        "shifted_categories": shown,
+    }
+
+
+def _category_name(code: float, names: Mapping[float, str]) -> str:
+    """Show a category's value as evidence does: truncated, "(missing)", or its code if unknown."""
+    if code == MISSING_CODE:
+        return "(missing)"
+    value = names.get(code)
+    if value is None:
+        return f"(code {int(code)})"
+    return value if len(value) <= SHOWN_CHARACTERS else value[: SHOWN_CHARACTERS - 1] + "…"
+
+
 def drift(
     train: SplitRows,
     other: SplitRows,
@@ -602,6 +704,12 @@ def drift(
         if not len(a) or not len(b):
             break
         if np.all(a == a[0]) and np.all(b == b[0]) and a[0] == b[0]:
+            continue
+        if train.is_categorical(i):
+            names = {**other.vocabulary.get(feature, {}), **train.vocabulary.get(feature, {})}
+            shifted = category_drift(a, b, names)
+            if shifted is not None:
+                found.append({"feature": feature, **shifted})
             continue
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "exact calculation unsuccessful" on discrete columns

@@ -11,6 +11,7 @@ where the engine keeps them; the split's frozen facts hold only what matching th
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -174,13 +175,18 @@ class FeatureStats:
         return np.sqrt(np.maximum(var, 0.0))
 
 
-def near_grid(head: np.ndarray) -> np.ndarray:
+def near_grid(head: np.ndarray, categorical: np.ndarray | None = None) -> np.ndarray:
     """Return the near-duplicate grid step per feature, from the first GRID_ROWS training rows.
 
     Every split is hashed on this one grid, so that near hashes compare across splits and shards.
+    CATEGORICAL columns (text coded as whole numbers) get a step of 1: only the same category is
+    near, as no order between their codes means anything.
     """
     std = head[:GRID_ROWS].astype(np.float64).std(axis=0)
-    return np.where(std > 0, std * NEAR_DUPLICATE_TOLERANCE, 1.0)
+    step = np.where(std > 0, std * NEAR_DUPLICATE_TOLERANCE, 1.0)
+    if categorical is not None and len(categorical) == len(step):
+        step[categorical] = 1.0
+    return step
 
 
 def sample_keys(rows: np.ndarray, seed: int = _SEED) -> np.ndarray:
@@ -217,9 +223,16 @@ class RowFacts:
     sample_x: np.ndarray | None = None
     sample_y: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     sample_rows: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    # A text model's texts of the sampled rows (object array of str), for the text checks.
+    sample_text: np.ndarray | None = None
 
-    def update(self, x: np.ndarray, y: np.ndarray, rows: np.ndarray) -> None:
-        """Fold one batch of rows (with their row numbers in the split) into the facts."""
+    def update(
+        self, x: np.ndarray, y: np.ndarray, rows: np.ndarray, text: np.ndarray | None = None
+    ) -> None:
+        """Fold one batch of rows (with their row numbers in the split) into the facts.
+
+        TEXT, a text model's texts of the batch, is sampled with the rows.
+        """
         assert self.scale is not None, "the near-duplicate grid is set before the first row"
         self.hashes.append(hash_rows(x))
         self.near_hashes.append(hash_rows(near_cells(x, self.scale)))
@@ -227,22 +240,35 @@ class RowFacts:
         rows = np.asarray(rows, dtype=np.int64)
         run = len(rows) and rows[-1] - rows[0] + 1 == len(rows)  # rows only ever increase
         self.row_numbers.append((int(rows[0]), int(rows[-1]) + 1) if run else rows)
-        self._keep(sample_keys(rows), x, y, rows)
+        self._keep(sample_keys(rows), x, y, rows, text)
 
-    def _keep(self, keys: np.ndarray, x: np.ndarray, y: np.ndarray, rows: np.ndarray) -> None:
+    def _keep(
+        self,
+        keys: np.ndarray,
+        x: np.ndarray,
+        y: np.ndarray,
+        rows: np.ndarray,
+        text: np.ndarray | None = None,
+    ) -> None:
         limit = self.sample_rows_limit
         if self.sample_x is not None and len(self.sample_keys) >= limit:
             # A full sample takes only rows whose key is below its largest: once many rows have
             # been seen, a handful per batch, so the batch itself is not copied.
             low = keys <= self.sample_keys.max()
             keys, x, y, rows = keys[low], x[low], y[low], rows[low]
+            text = text[low] if text is not None else None
         if self.sample_x is None:
-            all_keys, all_x, all_y, all_rows = keys, x, y, rows
+            all_keys, all_x, all_y, all_rows, all_text = keys, x, y, rows, text
         else:
             all_keys = np.concatenate([self.sample_keys, keys])
             all_x = np.concatenate([self.sample_x, x])
             all_y = np.concatenate([self.sample_y, y])
             all_rows = np.concatenate([self.sample_rows, rows])
+            all_text = (
+                np.concatenate([self.sample_text, text])
+                if self.sample_text is not None and text is not None
+                else None
+            )
         if len(all_keys) > limit:
             keep = np.sort(np.argpartition(all_keys, limit)[:limit])
             all_keys, all_x, all_y, all_rows = (
@@ -251,12 +277,14 @@ class RowFacts:
                 all_y[keep],
                 all_rows[keep],
             )
+            all_text = all_text[keep] if all_text is not None else None
         self.sample_keys, self.sample_x, self.sample_y, self.sample_rows = (
             all_keys,
             all_x,
             all_y,
             all_rows,
         )
+        self.sample_text = all_text
 
     def explicit_rows(self) -> np.ndarray:
         """Every row number seen so far, as an array."""
@@ -277,7 +305,13 @@ class RowFacts:
         merged.stats = self.stats.merge(other.stats)
         for part in (self, other):
             if part.sample_x is not None:
-                merged._keep(part.sample_keys, part.sample_x, part.sample_y, part.sample_rows)
+                merged._keep(
+                    part.sample_keys,
+                    part.sample_x,
+                    part.sample_y,
+                    part.sample_rows,
+                    part.sample_text,
+                )
         return merged
 
     def take_keys(self, labels: np.ndarray, bits: int) -> list[RowKeys]:
@@ -306,8 +340,17 @@ class RowFacts:
             a[1] == b[0] for a, b in zip(parts, parts[1:], strict=False)
         )
 
-    def freeze(self, names: tuple[str, ...]) -> SplitRows:
-        """Return the immutable facts the data checks read (matches are added by `matched`)."""
+    def freeze(
+        self,
+        names: tuple[str, ...],
+        categorical: np.ndarray | None = None,
+        vocabulary: Mapping[str, Mapping[float, str]] | None = None,
+    ) -> SplitRows:
+        """Return the immutable facts the data checks read (matches are added by `matched`).
+
+        CATEGORICAL marks the features that are text coded as categories (`loading.categories`),
+        VOCABULARY names some of their codes.
+        """
         order = np.argsort(self.sample_rows)
         sample_x = (
             self.sample_x[order]
@@ -325,6 +368,13 @@ class RowFacts:
             sample_y=self.sample_y[order],
             sample_rows=self.sample_rows[order],
             kept_rows=None if self._from_zero() else self.explicit_rows(),
+            categorical=(
+                np.asarray(categorical, bool)
+                if categorical is not None
+                else np.zeros(len(names), bool)
+            ),
+            vocabulary=dict(vocabulary or {}),
+            sample_text=self.sample_text[order] if self.sample_text is not None else None,
         )
 
 
@@ -347,10 +397,19 @@ class SplitRows:
     # The file row number of each evaluated row, when rows were dropped (else 0..n_rows-1).
     kept_rows: np.ndarray | None = None
 
+    # Per feature: text coded as categories; and, per such feature, code -> value for some codes.
+    categorical: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    vocabulary: Mapping[str, Mapping[float, str]] = field(default_factory=dict)
+    sample_text: np.ndarray | None = None  # a text model's sampled texts, None where missing
+
     @property
     def row_numbers(self) -> np.ndarray:
         """The file row number (0-based, header excluded) of every evaluated row."""
         return self.kept_rows if self.kept_rows is not None else np.arange(self.n_rows)
+
+    def is_categorical(self, i: int) -> bool:
+        """Whether feature I is a text column coded as categories."""
+        return bool(len(self.categorical) > i and self.categorical[i])
 
     @functools.cached_property
     def _scores(self) -> dict[int, np.ndarray]:
@@ -361,7 +420,9 @@ class SplitRows:
         from auditor.facts.univariate import feature_scores
 
         if n_classes not in self._scores:
-            self._scores[n_classes] = feature_scores(self.sample_x, self.sample_y, n_classes)
+            self._scores[n_classes] = feature_scores(
+                self.sample_x, self.sample_y, n_classes, categorical=self.categorical
+            )
         return self._scores[n_classes]
 
 

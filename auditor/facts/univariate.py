@@ -40,11 +40,18 @@ def _cross_fitted(
     return results
 
 
-def feature_scores(x: np.ndarray, y: np.ndarray, n_classes: int, seed: int = 0) -> np.ndarray:
+def feature_scores(
+    x: np.ndarray,
+    y: np.ndarray,
+    n_classes: int,
+    seed: int = 0,
+    categorical: np.ndarray | None = None,
+) -> np.ndarray:
     """Return an (n_features, n_target_classes) array of cross-fitted univariate AUCs.
 
     Binary models get one column (class 1); multiclass models one column per class. NaN marks an
-    undefined score.
+    undefined score. CATEGORICAL features (codes without order) get one bin per category instead
+    of quantile bins; a category not seen in the fitting half predicts the prior.
     """
     n, f = x.shape
     targets = [1] if n_classes == 2 else list(range(n_classes))
@@ -58,10 +65,16 @@ def feature_scores(x: np.ndarray, y: np.ndarray, n_classes: int, seed: int = 0) 
         if np.all(column == column[0]):
             continue  # constant: no signal, and no score
         scores = []
-        for fit, held in ((half, ~half), (~half, half)):
-            edges = np.unique(np.quantile(column[fit], np.linspace(0, 1, BINS + 1)[1:-1]))
-            cells = np.searchsorted(edges, column, side="right")
-            scores.append(_cross_fitted(cells, onehot, fit, held, len(edges) + 1))
+        if categorical is not None and len(categorical) > j and categorical[j]:
+            _, codes = np.unique(column, return_inverse=True)
+            codes = codes.reshape(-1)
+            for fit, held in ((half, ~half), (~half, half)):
+                scores.append(_cross_fitted(codes, onehot, fit, held, int(codes.max()) + 1))
+        else:
+            for fit, held in ((half, ~half), (~half, half)):
+                edges = np.unique(np.quantile(column[fit], np.linspace(0, 1, BINS + 1)[1:-1]))
+                cells = np.searchsorted(edges, column, side="right")
+                scores.append(_cross_fitted(cells, onehot, fit, held, len(edges) + 1))
         for t in range(len(targets)):
             found = [v for v in (s[t] for s in scores) if v is not None]
             if found:
@@ -69,8 +82,22 @@ def feature_scores(x: np.ndarray, y: np.ndarray, n_classes: int, seed: int = 0) 
     return out
 
 
-def rest_score(x: np.ndarray, y: np.ndarray, without: int, cls: int, seed: int = 0) -> float | None:
-    """Cross-validated ROC AUC for CLS of a logistic regression on every feature but WITHOUT."""
+MAX_ONE_HOT = 30  # categories of a text column one-hot encoded for the rest's regression
+
+
+def rest_score(
+    x: np.ndarray,
+    y: np.ndarray,
+    without: int,
+    cls: int,
+    seed: int = 0,
+    categorical: np.ndarray | None = None,
+) -> float | None:
+    """Cross-validated ROC AUC for CLS of a logistic regression on every feature but WITHOUT.
+
+    CATEGORICAL features enter one-hot encoded when they have at most MAX_ONE_HOT categories in
+    the sample, and not at all beyond (identifier-like codes say nothing a regression can use).
+    """
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
@@ -78,7 +105,7 @@ def rest_score(x: np.ndarray, y: np.ndarray, without: int, cls: int, seed: int =
     from sklearn.preprocessing import StandardScaler
 
     target = (y == cls).astype(int)
-    rest = np.delete(x, without, axis=1)
+    rest = _encoded(x, without, categorical)
     if rest.shape[1] == 0:
         return 0.5
     if target.min() == target.max() or min(target.sum(), len(target) - target.sum()) < 3:
@@ -116,11 +143,35 @@ def single_accuracy(column: np.ndarray, y: np.ndarray, seed: int = 0) -> float |
 
 
 def rest_score_without(
-    x: np.ndarray, y: np.ndarray, without: list[int], cls: int, seed: int = 0
+    x: np.ndarray,
+    y: np.ndarray,
+    without: list[int],
+    cls: int,
+    seed: int = 0,
+    categorical: np.ndarray | None = None,
 ) -> float | None:
     """Cross-validated ROC AUC for CLS of a logistic regression on the features not in WITHOUT."""
     keep = [j for j in range(x.shape[1]) if j not in set(without)]
     if not keep:
         return 0.5
     # rest_score drops one column; drop the others first and let it drop the first of them.
-    return rest_score(np.column_stack([x[:, without[0]], x[:, keep]]), y, 0, cls, seed)
+    order = [without[0], *keep]
+    kinds = None if categorical is None else np.asarray(categorical)[order]
+    return rest_score(x[:, order], y, 0, cls, seed, kinds)
+
+
+def _encoded(x: np.ndarray, without: int, categorical: np.ndarray | None) -> np.ndarray:
+    """Return the columns of X but WITHOUT, categorical ones one-hot (left out when too many)."""
+    if categorical is None or not np.any(categorical):
+        return np.delete(x, without, axis=1)
+    parts = []
+    for j in range(x.shape[1]):
+        if j == without:
+            continue
+        if j < len(categorical) and categorical[j]:
+            values = np.unique(x[:, j])
+            if len(values) <= MAX_ONE_HOT:
+                parts.append((x[:, [j]] == values[None, :]).astype(np.float32))
+            continue
+        parts.append(x[:, [j]])
+    return np.hstack(parts) if parts else np.empty((len(x), 0), np.float32)

@@ -7,15 +7,16 @@ and shaping each batch into what the model's predict takes (`auditor.loading.inp
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from auditor.errors import DataError
-from auditor.loading.inputs import InputSpec, table_feed
+from auditor.loading.categories import encode, merge_vocabularies
+from auditor.loading.inputs import InputSpec, column_feed, table_feed
 from auditor.loading.readers import READERS, RawShard, open_source
 from auditor.options import DEFAULT_BATCH_ROWS, DEFAULT_SHARD_ROWS
 
@@ -38,6 +39,8 @@ class Batch:
     # Row offsets kept from the block, when invalid rows were dropped.
     kept: np.ndarray | None = None
     table: np.ndarray | None = None
+    # A text model's texts (object array of str, None where missing), for the text checks.
+    text: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.y)
@@ -70,6 +73,17 @@ class ReadOptions:
     # The model's inputs (`ModelInfo.inputs`), which shape each batch's `x`; none: x is the table.
     inputs: tuple[InputSpec, ...] = ()
     named_inputs: bool = False
+    # A text model's column (its one string input): the split's only feature, fed as is.
+    text_column: str | None = None
+
+    @property
+    def text_features(self) -> tuple[str, ...]:
+        """The columns read as text: a text model's column, or the named string inputs'."""
+        if self.text_column is not None:
+            return (self.text_column,)
+        if not self.named_inputs:
+            return ()
+        return tuple(spec.name for spec in self.inputs if spec.dtype == "string")
 
 
 @dataclass(frozen=True)
@@ -80,13 +94,22 @@ class ShardReport:
     invalid: int = 0
     # (row number within the split, column) of the first NaN/infinite feature value.
     first_bad: tuple[int, str] | None = None
+    # Missing values per text column (a missing number makes its row invalid instead).
+    missing: Mapping[str, int] = field(default_factory=dict)
+    # Per text column, code -> value for up to `categories.VOCABULARY` values, to name them.
+    vocabulary: Mapping[str, Mapping[float, str]] = field(default_factory=dict)
 
     def merge(self, other: ShardReport) -> ShardReport:
         """Return this report followed by the next shard's (order matters for `first_bad`)."""
+        missing = dict(self.missing)
+        for name, count in other.missing.items():
+            missing[name] = missing.get(name, 0) + count
         return ShardReport(
             self.rows + other.rows,
             self.invalid + other.invalid,
             self.first_bad if self.first_bad is not None else other.first_bad,
+            missing,
+            merge_vocabularies(self.vocabulary, other.vocabulary),
         )
 
 
@@ -149,8 +172,18 @@ class Shard:
         start = self.first_row
         invalid = 0
         first_bad: tuple[int, str] | None = None
-        for x, raw_y in self._raw.batches():
+        missing = dict.fromkeys(self._options.text_features, 0)
+        vocabulary: dict[str, dict[float, str]] = {}
+        for raw in self._raw.batches():
+            # A format that reads no text may yield (features, labels) alone.
+            x, raw_y = raw[0], raw[1]
+            text: dict[str, np.ndarray] = raw[2] if len(raw) > 2 else {}
             y = _labels(raw_y, start, self._path, self._label, self._options)
+            for name, values in text.items():
+                codes, absent, seen = encode(values, normalized=self._options.text_column == name)
+                x[:, self._features.index(name)] = codes
+                missing[name] += int(absent.sum())
+                vocabulary = merge_vocabularies(vocabulary, {name: seen})
             bad = ~np.isfinite(x).all(axis=1)
             n_bad = int(bad.sum())
             if n_bad:
@@ -162,19 +195,30 @@ class Shard:
                 if drop:
                     keep = ~bad
                     if keep.any():
-                        yield self._batch(x[keep], y[keep], start, np.nonzero(keep)[0])
+                        kept_text = {name: values[keep] for name, values in text.items()}
+                        yield self._batch(x[keep], y[keep], start, kept_text, np.nonzero(keep)[0])
                     start += len(x)
                     continue
             if not invalid or drop:
-                yield self._batch(x, y, start)
+                yield self._batch(x, y, start, text)
             start += len(x)
-        self._report = ShardReport(start - self.first_row, invalid, first_bad)
+        self._report = ShardReport(start - self.first_row, invalid, first_bad, missing, vocabulary)
 
     def _batch(
-        self, table: np.ndarray, y: np.ndarray, start: int, kept: np.ndarray | None = None
+        self,
+        table: np.ndarray,
+        y: np.ndarray,
+        start: int,
+        text: dict[str, np.ndarray],
+        kept: np.ndarray | None = None,
     ) -> Batch:
         opts = self._options
-        feed = table_feed(table, self._features, opts.inputs, opts.named_inputs)
+        if opts.text_column is not None:
+            texts = text[opts.text_column]
+            filled = np.array(["" if v is None else v for v in texts], dtype=object)
+            feed = column_feed(filled, opts.inputs[0]) if opts.inputs else filled
+            return Batch(feed, y, start, kept, table=table, text=texts)
+        feed = table_feed(table, self._features, opts.inputs, opts.named_inputs, text)
         return Batch(feed, y, start, kept, table=table)
 
 
@@ -190,6 +234,20 @@ class SplitReader:
         self.columns = self._reader.columns()
         self.features = self._select_features()
         self.dropped_rows = 0
+        # Missing values per text column, set by `check` once the split is read.
+        self.missing_values: dict[str, int] = {}
+
+    @property
+    def text_features(self) -> tuple[str, ...]:
+        """The feature columns read as text (the model's named string inputs), in model order."""
+        wanted = set(self.options.text_features)
+        return tuple(f for f in self.features if f in wanted)
+
+    @property
+    def categorical(self) -> np.ndarray:
+        """Per feature: whether it is a text column, coded as categories in the batches' table."""
+        wanted = set(self.options.text_features)
+        return np.array([f in wanted for f in self.features], dtype=bool)
 
     @property
     def label(self) -> str:
@@ -208,6 +266,14 @@ class SplitReader:
         )
         available = [c for c in self.columns if c != self.label and c not in opts.ignore]
         context = {column for _, column in opts.context}
+        if opts.text_column is not None:
+            if opts.text_column not in available:
+                raise DataError(
+                    f"{self.path}: the model reads one text column, '{opts.text_column}', which "
+                    f"the {self.name} split lacks; columns are {_preview(available)}; name the "
+                    "text column with --text-column"
+                )
+            return [opts.text_column]
         if opts.feature_names:
             missing = [c for c in opts.feature_names if c not in available]
             if missing:
@@ -235,10 +301,10 @@ class SplitReader:
                 "labels are an array of their own; pass the split as CSV, Parquet or a DataFrame"
             )
         opts = self.options
-        parts = [
-            raw
+        parts = [  # the column comes as the batches' labels, of any type
+            batch[1]
             for shard in self._reader.shards((), name, opts.batch_rows, opts.shard_rows)
-            for _, raw in shard.batches()
+            for batch in shard.batches()
         ]
         return np.concatenate(parts) if parts else np.empty(0)
 
@@ -278,7 +344,12 @@ class SplitReader:
         numeric.
         """
         opts = self.options
-        raw = self._reader.shards(self.features, self.label, opts.batch_rows, opts.shard_rows)
+        text = self.text_features
+        # Text only when there is some: a format that reads none keeps the four arguments.
+        extra = {"text": text} if text else {}
+        raw = self._reader.shards(
+            self.features, self.label, opts.batch_rows, opts.shard_rows, **extra
+        )
         return [
             Shard(i, shard, self.path, self.label, self.features, self.options)
             for i, shard in enumerate(raw)
@@ -303,6 +374,7 @@ class SplitReader:
         """
         drop = self.options.drop_invalid_rows
         self.dropped_rows = report.invalid if drop else 0
+        self.missing_values = {name: n for name, n in report.missing.items() if n}
         if report.rows and report.invalid == report.rows and drop:
             column = report.first_bad[1] if report.first_bad else "?"
             raise DataError(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,14 +83,28 @@ def column_feed(values: np.ndarray, spec: InputSpec) -> np.ndarray:
 
 
 def table_feed(
-    table: np.ndarray, features: Sequence[str], specs: Sequence[InputSpec], named: bool
+    table: np.ndarray,
+    features: Sequence[str],
+    specs: Sequence[InputSpec],
+    named: bool,
+    text: Mapping[str, np.ndarray] | None = None,
 ) -> Any:
     """Return what the model's predict takes for float32 rows TABLE (columns FEATURES).
 
     A model with one vector input takes the array itself; a model with named inputs takes a dict
-    of one column per input, in the input's dtype.
+    of one column per input, in the input's dtype. A string input gets its raw column from TEXT
+    (object arrays of str, None where missing), a missing value as "" (StringLookup's
+    out-of-vocabulary bucket, unless the model declares "" its mask token).
     """
     if not named:
         return table
     index = {name: i for i, name in enumerate(features)}
-    return {spec.name: column_feed(table[:, index[spec.name]], spec) for spec in specs}
+    feed = {}
+    for spec in specs:
+        if text is not None and spec.name in text:
+            values = text[spec.name]
+            filled = np.array(["" if v is None else v for v in values], dtype=object)
+            feed[spec.name] = column_feed(filled, spec)
+        else:
+            feed[spec.name] = column_feed(table[:, index[spec.name]], spec)
+    return feed

@@ -360,11 +360,14 @@ def _feature_count(specs: tuple[InputSpec, ...]) -> tuple[int, tuple[int | None,
 def unsupported_inputs(info: ModelInfo) -> str | None:
     """Say why the splits cannot be read for this model's inputs; None when they can.
 
-    Tables are read today: one (None, n_features) input, or named inputs of one value per row.
+    Tables are read today (one (None, n_features) input, or named inputs of one value per row),
+    and texts (one string input of one value per row).
     """
     specs = info.inputs
     if not specs:
         return None
+    if info.input_kind == "text":
+        return None  # one string input, fed a text column (`--text-column`)
     if len(specs) == 1:
         shape = specs[0].shape
         if len(shape) != 2 or shape[1] is None:

@@ -81,6 +81,7 @@ def report_dict(result: AuditResult) -> dict[str, Any]:
         "model": model,
         "classes": list(ev.classes),
         "features": list(ev.features),
+        **({"text_features": list(ev.text_features)} if ev.text_features else {}),
         "threshold": ev.threshold,
         "rule_set": {
             "name": result.rule_set.name,

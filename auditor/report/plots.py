@@ -326,7 +326,7 @@ def feature_mass(ev: Evaluation) -> Figure | None:
 
 def sweep_curve(sweep: Any) -> Figure | None:
     """Plot validation (and training) loss against the swept strength, best setting marked."""
-    if sweep is None:
+    if sweep is None or not sweep.runs:  # not applicable: nothing was retrained
         return None
     plt = _pyplot()
     runs = sorted(sweep.runs, key=lambda r: r.strength)

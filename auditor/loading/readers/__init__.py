@@ -15,9 +15,11 @@ from auditor.loading.readers.memory import MemoryReader
 from auditor.loading.readers.npz import NpzReader
 from auditor.loading.readers.parquet import ParquetReader
 
-# Raw rows as a reader yields them: float32 features (n, f) in model order, and the labels as
-# stored (numbers, booleans or text); turning them into class indices is shared (loading.data).
-RawBatch = tuple[np.ndarray, np.ndarray]
+# Raw rows as a reader yields them: float32 features (n, f) in model order, the labels as stored
+# (numbers, booleans or text), and the text columns asked for, by name, as object arrays of str
+# (None where missing; their columns of the float32 array hold NaN until they are encoded).
+# Turning labels into class indices and text into codes is shared (loading.data).
+RawBatch = tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]
 
 
 class RawShard(Protocol):
@@ -53,11 +55,19 @@ class Reader(Protocol):
         ...
 
     def shards(
-        self, features: Sequence[str], label: str, batch_rows: int, shard_rows: int
+        self,
+        features: Sequence[str],
+        label: str,
+        batch_rows: int,
+        shard_rows: int,
+        text: Sequence[str] = (),
     ) -> Sequence[RawShard]:
         """Cut the rows into consecutive shards, first row first, of about SHARD_ROWS rows or more.
 
-        A format that cannot be cut (CSV) gives one shard.
+        TEXT names the features read as text (a model's string inputs); the others must be
+        numbers or booleans. TEXT is only passed when there is some, and batches may be
+        (features, labels) pairs, so a format that reads no text can leave both out. A format
+        that cannot be cut (CSV) gives one shard.
         """
         ...
 

@@ -47,13 +47,18 @@ class DatasetReader:
         return list(self._dataset.schema.names)
 
     def shards(
-        self, features: Sequence[str], label: str, batch_rows: int, shard_rows: int
+        self,
+        features: Sequence[str],
+        label: str,
+        batch_rows: int,
+        shard_rows: int,
+        text: Sequence[str] = (),
     ) -> list[ParquetShard]:
         """Cut each file into runs of at least `shard_rows` rows; a run never spans two files."""
         import pyarrow as pa
         import pyarrow.dataset as ds
 
-        check_numeric(self.path, self._dataset.schema, features)
+        check_numeric(self.path, self._dataset.schema, features, text)
         filesystem = self._dataset.filesystem
         shards: list[ParquetShard] = []
         first_row = 0
@@ -69,7 +74,7 @@ class DatasetReader:
             for groups, start in runs(sizes, max(batch_rows, shard_rows), first_row):
                 shard = ParquetShard(
                     fragment.path, groups, tuple(features), label, batch_rows, start,
-                    filesystem=filesystem, constants=constants, where=where,
+                    filesystem=filesystem, constants=constants, where=where, text=tuple(text),
                 )  # fmt: skip
                 shards.append(shard)
             first_row += sum(sizes)

@@ -37,9 +37,19 @@ class NpzReader:
         return [f"x{i}" for i in range(x.shape[1])]
 
     def shards(
-        self, features: Sequence[str], label: str, batch_rows: int, shard_rows: int
+        self,
+        features: Sequence[str],
+        label: str,
+        batch_rows: int,
+        shard_rows: int,
+        text: Sequence[str] = (),
     ) -> list[ArrayShard]:
         """Return the whole file as one shard; DataError when x is not numeric or boolean."""
+        if text:
+            raise DataError(
+                f"{self.path}: the model takes text input(s) {', '.join(text)}, and an NPZ "
+                "holds numbers only (auditor loads no pickled objects); use CSV or Parquet"
+            )
         arrays = self._load()
         x, y = arrays["x"], arrays["y"]
         if not np.issubdtype(x.dtype, np.number) and x.dtype != np.bool_:

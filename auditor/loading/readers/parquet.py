@@ -39,38 +39,62 @@ class ParquetReader:
             raise DataError(f"{self.path}: not a readable Parquet file ({exc})") from None
 
     def shards(
-        self, features: Sequence[str], label: str, batch_rows: int, shard_rows: int
+        self,
+        features: Sequence[str],
+        label: str,
+        batch_rows: int,
+        shard_rows: int,
+        text: Sequence[str] = (),
     ) -> list[ParquetShard]:
         """Cut the file into runs of consecutive row groups of at least `shard_rows` rows each.
 
         The last run may be shorter; a run is never shorter than a batch, so a file written in many
         small row groups is still read in full batches, and few batches are cut short at a shard's
-        end. A file with one row group is one shard. DataError when a feature column is not
-        numeric or boolean.
+        end. A file with one row group is one shard. DataError when a feature column that is not
+        TEXT is not numeric or boolean.
         """
         with _open(self.path) as parquet:
-            check_numeric(self.path, parquet.schema_arrow, features)
+            check_numeric(self.path, parquet.schema_arrow, features, text)
             metadata = parquet.metadata
             sizes = [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
         return [
-            ParquetShard(self.path, groups, tuple(features), label, batch_rows, first_row)
+            ParquetShard(
+                self.path, groups, tuple(features), label, batch_rows, first_row, text=tuple(text)
+            )
             for groups, first_row in runs(sizes, max(batch_rows, shard_rows))
         ]
 
 
-def check_numeric(where: Path | str, schema: Any, features: Sequence[str]) -> None:
-    """Refuse a feature column of SCHEMA that is neither numeric nor boolean, naming WHERE."""
+def check_numeric(
+    where: Path | str, schema: Any, features: Sequence[str], text: Sequence[str] = ()
+) -> None:
+    """Refuse feature columns of SCHEMA that are neither numeric nor boolean, naming WHERE.
+
+    TEXT columns are read as text and pass; the message names every column refused.
+    """
     import pyarrow as pa
 
+    bad = []
     for name in features:
         kind = schema.field(name).type
-        if not (
+        if name not in text and not (
             pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind)
         ):
-            raise DataError(
-                f"{where}: feature column '{name}' has type {kind}; features must be "
-                "numeric or boolean (encode it, or pass --ignore " + name + ")"
-            )
+            bad.append((name, kind))
+    if len(bad) == 1:
+        name, kind = bad[0]
+        raise DataError(
+            f"{where}: feature column '{name}' has type {kind}; features must be "
+            "numeric or boolean (encode it, or pass --ignore " + name + ")"
+        )
+    if bad:
+        names = ", ".join(name for name, _ in bad)
+        raise DataError(
+            f"{where}: feature columns {names} hold text or other non-numbers (first: "
+            f"'{bad[0][0]}', type {bad[0][1]}), where the model takes numbers: encode them, give "
+            "the model one named string input per such column (StringLookup inside), or pass "
+            f"--ignore for each of {names}"
+        )
 
 
 def runs(
@@ -107,14 +131,18 @@ class ParquetShard:
     filesystem: Any = None
     constants: tuple[tuple[str, Any], ...] = ()
     where: str = ""  # the file's name in messages (a URI), when not PATH
+    text: tuple[str, ...] = ()  # features read as text (the model's string inputs)
 
     @property
     def name(self) -> str:
         """The shard's file, as messages name it."""
         return self.where or str(self.path)
 
-    def batches(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """Yield (features, raw labels) of at most `batch_rows` rows, across row-group borders."""
+    def batches(self) -> Iterator[tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]]:
+        """Yield (features, raw labels, text columns) of at most `batch_rows` rows.
+
+        Batches run across row-group borders.
+        """
         import pyarrow as pa
 
         from auditor.loading.readers._arrow import to_arrays
@@ -128,7 +156,7 @@ class ParquetShard:
                 ):
                     for name, value in fixed.items():  # a hive partition's key, one value
                         batch = batch.append_column(name, pa.array([value] * batch.num_rows))
-                    yield to_arrays(batch, self.features, self.label)
+                    yield to_arrays(batch, self.features, self.label, self.text)
             except (pa.ArrowException, OSError) as exc:
                 raise DataError(
                     f"{self.name}: could not read the Parquet data ({one_line(exc)})"

@@ -44,6 +44,18 @@ def facts_of(ev: Evaluation, family: str, split: str) -> Any:
     return found
 
 
+def _per_feature(ev: Evaluation) -> str | None:
+    """Say why per-column checks do not apply to this model's input; None for tables."""
+    kind = getattr(ev.model, "input_kind", "table")
+    if kind == "table":
+        return None
+    return (
+        f"the model reads {kind}, not table columns; the {kind} checks judge it instead"
+        if kind == "text"
+        else f"the model reads {kind}s, not table columns"
+    )
+
+
 def _noise(rate: float, n: int) -> float:
     """2.58 binomial standard errors of a share RATE measured on N rows (99%)."""
     return 2.58 * math.sqrt(max(rate * (1 - rate), 1.0 / max(n, 1)) / max(n, 1))
@@ -164,6 +176,9 @@ def leakage_target_proxy(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     them by `min_margin`. Without it (facts without a model), a near-certain candidate fails when
     its score beats the features that are no candidate by `min_margin`.
     """
+    other_kind = _per_feature(ev)
+    if other_kind:
+        return not_applicable(other_kind)
     split = params["split"]
     facts = facts_of(ev, "proxies", split)
     if facts is None:
@@ -343,8 +358,12 @@ def _reasons(column: Any) -> str:
     reasons = []
     if column.named:
         reasons.append("named like an identifier")
-    if column.unique_share is not None:
+    if column.unique_share is not None and getattr(column, "kind", "number") == "text":
+        reasons.append(f"{pct(column.unique_share)} of its text values are distinct")
+    elif column.unique_share is not None:
         reasons.append(f"{pct(column.unique_share)} unique, nearly consecutive whole numbers")
+    if getattr(column, "pattern", None):
+        reasons.append(f"its values are {column.pattern}s")
     if column.increasing:
         reasons.append("never decreases in file order")
     return "; ".join(reasons)
@@ -352,6 +371,9 @@ def _reasons(column: Any) -> str:
 
 def leakage_identifier(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     """Fail when a model input looks like a row identifier (and, optionally, predicts the label)."""
+    other_kind = _per_feature(ev)
+    if other_kind:
+        return not_applicable(other_kind)
     facts = facts_of(ev, "identifiers", "train")
     if facts is None:
         return not_applicable("no train split was given")
@@ -402,8 +424,18 @@ def leakage_identifier(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     return Outcome(Status.PASSED, f"No model input is {what}.", observed, threshold)
 
 
+def _drifted(entry: Mapping[str, Any]) -> str:
+    """One drifted feature as the message names it; a text column with its unseen share."""
+    unseen = entry.get("unseen_share")
+    extra = f", {pct(unseen)} of its values unseen in train" if unseen else ""
+    return f"'{entry['feature']}' (PSI {fmt(entry['psi'])}{extra})"
+
+
 def split_drift(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     """Fail when feature distributions (PSI) or class priors differ between train and the split."""
+    other_kind = _per_feature(ev)
+    if other_kind:
+        return not_applicable(other_kind)
     split = params["split"]
     facts = facts_of(ev, "drift", split)
     if facts is None or split == "train":
@@ -416,7 +448,12 @@ def split_drift(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     # A feature drifts when its PSI is large *and* the KS test says it is not sampling noise
     # (Bonferroni-corrected over the features), so small splits do not raise false alarms.
     alpha = params["alpha"] / max(len(drift), 1)
-    drifted = [d for d in drift if d["psi"] > params["max_psi"] and d["ks_pvalue"] < alpha]
+    # Text columns carry a chi-square p-value ("pvalue"); numeric ones the KS test's.
+    drifted = [
+        d
+        for d in drift
+        if d["psi"] > params["max_psi"] and d.get("pvalue", d.get("ks_pvalue", 1.0)) < alpha
+    ]
     observed: dict[str, Any] = {
         "drifted_features": [d["feature"] for d in drifted],
         "max_psi": drift[0]["psi"] if drift else 0.0,
@@ -434,7 +471,7 @@ def split_drift(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     if drifted or prior_drift:
         parts = []
         if drifted:
-            names = ", ".join(f"'{d['feature']}' (PSI {fmt(d['psi'])})" for d in drifted[:3])
+            names = ", ".join(_drifted(d) for d in drifted[:3])
             more = f" and {len(drifted) - 3} more" if len(drifted) > 3 else ""
             parts.append(f"{len(drifted)} feature(s) are distributed differently: {names}{more}")
         if prior_drift:
