@@ -17,12 +17,12 @@ from typing import Any
 import numpy as np
 
 from auditor.engines import Progress, running
-from auditor.errors import DataError
+from auditor.errors import DataError, ModelLoadError
 from auditor.evaluation import SPLIT_ORDER, Evaluation, SplitEvaluation
 from auditor.facts import data as data_facts
 from auditor.facts.shard import ShardFacts, standard_error
 from auditor.loading.data import ReadOptions, ShardReport, SplitReader
-from auditor.loading.model import LoadedModel
+from auditor.loading.model import LoadedModel, unsupported_inputs
 from auditor.metrics import baseline_metrics, measure
 from auditor.options import AuditOptions
 
@@ -54,6 +54,9 @@ def evaluate(
     settings = options or AuditOptions()
     classes, threshold = settings.classes, settings.threshold
     info = model.info
+    refused = unsupported_inputs(info)
+    if refused:
+        raise ModelLoadError(refused)
     names = class_names(info.n_classes, classes)
     read = ReadOptions(
         label=settings.label,
@@ -65,6 +68,8 @@ def evaluate(
         drop_invalid_rows=settings.drop_invalid_rows,
         batch_rows=settings.batch_rows,
         shard_rows=settings.shard_rows,
+        inputs=info.inputs,
+        named_inputs=info.named_inputs,
     )
     readers: list[SplitReader] = []
     for name in (n for n in SPLIT_ORDER if paths.get(n) is not None):

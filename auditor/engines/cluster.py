@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from auditor.engines import shard_done
-from auditor.engines.local import shard_facts
+from auditor.engines.local import shard_facts, table
 from auditor.engines.model_files import model_file, unpack
 from auditor.errors import AuditorError
 from auditor.facts.rows import GRID_ROWS, near_grid
@@ -193,8 +193,8 @@ def head_grid(reader: SplitReader, shards: list[Shard]) -> np.ndarray:
     rows = 0
     for shard in shards:
         for batch in shard.batches():
-            head.append(batch.x)
-            rows += len(batch.x)
+            head.append(table(batch))
+            rows += len(batch)
             if rows >= GRID_ROWS:
                 return near_grid(np.concatenate(head)[:GRID_ROWS])
         if shard.report.invalid and not reader.options.drop_invalid_rows:

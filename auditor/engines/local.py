@@ -70,7 +70,7 @@ def shard_facts(
 
     def hash_batch(batch: Batch) -> None:
         started = clock()
-        facts.rows.update(batch.x, batch.y, batch.rows)
+        facts.rows.update(table(batch), batch.y, batch.rows)
         timings["row_facts"] += clock() - started
 
     batches = shard.batches()
@@ -191,14 +191,14 @@ class _Pipeline:
 
     def _timed(self, rows: RowFacts, batch: Batch) -> None:
         started = time.perf_counter()
-        rows.update(batch.x, batch.y, batch.rows)
+        rows.update(table(batch), batch.y, batch.rows)
         self.timings["row_facts"] += time.perf_counter() - started
 
     def _fix_grid(self) -> None:
         """Take the grid from the waiting rows, give it to every shard so far, hash them."""
         if self.scale is not None:
             return
-        head = [batch.x for _, batch in self.waiting]
+        head = [table(batch) for _, batch in self.waiting]
         self.scale = (
             near_grid(np.concatenate(head)[:GRID_ROWS])
             if head
@@ -209,6 +209,15 @@ class _Pipeline:
         for rows, batch in self.waiting:
             self._hash(rows, batch)
         self.waiting, self.waiting_rows = [], 0
+
+
+def table(batch: Batch) -> np.ndarray:
+    """Return the batch's numeric table, which the row facts (hashes, statistics) read."""
+    if batch.table is None:
+        raise DataError(
+            "the data checks read numeric tables; this input kind has no row facts yet"
+        )
+    return batch.table
 
 
 def check_predictions(model: LoadedModel, where: Any, batch: Any, proba: Any) -> None:

@@ -1,7 +1,8 @@
-"""Reads a data split in batches of numeric features and integer labels, whatever its format.
+"""Reads a data split in batches of model inputs and integer labels, whatever its format.
 
 The formats themselves are in `auditor.loading.readers`; what is the same for all of them lives
-here: choosing the feature columns, turning labels into class indices, finding NaN/infinite rows.
+here: choosing the feature columns, turning labels into class indices, finding NaN/infinite rows,
+and shaping each batch into what the model's predict takes (`auditor.loading.inputs`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from auditor.errors import DataError
+from auditor.loading.inputs import InputSpec, table_feed
 from auditor.loading.readers import READERS, RawShard, open_source
 from auditor.options import DEFAULT_BATCH_ROWS, DEFAULT_SHARD_ROWS
 
@@ -22,18 +24,28 @@ FORMATS = {suffix: reader.format for suffix, reader in READERS.items()}
 
 @dataclass(frozen=True)
 class Batch:
-    """A block of rows: float32 features (n, f), integer class labels (n,), first row's number."""
+    """A block of rows: the model's input, integer class labels (n,), first row's number.
 
-    x: np.ndarray
+    `x` is what the model's predict takes: an array of any shape (n, ...), or a dict input name
+    -> array for a model with named inputs. `table` is the rows' numeric features as float32
+    (n, f), in the order of the split's `features`, for the data checks; None when the input is
+    no numeric table (images, text).
+    """
+
+    x: Any
     y: np.ndarray
     start: int
     # Row offsets kept from the block, when invalid rows were dropped.
     kept: np.ndarray | None = None
+    table: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.y)
 
     @property
     def rows(self) -> np.ndarray:
         """The file row number (0-based, header excluded) of each row of the batch."""
-        offsets = self.kept if self.kept is not None else np.arange(len(self.x))
+        offsets = self.kept if self.kept is not None else np.arange(len(self.y))
         return self.start + offsets
 
 
@@ -52,6 +64,9 @@ class ReadOptions:
     shard_rows: int = DEFAULT_SHARD_ROWS
     # The first split's feature columns, when this is a later split: errors name what differs.
     reference_features: tuple[str, ...] | None = None
+    # The model's inputs (`ModelInfo.inputs`), which shape each batch's `x`; none: x is the table.
+    inputs: tuple[InputSpec, ...] = ()
+    named_inputs: bool = False
 
 
 @dataclass(frozen=True)
@@ -144,13 +159,20 @@ class Shard:
                 if drop:
                     keep = ~bad
                     if keep.any():
-                        yield Batch(x[keep], y[keep], start, np.nonzero(keep)[0])
+                        yield self._batch(x[keep], y[keep], start, np.nonzero(keep)[0])
                     start += len(x)
                     continue
             if not invalid or drop:
-                yield Batch(x, y, start)
+                yield self._batch(x, y, start)
             start += len(x)
         self._report = ShardReport(start - self.first_row, invalid, first_bad)
+
+    def _batch(
+        self, table: np.ndarray, y: np.ndarray, start: int, kept: np.ndarray | None = None
+    ) -> Batch:
+        opts = self._options
+        feed = table_feed(table, self._features, opts.inputs, opts.named_inputs)
+        return Batch(feed, y, start, kept, table=table)
 
 
 class SplitReader:

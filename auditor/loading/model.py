@@ -18,6 +18,7 @@ from auditor.loading.architecture import (
     read_architecture,
     read_savedmodel_weights,
 )
+from auditor.loading.inputs import InputSpec, batch_length, dtype_name, input_kind
 from auditor.loading.keras_env import import_keras
 
 SUPPORTED = (
@@ -45,6 +46,18 @@ class ModelInfo:
     loss_source: str
     # Where an MLflow model URI led (uri, registered name and version, run id); None for files.
     mlflow: dict[str, Any] | None = None
+    # Each input's name, shape and dtype, in the model's order; what `input_kind` is read from.
+    inputs: tuple[InputSpec, ...] = ()
+
+    @property
+    def input_kind(self) -> str:
+        """What the model reads: "table", "image" or "text" (`auditor.loading.inputs`)."""
+        return input_kind(self.inputs)
+
+    @property
+    def input_dtypes(self) -> dict[str, str]:
+        """Each input's dtype by name: "float32", "int64", "string", ..."""
+        return {spec.name: spec.dtype for spec in self.inputs}
 
     def to_dict(self) -> dict[str, Any]:
         """Return the facts as report.json holds them (`mlflow` only for MLflow model URIs)."""
@@ -59,6 +72,8 @@ class ModelInfo:
             "named_inputs": self.named_inputs,
             "n_features": self.n_features,
             "input_shape": list(self.input_shape),
+            "input_kind": self.input_kind,
+            "input_dtypes": self.input_dtypes,
             "parameter_count": self.parameter_count,
             "loss": self.loss,
             "loss_source": self.loss_source,
@@ -79,13 +94,9 @@ class LoadedModel:
     regularization_penalty: float | None = None
     keras_model: Any = field(default=None, repr=False)
 
-    def predict_raw(self, x: np.ndarray) -> np.ndarray:
-        """Return the model's raw output for a batch of feature rows (float32, shape (n, f))."""
-        if self.info.named_inputs:
-            feed: Any = {name: x[:, [i]] for i, name in enumerate(self.info.input_names)}
-        else:
-            feed = x
-        return np.asarray(self._predict(feed), dtype=np.float32).reshape(len(x), -1)
+    def predict_raw(self, x: Any) -> np.ndarray:
+        """Return the model's raw output for a batch's `x` (an array, or a dict of named inputs)."""
+        return np.asarray(self._predict(x), dtype=np.float32).reshape(batch_length(x), -1)
 
     def to_proba(self, raw: np.ndarray) -> np.ndarray:
         """Turn raw outputs into an (n, n_classes) probability matrix."""
@@ -242,7 +253,10 @@ def from_keras_model(model: Any, *, path: str = "<in memory>", fmt: str = "keras
     activation = _output_activation(model)
     from_logits = _loss_from_logits(loss_obj)
     output, task, n_classes = _infer_task(path, activation, out_units, from_logits)
-    input_names, named, n_features, input_shape = _describe_inputs(path, model)
+    specs = describe_inputs(model)
+    named = len(specs) > 1
+    input_names = tuple(spec.name for spec in specs)
+    n_features, input_shape = _feature_count(specs)
     loss_fn, loss_name, loss_source = _loss_function(keras, loss_obj, output, n_classes, out_units)
 
     predict_fn = _fast_predict(tf, model)
@@ -263,6 +277,7 @@ def from_keras_model(model: Any, *, path: str = "<in memory>", fmt: str = "keras
         parameter_count=int(model.count_params()),
         loss=loss_name,
         loss_source=loss_source,
+        inputs=specs,
     )
     return LoadedModel(
         info=info,
@@ -317,25 +332,55 @@ def _infer_task(path: str, activation: str, units: int, from_logits: bool) -> tu
     )
 
 
-def _describe_inputs(path: str, model: Any) -> tuple[tuple[str, ...], bool, int, tuple]:
-    inputs = model.inputs
-    names = tuple(str(t.name).split(":")[0] for t in inputs)
-    if len(inputs) == 1:
-        shape = tuple(inputs[0].shape)
+def describe_inputs(model: Any) -> tuple[InputSpec, ...]:
+    """Return each of the model's inputs by name, shape and dtype, in the model's order."""
+    return tuple(
+        InputSpec(
+            name=str(t.name).split(":")[0],
+            shape=tuple(None if d is None else int(d) for d in t.shape),
+            dtype=dtype_name(getattr(t, "dtype", "float32")),
+        )
+        for t in model.inputs
+    )
+
+
+def _feature_count(specs: tuple[InputSpec, ...]) -> tuple[int, tuple[int | None, ...]]:
+    """Return the number of input values per row and the input shape report.json shows.
+
+    One input: its own shape, and the product of its per-row dimensions (1 for a (None,) text
+    input); several named inputs: one feature each, shown as (None, n_inputs).
+    """
+    if len(specs) == 1:
+        shape = specs[0].shape
+        count = int(np.prod([d or 0 for d in shape[1:]])) if len(shape) > 1 else 1
+        return count, shape
+    return len(specs), (None, len(specs))
+
+
+def unsupported_inputs(info: ModelInfo) -> str | None:
+    """Say why the splits cannot be read for this model's inputs; None when they can.
+
+    Tables are read today: one (None, n_features) input, or named inputs of one value per row.
+    """
+    specs = info.inputs
+    if not specs:
+        return None
+    if len(specs) == 1:
+        shape = specs[0].shape
         if len(shape) != 2 or shape[1] is None:
-            raise ModelLoadError(
-                f"{path}: the model's input has shape {shape}; auditor audits models on tabular "
-                "rows, with an input of shape (None, n_features) or one named (None, 1) input per "
-                "feature"
+            return (
+                f"{info.path}: the model's input has shape {shape}; auditor audits models on "
+                "tabular rows, with an input of shape (None, n_features) or one named (None, 1) "
+                "input per feature"
             )
-        return names, False, int(shape[1]), shape
-    for t in inputs:
-        if tuple(t.shape)[1:] not in ((1,), ()):
-            raise ModelLoadError(
-                f"{path}: input '{t.name}' has shape {tuple(t.shape)}; with several inputs each "
-                "must be one feature of shape (None, 1)"
+        return None
+    for spec in specs:
+        if not spec.is_column:
+            return (
+                f"{info.path}: input '{spec.name}' has shape {spec.shape}; with several inputs "
+                "each must be one feature of shape (None, 1)"
             )
-    return names, True, len(inputs), (None, len(inputs))
+    return None
 
 
 def _loss_function(
@@ -435,6 +480,11 @@ def _load_savedmodel(path: Path) -> LoadedModel:
         parameter_count=None,
         loss=default,
         loss_source="default (a SavedModel keeps no compiled loss)",
+        inputs=(
+            InputSpec(
+                str(flat[0].name or "input"), (None, n_features), dtype_name(flat[0].dtype)
+            ),
+        ),
     )
     return LoadedModel(
         info=info,
