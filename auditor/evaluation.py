@@ -32,6 +32,8 @@ class SplitEvaluation:
     confusion_matrix: list[list[int]]
     baseline: dict[str, Any]
     dropped_rows: int = 0
+    # How an image split was read (an image folder's decoding and resizing); empty for tables.
+    reading: str = ""
     y: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64), repr=False, compare=False)
     proba: np.ndarray = field(
         default_factory=lambda: np.empty((0, 2), np.float32), repr=False, compare=False
@@ -42,8 +44,11 @@ class SplitEvaluation:
     )
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the split's measurements as report.json holds them (without `y` and `proba`)."""
-        return {
+        """Return the split's measurements as report.json holds them (without `y` and `proba`).
+
+        `reading` only for image splits.
+        """
+        facts = {
             "path": self.path,
             "n_rows": self.n_rows,
             "dropped_rows": self.dropped_rows,
@@ -52,6 +57,9 @@ class SplitEvaluation:
             "confusion_matrix": self.confusion_matrix,
             "baseline": self.baseline,
         }
+        if self.reading:
+            facts["reading"] = self.reading
+        return facts
 
 
 @dataclass(frozen=True)

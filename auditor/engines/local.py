@@ -70,7 +70,7 @@ def shard_facts(
 
     def hash_batch(batch: Batch) -> None:
         started = clock()
-        facts.rows.update(table(batch), batch.y, batch.rows)
+        facts.rows.update(table(batch), batch.y, batch.rows, batch.images)
         timings["row_facts"] += clock() - started
 
     batches = shard.batches()
@@ -191,7 +191,7 @@ class _Pipeline:
 
     def _timed(self, rows: RowFacts, batch: Batch) -> None:
         started = time.perf_counter()
-        rows.update(table(batch), batch.y, batch.rows)
+        rows.update(table(batch), batch.y, batch.rows, batch.images)
         self.timings["row_facts"] += time.perf_counter() - started
 
     def _fix_grid(self) -> None:
@@ -214,9 +214,7 @@ class _Pipeline:
 def table(batch: Batch) -> np.ndarray:
     """Return the batch's numeric table, which the row facts (hashes, statistics) read."""
     if batch.table is None:
-        raise DataError(
-            "the data checks read numeric tables; this input kind has no row facts yet"
-        )
+        raise DataError("the data checks read numeric tables; this input kind has no row facts yet")
     return batch.table
 
 

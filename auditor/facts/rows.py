@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from auditor.facts.images import difference_hashes, pixel_hashes
 from auditor.options import DEFAULT_SAMPLE_ROWS
 
 GRID_ROWS = 65_536  # leading training rows whose spread fixes the near-duplicate grid
@@ -209,11 +210,21 @@ class RowFacts:
     sample_y: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     sample_rows: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
 
-    def update(self, x: np.ndarray, y: np.ndarray, rows: np.ndarray) -> None:
-        """Fold one batch of rows (with their row numbers in the split) into the facts."""
+    def update(
+        self, x: np.ndarray, y: np.ndarray, rows: np.ndarray, images: np.ndarray | None = None
+    ) -> None:
+        """Fold one batch of rows (with their row numbers in the split) into the facts.
+
+        For IMAGES, X is their statistics table (`auditor.loading.image_inputs`); rows are hashed
+        by their pixels and near hashes are the images' difference hashes (`auditor.facts.images`).
+        """
         assert self.scale is not None, "the near-duplicate grid is set before the first row"
-        self.hashes.append(hash_rows(x))
-        self.near_hashes.append(hash_rows(near_cells(x, self.scale)))
+        if images is not None:
+            self.hashes.append(pixel_hashes(images))
+            self.near_hashes.append(difference_hashes(images))
+        else:
+            self.hashes.append(hash_rows(x))
+            self.near_hashes.append(hash_rows(near_cells(x, self.scale)))
         self.stats.update(x)
         rows = np.asarray(rows, dtype=np.int64)
         run = len(rows) and rows[-1] - rows[0] + 1 == len(rows)  # rows only ever increase
@@ -320,6 +331,11 @@ class SplitRows:
     sample_x: np.ndarray
     sample_y: np.ndarray
     sample_rows: np.ndarray
+    # "image": hashes are pixel digests, near_hashes (n, 2) difference hashes, the sample holds
+    # per-image statistics. SOURCE gives images and file names back by row (`image(row)`,
+    # `name(row)`), for evidence.
+    kind: str = "table"
+    source: Any = field(default=None, compare=False, repr=False)
 
     @functools.cached_property
     def _scores(self) -> dict[int, np.ndarray]:

@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 
 from auditor.errors import DataError
-from auditor.loading.inputs import InputSpec, table_feed
+from auditor.loading.image_inputs import image_feed, image_target, statistic_names, statistics
+from auditor.loading.inputs import InputSpec, input_kind, table_feed
 from auditor.loading.readers import READERS, RawShard, open_source
 from auditor.options import DEFAULT_BATCH_ROWS, DEFAULT_SHARD_ROWS
 
@@ -41,6 +42,11 @@ class Batch:
 
     def __len__(self) -> int:
         return len(self.y)
+
+    @property
+    def images(self) -> np.ndarray | None:
+        """The images fed to the model (n, height, width[, channels]), for image inputs."""
+        return self.x if isinstance(self.x, np.ndarray) and self.x.ndim >= 3 else None
 
     @property
     def rows(self) -> np.ndarray:
@@ -146,31 +152,44 @@ class Shard:
         start = self.first_row
         invalid = 0
         first_bad: tuple[int, str] | None = None
-        for x, raw_y in self._raw.batches():
+        for x, raw_y, *stored in self._raw.batches():
+            # Image readers add each image's stored size (or None): see `RawBatch`.
+            sizes = stored[0] if stored else None
             y = _labels(raw_y, start, self._path, self._label, self._options)
-            bad = ~np.isfinite(x).all(axis=1)
+            flat = x.reshape(len(x), -1)
+            bad = ~np.isfinite(flat).all(axis=1)
             n_bad = int(bad.sum())
             if n_bad:
                 invalid += n_bad
                 if first_bad is None:
                     row = int(np.argmax(bad))
-                    col = int(np.argmax(~np.isfinite(x[row])))
-                    first_bad = (start + row, self._features[col])
+                    col = int(np.argmax(~np.isfinite(flat[row])))
+                    where = self._features[col] if x.ndim == 2 else f"pixel {col}"
+                    first_bad = (start + row, where)
                 if drop:
                     keep = ~bad
                     if keep.any():
-                        yield self._batch(x[keep], y[keep], start, np.nonzero(keep)[0])
+                        kept = sizes[keep] if sizes is not None else None
+                        yield self._batch(x[keep], y[keep], start, np.nonzero(keep)[0], kept)
                     start += len(x)
                     continue
             if not invalid or drop:
-                yield self._batch(x, y, start)
+                yield self._batch(x, y, start, sizes=sizes)
             start += len(x)
         self._report = ShardReport(start - self.first_row, invalid, first_bad)
 
     def _batch(
-        self, table: np.ndarray, y: np.ndarray, start: int, kept: np.ndarray | None = None
+        self,
+        table: np.ndarray,
+        y: np.ndarray,
+        start: int,
+        kept: np.ndarray | None = None,
+        sizes: np.ndarray | None = None,
     ) -> Batch:
         opts = self._options
+        if table.ndim >= 3:  # images: the table the data checks read is their statistics
+            images = image_feed(table, opts.inputs[0], self._path)
+            return Batch(images, y, start, kept, table=statistics(table, sizes))
         feed = table_feed(table, self._features, opts.inputs, opts.named_inputs)
         return Batch(feed, y, start, kept, table=table)
 
@@ -185,8 +204,53 @@ class SplitReader:
         self.path = self._reader.path
         self.format = self._reader.format
         self.columns = self._reader.columns()
-        self.features = self._select_features()
+        # "table" or "image": what the reader holds, which must be what the model takes.
+        self.kind = getattr(self._reader, "kind", "table")
+        self._check_kind()
+        self.features = self._select_features() if self.kind == "table" else []
         self.dropped_rows = 0
+
+    def _check_kind(self) -> None:
+        """Refuse images for a table model and a table for an image model; set image targets."""
+        specs = self.options.inputs
+        wants = input_kind(specs) if specs else "table"
+        if wants == "image" and self.kind != "image":
+            raise DataError(
+                f"{self.path}: the model takes images of shape {specs[0].shape}, but the "
+                f"{self.name} split is a table; pass an image folder (one sub-folder per class), "
+                "an NPZ whose x is (images, height, width[, channels]), or image arrays"
+            )
+        if self.kind == "image" and wants != "image":
+            raise DataError(
+                f"{self.path}: the {self.name} split holds images, but the model's input is "
+                "not an image input (None, height, width[, channels])"
+            )
+        if self.kind == "image" and hasattr(self._reader, "target"):
+            self._reader.target = image_target(specs[0])
+
+    @property
+    def table_columns(self) -> list[str]:
+        """The names of the numeric table's columns: the features, or the image statistics."""
+        if self.kind != "image":
+            return list(self.features)
+        channels = image_target(self.options.inputs[0])[2]
+        return statistic_names(channels, stored_sizes=hasattr(self._reader, "target"))
+
+    @property
+    def classes(self) -> tuple[str, ...] | None:
+        """The class names an image folder's sub-folders give, in label order; else None."""
+        return getattr(self._reader, "classes", None)
+
+    @property
+    def reading(self) -> str:
+        """How an image split was read and resized, for the report; empty for tables."""
+        describe = getattr(self._reader, "describe", None)
+        return str(describe()) if self.kind == "image" and describe is not None else ""
+
+    @property
+    def source(self) -> Any:
+        """What gives an image split's images and file names back by row (evidence); else None."""
+        return self._reader if self.kind == "image" else None
 
     @property
     def label(self) -> str:

@@ -42,8 +42,11 @@ def dtype_name(dtype: Any) -> str:
 
 
 def input_kind(specs: Sequence[InputSpec]) -> str:
-    """Tell what the model reads: "image" (one input (None, h, w[, c])), "text" (one string
-    input of one value per row) or "table" (one row vector, or one named input per column)."""
+    """Tell what the model reads: "image", "text" or "table".
+
+    "image": one input (None, h, w[, c]); "text": one string input of one value per row;
+    "table": one row vector, or one named input per column.
+    """
     if len(specs) == 1:
         spec = specs[0]
         if len(spec.shape) >= 3:
@@ -61,7 +64,7 @@ def batch_length(x: Any) -> int:
 
 
 def numpy_dtype(spec: InputSpec) -> Any:
-    """The NumPy dtype a column fed to SPEC is given (strings as Python objects)."""
+    """Return the NumPy dtype a column fed to SPEC is given (strings as Python objects)."""
     if spec.dtype == "string":
         return object
     try:

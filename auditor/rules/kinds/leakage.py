@@ -120,15 +120,21 @@ def duplicate_rows(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     if n < 2:
         return not_applicable(f"the {split} split has fewer than 2 rows")
     duplicates, conflicting_rows = facts.duplicate_rows, facts.conflicting_label_rows
+    near = facts.near_duplicate_rows  # images only: near copies within the split
     observed = {
         "duplicate_rows": duplicates,
         "duplicate_fraction": duplicates / n,
         "conflicting_label_rows": conflicting_rows,
         "conflicting_label_groups": facts.conflicting_label_groups,
     }
+    evidence: dict[str, Any] = {"conflicting_labels": [dict(e) for e in facts.examples]}
+    near_text = ""
+    if near is not None:
+        observed.update(near_duplicate_rows=near, near_duplicate_fraction=near / n)
+        evidence["near_duplicates"] = [dict(e) for e in facts.near_examples]
+        near_text = f"; {near:,} more have a near copy ({pct(near / n)})" if near else ""
     threshold = {"max_fraction": params["max_fraction"]}
-    evidence = {"conflicting_labels": [dict(e) for e in facts.examples]}
-    if duplicates / n > params["max_fraction"] or conflicting_rows:
+    if (duplicates + (near or 0)) / n > params["max_fraction"] or conflicting_rows:
         conflict = (
             f"; {conflicting_rows:,} rows in {facts.conflicting_label_groups:,} group(s) "
             "of identical features carry different labels (label noise the model cannot learn)"
@@ -138,18 +144,19 @@ def duplicate_rows(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
         return Outcome(
             Status.FAILED,
             f"{duplicates:,} of {n:,} {split} rows ({pct(duplicates / n)}) duplicate another row"
-            f"{conflict}: duplicates weigh some examples more and inflate metrics when they "
-            "straddle a split.",
+            f"{near_text}{conflict}: duplicates weigh some examples more and inflate metrics "
+            "when they straddle a split.",
             observed,
             threshold,
             evidence,
         )
     return Outcome(
         Status.PASSED,
-        f"{duplicates:,} of {n:,} {split} rows duplicate another row (limit "
+        f"{duplicates:,} of {n:,} {split} rows duplicate another row{near_text} (limit "
         f"{pct(params['max_fraction'])}); no identical rows carry different labels.",
         observed,
         threshold,
+        {"near_duplicates": evidence["near_duplicates"]} if near else {},
     )
 
 
@@ -159,6 +166,8 @@ def leakage_target_proxy(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     facts = _facts(ev, "proxies", split)
     if facts is None:
         return not_applicable(f"no {split} split was given")
+    if facts.not_applicable:
+        return not_applicable(facts.not_applicable)
     if facts.sample_rows < params["min_rows"] or facts.sample_classes < 2:
         return not_applicable(
             f"needs at least {params['min_rows']} {split} rows with several classes"
@@ -231,6 +240,8 @@ def leakage_identifier(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     facts = _facts(ev, "identifiers", "train")
     if facts is None:
         return not_applicable("no train split was given")
+    if facts.not_applicable:
+        return not_applicable(facts.not_applicable)
     if facts.sample_rows < 2:
         return not_applicable(
             f"the train split has {facts.sample_rows} row(s); the check needs 2 or more"
