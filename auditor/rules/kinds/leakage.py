@@ -85,6 +85,9 @@ def leakage_duplicates(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
             "match": e["match"],
             f"{split}_label": e["label"],
             "train_label": e["train_label"],
+            # Image folders: the files, so that a reviewer can open both.
+            **{f"{split}_file": e["file"] for _ in [0] if "file" in e},
+            **{"train_file": e["train_file"] for _ in [0] if "train_file" in e},
         }
         for e in facts.examples
     ]
