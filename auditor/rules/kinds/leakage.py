@@ -47,6 +47,12 @@ def _noise(rate: float, n: int) -> float:
     return 2.58 * math.sqrt(max(rate * (1 - rate), 1.0 / max(n, 1)) / max(n, 1))
 
 
+def _files(example: Mapping[str, Any], split: str) -> dict[str, Any]:
+    """Return the image files an example names (image folders only), keyed by split."""
+    names = {"file": f"{split}_file", "train_file": "train_file"}
+    return {names[key]: example[key] for key in names if key in example}
+
+
 def leakage_duplicates(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     """Fail when more judged-split rows appear (exactly or nearly) in train than chance explains."""
     split = params["split"]
@@ -86,8 +92,7 @@ def leakage_duplicates(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
             f"{split}_label": e["label"],
             "train_label": e["train_label"],
             # Image folders: the files, so that a reviewer can open both.
-            **{f"{split}_file": e["file"] for _ in [0] if "file" in e},
-            **{"train_file": e["train_file"] for _ in [0] if "train_file" in e},
+            **_files(e, split),
         }
         for e in facts.examples
     ]
