@@ -206,13 +206,15 @@ def _digit_images() -> tuple[np.ndarray, np.ndarray]:
     return images, data.target
 
 
-def small_cnn(keras, outputs: int = 10, filters: int = 8, dense: int = 32):
+def small_cnn(keras, outputs: int = 10, filters: int = 8, dense: int = 32, dropout: float = 0.0):
     """A small CNN on 8 x 8 grayscale images with 0-255 pixels."""
     inputs = keras.Input((8, 8, 1), name="image")
     h = keras.layers.Rescaling(1 / 255, name="rescale")(inputs)
     h = keras.layers.Conv2D(filters, 3, activation="relu", padding="same", name="conv")(h)
     h = keras.layers.MaxPooling2D(2, name="pool")(h)
     h = keras.layers.Flatten(name="flatten")(h)
+    if dropout:
+        h = keras.layers.Dropout(dropout, name="dropout")(h)
     h = keras.layers.Dense(dense, activation="relu", name="dense")(h)
     out = keras.layers.Dense(outputs, activation="softmax", name="output")(h)
     return keras.Model(inputs, out, name="cnn")
@@ -224,13 +226,13 @@ def build_image(out: Path) -> None:
     x_train, x_val, y_train, y_val = train_test_split(
         images, y, test_size=0.3, random_state=SEED, stratify=y
     )
-    model = small_cnn(keras)
+    model = small_cnn(keras, dropout=0.3)
     model.compile(
         optimizer=keras.optimizers.Adam(1e-3),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
-    model.fit(x_train[..., None].astype(np.float32), y_train, epochs=30, batch_size=32, verbose=0)
+    model.fit(x_train[..., None].astype(np.float32), y_train, epochs=20, batch_size=32, verbose=0)
     out.mkdir(parents=True, exist_ok=True)
     write_image_folder(out / "train", x_train, y_train)
     write_image_folder(out / "val", x_val, y_val)

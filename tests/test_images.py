@@ -333,3 +333,107 @@ def test_a_table_for_an_image_model_is_refused_in_one_line(tmp_path, cnn):
     y = np.arange(30) % 10
     with pytest.raises(DataError, match="the model takes images of shape"):
         audit(cnn, train=(x, y), val=(x, y))
+
+
+# ---- the image sample and an overfit CNN (train Keras models) -----------------------------------
+
+
+@pytest.mark.slow
+def test_image_sample_passes_from_the_command_line(tmp_path):
+    import jsonschema
+    from click.testing import CliRunner
+    from test_samples import _build
+
+    from auditor.cli import main
+
+    folder = _build("image")
+    out = tmp_path / "report"
+    result = CliRunner().invoke(
+        main,
+        [
+            "audit",
+            str(folder / "model.keras"),
+            "--train",
+            str(folder / "train"),
+            "--val",
+            str(folder / "val"),
+            "--out",
+            str(out),
+            "--format",
+            "json,html",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads((out / "report.json").read_text())
+    schema = json.loads(
+        (Path(__file__).resolve().parent.parent / "auditor/report/report.schema.json").read_text()
+    )
+    jsonschema.validate(data, schema)
+    assert data["verdict"] == "pass"
+    assert data["model"]["input_kind"] == "image"
+    assert data["splits"]["train"]["n_rows"] + data["splits"]["val"]["n_rows"] == 1797
+    assert data["splits"]["val"]["metrics"]["accuracy"] > 0.9
+    assert "image_dataset_from_directory" in data["splits"]["val"]["reading"]
+    html = (out / "report.html").read_text()
+    assert "<dt>Input kind</dt><dd>image</dd>" in html
+
+
+@pytest.mark.slow
+def test_a_malformed_image_in_a_folder_exits_2_with_one_line(tmp_path):
+    from click.testing import CliRunner
+    from test_samples import _build
+
+    from auditor.cli import main
+
+    folder = _build("image")
+    images, labels = _digits()
+    _write(tmp_path / "val", images[:40], labels[:40])
+    broken = tmp_path / "val" / "3" / "zz.jpg"
+    broken.write_bytes(b"\xff\xd8\xff\xe0 truncated")
+    result = CliRunner().invoke(
+        main,
+        [
+            "audit",
+            str(folder / "model.keras"),
+            "--train",
+            str(folder / "train"),
+            "--val",
+            str(tmp_path / "val"),
+            "--out",
+            str(tmp_path / "out"),
+        ],
+    )
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert lines == [lines[0]] and f"{broken}: not a readable PNG or JPEG image" in lines[0]
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "out" / "report.json").exists()
+
+
+@pytest.mark.slow
+def test_overfit_cnn_gets_loss_gap_and_l2_with_dropout_advice_for_conv_and_dense(tmp_path):
+    import keras
+
+    from auditor.api import audit
+
+    images, labels = _digits()
+    x_train, y_train, x_val, y_val = _split(images, labels)
+    few_x, few_y = x_train[:80, ..., None].astype(np.float32), y_train[:80]
+    keras.utils.set_random_seed(3)
+    model = _build_module().small_cnn(keras, filters=16, dense=64)
+    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="sparse_categorical_crossentropy")
+    model.fit(few_x, few_y, epochs=250, batch_size=16, verbose=0)
+    report = audit(model, train=(few_x, few_y), val=(x_val.astype(np.float32), y_val))
+    found = _results(report)
+    assert found["OF01"].status == "failed"
+    train_loss = report.evaluation.splits["train"].metrics["loss"]
+    val_loss = report.evaluation.splits["val"].metrics["loss"]
+    assert val_loss - train_loss > 0.15
+    top = report.recommendations[0]
+    assert top.action == "increase_l2"
+    assert top.layers == ("conv", "dense")  # the output layer is left alone
+    assert 'keras.layers.Conv2D(16, (3, 3), activation="relu", name="conv",' in top.snippet
+    assert 'keras.layers.Dense(64, activation="relu", name="dense",' in top.snippet
+    assert "SpatialDropout2D(0.1-0.2) after the convolution blocks" in top.reason
+    assert "Dropout(0.2-0.5) after the hidden dense layers" in top.reason
+    assert report.evaluation.weight_analysis.feature_mass == {}  # pixels have no names
