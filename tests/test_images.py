@@ -437,3 +437,18 @@ def test_overfit_cnn_gets_loss_gap_and_l2_with_dropout_advice_for_conv_and_dense
     assert "SpatialDropout2D(0.1-0.2) after the convolution blocks" in top.reason
     assert "Dropout(0.2-0.5) after the hidden dense layers" in top.reason
     assert report.evaluation.weight_analysis.feature_mass == {}  # pixels have no names
+
+
+def test_image_batches_are_capped_by_their_bytes(tmp_path, monkeypatch):
+    import auditor.loading.data as data
+    from auditor.loading.inputs import InputSpec
+
+    x = np.zeros((95, 16, 16, 3), np.uint8)
+    np.savez(tmp_path / "val.npz", x=x, y=np.arange(95) % 2)
+    monkeypatch.setattr(data, "IMAGE_BATCH_BYTES", 16 * 16 * 3 * 4 * 20)
+    options = data.ReadOptions(inputs=(InputSpec("image", (None, 16, 16, 3)),), batch_rows=50)
+    reader = data.SplitReader("val", tmp_path / "val.npz", options)
+    sizes = [len(b) for b in reader.batches()]
+    assert sizes == [20, 20, 20, 20, 15]
+    first = next(iter(reader.batches()))
+    assert first.x.shape == (20, 16, 16, 3) and first.table.shape == (20, 3)

@@ -21,6 +21,7 @@ from auditor.loading.readers import READERS, RawShard, open_source
 from auditor.options import DEFAULT_BATCH_ROWS, DEFAULT_SHARD_ROWS
 
 FORMATS = {suffix: reader.format for suffix, reader in READERS.items()}
+IMAGE_BATCH_BYTES = 32 * 2**20  # float32 pixels per batch of images, at most (--batch-rows too)
 
 
 @dataclass(frozen=True)
@@ -314,7 +315,15 @@ class SplitReader:
         numeric.
         """
         opts = self.options
-        raw = self._reader.shards(self.features, self.label, opts.batch_rows, opts.shard_rows)
+        batch_rows = opts.batch_rows
+        if self.kind == "image":
+            # A batch of images costs its pixels and the model's activations on them (a
+            # convolution's are tens of times the pixels): a few thousand small images at once.
+            height, width, channels = image_target(opts.inputs[0])
+            batch_rows = min(
+                batch_rows, max(1, IMAGE_BATCH_BYTES // (height * width * channels * 4))
+            )
+        raw = self._reader.shards(self.features, self.label, batch_rows, opts.shard_rows)
         return [
             Shard(i, shard, self.path, self.label, self.features, self.options)
             for i, shard in enumerate(raw)
