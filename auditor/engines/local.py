@@ -177,7 +177,9 @@ class _Pipeline:
         if self.scale is None:
             self.waiting.append((facts.rows, batch))
             self.waiting_rows += len(batch.y)
-            if self.waiting_rows >= GRID_ROWS:
+            # Images are matched by their difference hashes, not on the grid (which only their
+            # statistics get): the first batch fixes it, and no batch of pixels waits.
+            if self.waiting_rows >= GRID_ROWS or batch.images is not None:
                 self._fix_grid()
         else:
             self._hash(facts.rows, batch)
