@@ -96,10 +96,13 @@ def audit(
 
     MODEL is a path (.keras, .h5, SavedModel folder), an MLflow model URI (`models:/name/3`,
     `models:/name@alias`, `runs:/id/path`; needs the `mlflow` extra) or an in-memory Keras model.
-    Each split is a path (.csv, .parquet, .npz), a DataFrame holding the `label` column, or an
-    (x, y) pair of arrays. The settings are `AuditOptions`: pass one as OPTIONS, or its fields as
-    keywords (`label="y", sweep=True`), which replace the options' values. PROGRESS hears of the
-    rows predicted per split, SWEEP_PROGRESS of the sweep's runs, STUDY_PROGRESS of the study's.
+    Each split is a path (.csv, .parquet, .npz, a Parquet dataset, or an image folder with one
+    sub-folder per class), a DataFrame holding the `label` column, an (x, y) pair of arrays (x of
+    shape (n, h, w[, c]) for an image model), or a tf.data.Dataset of (x, y) batches. The
+    settings are `AuditOptions`: pass one as OPTIONS, or its fields as keywords
+    (`label="y", sweep=True`), which replace the options' values. PROGRESS hears of the
+    rows predicted per split, SWEEP_PROGRESS of the sweep's runs,
+    STUDY_PROGRESS of the study's.
     Nothing is printed or written: call `.write_html(path)`, `.write_pdf(path)` or `.to_json()`.
     """
     chosen = _options(options, settings)

@@ -98,8 +98,9 @@ def main() -> None:
     required=True,
     metavar="PATH|URI",
     help=(
-        f"Training split: a {supported_formats()} file, or a Parquet dataset (a folder, a glob, "
-        "or a URI such as s3://bucket/train/)."
+        f"Training split: a {supported_formats()} file, a Parquet dataset (a folder, a glob, "
+        "or a URI such as s3://bucket/train/), or for an image model an image folder with one "
+        "sub-folder of PNG/JPEG files per class."
     ),
 )
 @click.option("--val", "val", required=True, metavar="PATH|URI", help="Validation split.")

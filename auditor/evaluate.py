@@ -83,6 +83,7 @@ def evaluate(
         first = tuple(readers[0].features) if readers else None  # later splits name differences
         readers.append(SplitReader(name, paths[name], replace(read, reference_features=first)))
     features = tuple(readers[0].features)
+    names = _folder_classes(readers, names, classes is not None, info.n_classes)
     for reader in readers[1:]:
         if tuple(reader.features) != features:
             missing = [f for f in features if f not in reader.features]
@@ -131,9 +132,12 @@ def evaluate(
                 facts.loss_moments(),
             )
             # Its batch lists go now.
-            split_rows[reader.name] = facts.rows.freeze(
-                features, reader.categorical, facts.report.vocabulary
+            frozen = facts.rows.freeze(
+                tuple(reader.table_columns), reader.categorical, facts.report.vocabulary
             )
+            if reader.kind != "table":
+                frozen = replace(frozen, kind=reader.kind, source=reader.source)
+            split_rows[reader.name] = frozen
             split_keys[reader.name] = [compact(bucket) for bucket in facts.keys]
             del facts  # the per-batch arrays, now concatenated
         # Duplicates and rows shared across splits need every row's hashes: matched bucket by
@@ -202,6 +206,38 @@ def _context(
         # Rows dropped as invalid (--drop-invalid-rows) are not evaluated: keep the others' values.
         found[name] = values if len(values) == len(rows) else values[rows]
     return found
+
+
+def _folder_classes(
+    readers: Sequence[SplitReader], names: tuple[str, ...], given: bool, n_classes: int
+) -> tuple[str, ...]:
+    """Return the class names: image folders' sub-folders name them (as Keras infers labels).
+
+    Every image folder must have the same class folders, as many as the model has outputs;
+    --classes, when given, must list them in that order.
+    """
+    folders = [(r, r.classes) for r in readers if r.classes is not None]
+    if not folders:
+        return names
+    first, found = folders[0]
+    for reader, other in folders[1:]:
+        if other != found:
+            raise DataError(
+                f"{reader.path}: class folders {', '.join(other)} differ from those of the "
+                f"{first.name} split ({', '.join(found)}); every split needs the same class folders"
+            )
+    if len(found) != n_classes:
+        raise DataError(
+            f"{first.path}: {len(found)} class folders ({', '.join(found[:12])}) but the model has "
+            f"{n_classes} outputs; give each class a folder, named so that they sort in the order "
+            "of the model's outputs"
+        )
+    if given and tuple(names) != tuple(found):
+        raise DataError(
+            f"{first.path}: --classes {', '.join(names)} differ from the class folders "
+            f"{', '.join(found)} (sorted, as Keras assigns labels); leave --classes out"
+        )
+    return tuple(found)
 
 
 def add_facts(
@@ -281,6 +317,7 @@ def _measure(
         baseline=baseline,
         dropped_rows=reader.dropped_rows,
         missing_values=dict(reader.missing_values),
+        reading=reader.reading,
         y=y,
         proba=proba,
         curves=curves,

@@ -34,6 +34,8 @@ class SplitEvaluation:
     dropped_rows: int = 0
     # Missing values per text column (columns without any are left out).
     missing_values: dict[str, int] = field(default_factory=dict)
+    # How an image split was read (an image folder's decoding and resizing); empty for tables.
+    reading: str = ""
     y: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64), repr=False, compare=False)
     proba: np.ndarray = field(
         default_factory=lambda: np.empty((0, 2), np.float32), repr=False, compare=False
@@ -44,8 +46,11 @@ class SplitEvaluation:
     )
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the split's measurements as report.json holds them (without `y` and `proba`)."""
-        return {
+        """Return the split's measurements as report.json holds them (without `y` and `proba`).
+
+        `reading` only for image splits.
+        """
+        facts = {
             "path": self.path,
             "n_rows": self.n_rows,
             "dropped_rows": self.dropped_rows,
@@ -55,6 +60,9 @@ class SplitEvaluation:
             "baseline": self.baseline,
             **({"missing_values": dict(self.missing_values)} if self.missing_values else {}),
         }
+        if self.reading:
+            facts["reading"] = self.reading
+        return facts
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,9 @@ Samples (each a folder with model.keras, train.csv, val.csv and sometimes test.c
   mixed        Palmer penguins (the CSV the palmerpenguins package ships: text, integer and
                decimal columns), the keras.io structured-data pattern: one named input per
                column, StringLookup/IntegerLookup inside the model; predicts sex: generalizes.
+  image        handwritten digits (scikit-learn) as an image folder of 8 x 8 grayscale PNGs (one
+               sub-folder per class, as keras.utils.image_dataset_from_directory reads them) under
+               train/ and val/, and a small CNN: generalizes.
 """
 
 from __future__ import annotations
@@ -259,6 +262,55 @@ def build_mixed(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for split, part in {"train": train, "val": val, "test": test}.items():
         part.to_csv(out / f"{split}.csv", index=False, float_format="%.6g")
+
+
+def write_image_folder(folder: Path, images: np.ndarray, labels: np.ndarray) -> None:
+    """Write uint8 IMAGES (n, h, w) as PNGs in one sub-folder per label: FOLDER/3/00012.png."""
+    from PIL import Image
+
+    for i, (image, label) in enumerate(zip(images, labels, strict=True)):
+        target = folder / str(int(label))
+        target.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(image, mode="L").save(target / f"{i:05d}.png")
+
+
+def _digit_images() -> tuple[np.ndarray, np.ndarray]:
+    """The 1,797 digits as uint8 8 x 8 images (0-16 scaled to 0-255) and their labels."""
+    data = load_digits()
+    images = np.round(data.images * (255 / 16)).astype(np.uint8)
+    return images, data.target
+
+
+def small_cnn(keras, outputs: int = 10, filters: int = 8, dense: int = 32, dropout: float = 0.0):
+    """A small CNN on 8 x 8 grayscale images with 0-255 pixels."""
+    inputs = keras.Input((8, 8, 1), name="image")
+    h = keras.layers.Rescaling(1 / 255, name="rescale")(inputs)
+    h = keras.layers.Conv2D(filters, 3, activation="relu", padding="same", name="conv")(h)
+    h = keras.layers.MaxPooling2D(2, name="pool")(h)
+    h = keras.layers.Flatten(name="flatten")(h)
+    if dropout:
+        h = keras.layers.Dropout(dropout, name="dropout")(h)
+    h = keras.layers.Dense(dense, activation="relu", name="dense")(h)
+    out = keras.layers.Dense(outputs, activation="softmax", name="output")(h)
+    return keras.Model(inputs, out, name="cnn")
+
+
+def build_image(out: Path) -> None:
+    keras = _keras()
+    images, y = _digit_images()
+    x_train, x_val, y_train, y_val = train_test_split(
+        images, y, test_size=0.3, random_state=SEED, stratify=y
+    )
+    model = small_cnn(keras, dropout=0.3)
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    model.fit(x_train[..., None].astype(np.float32), y_train, epochs=20, batch_size=32, verbose=0)
+    out.mkdir(parents=True, exist_ok=True)
+    write_image_folder(out / "train", x_train, y_train)
+    write_image_folder(out / "val", x_val, y_val)
     model.save(out / "model.keras")
 
 
@@ -269,6 +321,7 @@ BUILDERS: dict[str, Callable[[Path], None]] = {
     "multiclass": build_multiclass,
     "overregularized": build_overregularized,
     "mixed": build_mixed,
+    "image": build_image,
 }
 
 

@@ -271,7 +271,7 @@ def test_formats_in_messages_and_help_come_from_the_table(tmp_path, monkeypatch)
         SplitReader("val", text, ReadOptions())
     assert str(unknown.value) == f"{text}: unknown data format '.txt'; use {formats}"
     help_text = " ".join(CliRunner().invoke(main, ["audit", "--help"]).output.split())
-    assert f"Training split: a {formats} file, or a Parquet dataset" in help_text
+    assert f"Training split: a {formats} file, a Parquet dataset" in help_text
 
     # A new format is one reader class and one entry in the table.
     monkeypatch.setitem(READERS, ".txt", _TextReader)

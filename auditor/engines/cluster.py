@@ -261,7 +261,7 @@ def head_grid(reader: SplitReader, shards: list[Shard]) -> np.ndarray:
         for batch in shard.batches():
             head.append(table(batch))
             rows += len(batch)
-            if rows >= GRID_ROWS:
+            if rows >= GRID_ROWS or batch.images is not None:  # images: the first batch, as local
                 return near_grid(np.concatenate(head)[:GRID_ROWS], reader.categorical)
         if shard.report.invalid and not reader.options.drop_invalid_rows:
             break

@@ -89,7 +89,7 @@ def shard_facts(
 
     def hash_batch(batch: Batch) -> None:
         started = clock()
-        facts.rows.update(table(batch), batch.y, batch.rows, batch.text)
+        facts.rows.update(table(batch), batch.y, batch.rows, batch.text, batch.images)
         timings["row_facts"] += clock() - started
 
     batches = shard.batches()
@@ -196,7 +196,9 @@ class _Pipeline:
         if self.scale is None:
             self.waiting.append((facts.rows, batch))
             self.waiting_rows += len(batch.y)
-            if self.waiting_rows >= GRID_ROWS:
+            # Images are matched by their difference hashes, not on the grid (which only their
+            # statistics get): the first batch fixes it, and no batch of pixels waits.
+            if self.waiting_rows >= GRID_ROWS or batch.images is not None:
                 self._fix_grid()
         else:
             self._hash(facts.rows, batch)
@@ -210,7 +212,7 @@ class _Pipeline:
 
     def _timed(self, rows: RowFacts, batch: Batch) -> None:
         started = time.perf_counter()
-        rows.update(table(batch), batch.y, batch.rows, batch.text)
+        rows.update(table(batch), batch.y, batch.rows, batch.text, batch.images)
         self.timings["row_facts"] += time.perf_counter() - started
 
     def _fix_grid(self) -> None:

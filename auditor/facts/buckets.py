@@ -216,7 +216,7 @@ def label_bits(n_classes: int) -> int:
     return max(1, int(np.ceil(np.log2(max(n_classes, 2)))))
 
 
-def _sorted_keys(hashes: np.ndarray, y: np.ndarray, bits: int) -> np.ndarray:
+def sorted_keys(hashes: np.ndarray, y: np.ndarray, bits: int) -> np.ndarray:
     """Each row's hash with its low BITS replaced by its label, sorted.
 
     Sorted, such keys put identical rows next to each other (`key >> bits` is the row's hash
@@ -230,18 +230,18 @@ def _sorted_keys(hashes: np.ndarray, y: np.ndarray, bits: int) -> np.ndarray:
     return keys
 
 
-def _found_in(needles: np.ndarray, haystack: np.ndarray) -> np.ndarray:
+def found_in(needles: np.ndarray, haystack: np.ndarray) -> np.ndarray:
     """Per needle: whether the sorted, non-empty HAYSTACK holds it."""
     pos = np.minimum(np.searchsorted(haystack, needles), len(haystack) - 1)
     return haystack[pos] == needles
 
 
-def _count_in(needles: np.ndarray, haystack: np.ndarray) -> int:
+def count_in(needles: np.ndarray, haystack: np.ndarray) -> int:
     """How many of NEEDLES occur in the sorted HAYSTACK (with multiplicity)."""
     if not len(haystack):
         return 0
     return sum(
-        int(np.count_nonzero(_found_in(needles[start : start + CHUNK_ROWS], haystack)))
+        int(np.count_nonzero(found_in(needles[start : start + CHUNK_ROWS], haystack)))
         for start in range(0, len(needles), CHUNK_ROWS)
     )
 
@@ -253,7 +253,7 @@ def _first_matches(needles: np.ndarray, haystack: np.ndarray, limit: int) -> np.
         return np.empty(0, np.int64)
     step = 1 << 16  # small steps: the first matches come early
     for start in range(0, len(needles), step):
-        found.append(start + np.flatnonzero(_found_in(needles[start : start + step], haystack)))
+        found.append(start + np.flatnonzero(found_in(needles[start : start + step], haystack)))
         if sum(len(f) for f in found) >= limit:
             break
     return np.concatenate(found)[:limit] if found else np.empty(0, np.int64)
@@ -297,7 +297,7 @@ def _duplicates(split: _Rows, bits: int) -> DuplicatesPart:
     # marks a group of identical rows that carry different labels. Walked in steps that overlap
     # by one key, so the temporaries stay small.
     shift = np.uint64(bits)
-    keys = _sorted_keys(split.hashes, split.labels, bits)
+    keys = sorted_keys(split.hashes, split.labels, bits)
     count = 0
     found: list[np.ndarray] = []
     for start in range(0, n - 1, CHUNK_ROWS):
@@ -324,16 +324,16 @@ def _duplicates(split: _Rows, bits: int) -> DuplicatesPart:
 def _shared(train: _Rows, other: _Rows, bits: int) -> SharedPart:
     # Sorted keys of (row hash, label): counts of shared rows come from merging two sorted
     # arrays; no per-row index is kept.
-    train_keys = _sorted_keys(train.hashes, train.labels, bits)
-    other_keys = _sorted_keys(other.hashes, other.labels, bits)
-    same_label = _count_in(other_keys, train_keys)  # rows with a train copy of the same label
+    train_keys = sorted_keys(train.hashes, train.labels, bits)
+    other_keys = sorted_keys(other.hashes, other.labels, bits)
+    same_label = count_in(other_keys, train_keys)  # rows with a train copy of the same label
     train_keys >>= np.uint64(bits)  # in place, still sorted: the hashes without the labels
     other_keys >>= np.uint64(bits)
-    exact = _count_in(other_keys, train_keys)
+    exact = count_in(other_keys, train_keys)
     del train_keys, other_keys
     # Identical rows fall in the same near-duplicate cell, so near matches include the exact ones.
     train_near = np.sort(train.near)
-    near = _count_in(other.near, train_near)
+    near = count_in(other.near, train_near)
     shown = []
     # Examples only when there is something to show: a clean split costs no second pass.
     for i in _first_matches(other.near, train_near, EXAMPLES) if near else ():
@@ -366,7 +366,7 @@ def _twins(values: np.ndarray, sample: np.ndarray) -> int:
         return 0
     wanted = np.unique(sample)
     found = [
-        part[_found_in(part, wanted)]
+        part[found_in(part, wanted)]
         for part in (
             values[start : start + CHUNK_ROWS] for start in range(0, len(values), CHUNK_ROWS)
         )

@@ -17,8 +17,16 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from auditor.facts.buckets import EXAMPLES, SplitMatches
+from auditor.facts.buckets import (
+    EXAMPLES,
+    SplitMatches,
+    count_in,
+    found_in,
+    label_bits,
+    sorted_keys,
+)
 from auditor.facts.context import Groups, Times, group_overlap, temporal
+from auditor.facts.images import NEAR_BITS, near_within, nearest, thumbnail
 from auditor.facts.rows import (
     GRID_ROWS,
     NEAR_DUPLICATE_TOLERANCE,
@@ -29,6 +37,7 @@ from auditor.facts.univariate import rest_score, rest_score_without, single_accu
 from auditor.loading.categories import MISSING as MISSING_CODE
 from auditor.options import AuditOptions
 
+THUMBNAIL_PAIRS = 4  # image pairs a report shows for a duplicate finding
 DISCRETE_CHANCE = 0.01  # chance matches at or above this mean the features are discrete enough
 MIN_CLASS_ROWS = 10  # fewer rows of a class give no stable single-feature score
 # A column with at most this many distinct values (or 1% of the sampled rows, if more) is a code
@@ -80,6 +89,8 @@ class SharedRows:
     near_duplicate_fraction_by_chance: float
     method: str
     examples: tuple[Mapping[str, Any], ...] = ()
+    # Images only: up to THUMBNAIL_PAIRS (split image, training image, captions) uint8 thumbnails.
+    thumbnails: tuple[tuple[Any, ...], ...] = field(default=(), compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -91,6 +102,10 @@ class Duplicates:
     conflicting_label_rows: int
     conflicting_label_groups: int
     examples: tuple[Mapping[str, Any], ...] = ()
+    # Images only: images with a near copy in the split (not identical), and pairs to show.
+    near_duplicate_rows: int | None = None
+    near_examples: tuple[Mapping[str, Any], ...] = ()
+    thumbnails: tuple[tuple[Any, ...], ...] = field(default=(), compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -139,6 +154,8 @@ class Proxies:
         "cross-fitted ROC AUC of the feature alone (20 quantile bins), "
         "vs a cross-validated logistic regression on all other features"
     )
+    # Why the check does not apply to this input kind (images have no feature columns).
+    not_applicable: str = ""
 
 
 @dataclass(frozen=True)
@@ -161,6 +178,7 @@ class Identifiers:
 
     sample_rows: int
     columns: tuple[IdentifierColumn, ...]
+    not_applicable: str = ""
 
 
 @dataclass(frozen=True)
@@ -283,6 +301,8 @@ def _family(
     split = rows.get(request.split)
     if split is None:
         return None
+    if split.kind == "image":
+        return _image_family(request, train, split, labels, classes, options)
     if request.family == DUPLICATES:
         return duplicates(split, classes)
     if request.family == PROXIES:
@@ -304,6 +324,199 @@ def _family(
             found, method=f"{method}, on samples of at most {options.sample_rows:,} rows"
         )
     raise ValueError(f"unknown family of facts {request.family!r}")
+
+
+NO_COLUMNS = (
+    "images have no feature columns: a per-column check does not apply (the image checks are "
+    "exact and near duplicates, drift of image statistics and class balance)"
+)
+
+
+def _image_family(
+    request: Request,
+    train: SplitRows | None,
+    split: SplitRows,
+    labels: Mapping[str, np.ndarray],
+    classes: tuple[str, ...],
+    options: AuditOptions,
+) -> Any:
+    """Compute one family of facts for an image split (see `auditor.facts.images`)."""
+    family = request.family
+    if family == DUPLICATES:
+        return image_duplicates(split, labels[request.split], classes, request.split)
+    if family == PROXIES:
+        present = len(np.unique(split.sample_y))
+        return Proxies(len(split.sample_y), present, (), (), (), not_applicable=NO_COLUMNS)
+    if family == IDENTIFIERS:
+        return Identifiers(len(split.sample_y), (), not_applicable=NO_COLUMNS)
+    if family == SIGNAL:
+        return {}
+    if train is None or request.split == "train":
+        return None
+    if family == SHARED_ROWS:
+        return shared_images(
+            train, split, labels["train"], labels[request.split], classes, request.split
+        )
+    if family == DRIFT:
+        found = drift(train, split, labels["train"], labels[request.split], len(classes))
+        method = (
+            "PSI over train deciles and Kolmogorov-Smirnov of per-image statistics (mean "
+            "intensity per channel; stored height, width and aspect ratio for image files), "
+        )
+        return replace(found, method=f"{method}on samples of at most {options.sample_rows:,} rows")
+    raise ValueError(f"unknown family of facts {family!r}")
+
+
+def _evidence(rows: SplitRows, row: int, label: str) -> dict[str, Any]:
+    """One image's evidence: its row, file (for image files) and label."""
+    name = rows.source.name(row) if rows.source is not None else None
+    found: dict[str, Any] = {"row": int(rows.row_numbers[row])}
+    if name is not None:
+        found["file"] = name
+    found["label"] = label
+    return found
+
+
+def _caption(rows: SplitRows, row: int, split: str) -> str:
+    name = rows.source.name(row) if rows.source is not None else None
+    return f"{split} {name}" if name else f"{split} row {int(rows.row_numbers[row])}"
+
+
+def _thumbnails(
+    pairs: list[tuple[int, int]], a: SplitRows, b: SplitRows, names: tuple[str, str]
+) -> tuple[tuple[Any, ...], ...]:
+    """(thumbnail, thumbnail, caption, caption) of up to THUMBNAIL_PAIRS (A row, B row) pairs.
+
+    The images are read again from the splits' sources; NAMES are the splits' names.
+    """
+    if a.source is None or b.source is None:
+        return ()
+    shown = []
+    for i, j in pairs[:THUMBNAIL_PAIRS]:
+        first, second = a.source.image(i), b.source.image(j)
+        if first is None or second is None:  # a tf.data.Dataset gives no image back by row
+            return ()
+        shown.append(
+            (
+                thumbnail(first),
+                thumbnail(second),
+                _caption(a, i, names[0]),
+                _caption(b, j, names[1]),
+            )
+        )
+    return tuple(shown)
+
+
+IMAGE_METHOD = (
+    f"exact: identical pixels (BLAKE2b of the images as the model sees them); near: difference "
+    f"hashes (128 bits of grayscale gradients on a 9 x 9 grid) at most {NEAR_BITS} bits apart "
+    "and not identical, every image compared with every training image"
+)
+
+
+def shared_images(
+    train: SplitRows,
+    other: SplitRows,
+    y_train: np.ndarray,
+    y_other: np.ndarray,
+    classes: tuple[str, ...],
+    split_name: str = "val",
+) -> SharedRows:
+    """Count OTHER's images that appear in TRAIN: identical pixels, or a near difference hash."""
+    bits = label_bits(len(classes))
+    train_keys = sorted_keys(train.hashes, y_train, bits)
+    other_keys = sorted_keys(other.hashes, y_other, bits)
+    same_label = count_in(other_keys, train_keys)
+    train_keys >>= np.uint64(bits)
+    exact_found = (
+        found_in(other.hashes >> np.uint64(bits), train_keys)
+        if len(train_keys)
+        else (np.zeros(other.n_rows, bool))
+    )
+    nearest_row, distance = nearest(other.near_hashes, train.near_hashes)
+    near_found = (distance <= NEAR_BITS) & ~exact_found
+    shown, pairs = [], []
+    for i in np.flatnonzero(exact_found | near_found)[:EXAMPLES]:
+        if exact_found[i]:
+            copies = np.flatnonzero(train.hashes == other.hashes[i])
+            alike = copies[y_train[copies] == y_other[i]]
+            j = int(alike[0] if len(alike) else copies[0])
+        else:
+            j = int(nearest_row[i])
+        pairs.append((int(i), j))
+        mine = _evidence(other, int(i), classes[int(y_other[i])])
+        theirs = _evidence(train, j, classes[int(y_train[j])])
+        shown.append(
+            {
+                "row": mine["row"],
+                "train_row": theirs["row"],
+                "match": "exact" if exact_found[i] else f"near ({int(distance[i])} bits)",
+                "label": mine["label"],
+                "train_label": theirs["label"],
+                **({"file": mine["file"]} if "file" in mine else {}),
+                **({"train_file": theirs["file"]} if "file" in theirs else {}),
+            }
+        )
+    return SharedRows(
+        rows_checked=other.n_rows,
+        shared_rows=int(exact_found.sum()),
+        shared_rows_same_label=same_label,
+        near_duplicate_rows=int(near_found.sum()),
+        shared_fraction_by_chance=0.0,
+        near_duplicate_fraction_by_chance=0.0,
+        method=IMAGE_METHOD,
+        examples=tuple(shown),
+        thumbnails=_thumbnails(pairs, other, train, (split_name, "train")),
+    )
+
+
+def image_duplicates(
+    rows: SplitRows, y: np.ndarray, classes: tuple[str, ...], name: str = "train"
+) -> Duplicates:
+    """Identical images within a split (as `duplicates`), and images with a near copy there."""
+    exact = duplicates(rows, classes)
+    if rows.n_rows < 2:
+        return replace(exact, near_duplicate_rows=0)
+    nearest_row, distance = near_within(rows.near_hashes, rows.hashes)
+    near = np.flatnonzero(distance <= NEAR_BITS)
+    shown, pairs = [], []
+    for i in near:
+        j = int(nearest_row[i])
+        if j < i:  # each pair once
+            continue
+        pairs.append((int(i), j))
+        first = _evidence(rows, int(i), classes[int(y[i])])
+        second = _evidence(rows, j, classes[int(y[j])])
+        shown.append(
+            {
+                "row": first["row"],
+                "other_row": second["row"],
+                "bits_apart": int(distance[i]),
+                "label": first["label"],
+                "other_label": second["label"],
+                **({"file": first["file"]} if "file" in first else {}),
+                **({"other_file": second["file"]} if "file" in second else {}),
+            }
+        )
+        if len(shown) >= EXAMPLES:
+            break
+    # Exact copies first (the rule's evidence already lists conflicting ones), then near pairs.
+    exact_pairs = _exact_pairs(rows)
+    return replace(
+        exact,
+        near_duplicate_rows=int(len(near)),
+        near_examples=tuple(shown),
+        thumbnails=_thumbnails((exact_pairs + pairs)[:THUMBNAIL_PAIRS], rows, rows, (name, name)),
+    )
+
+
+def _exact_pairs(rows: SplitRows) -> list[tuple[int, int]]:
+    """Up to THUMBNAIL_PAIRS pairs of identical images within a split, first rows first."""
+    order = np.argsort(rows.hashes, kind="stable")
+    ordered = rows.hashes[order]
+    same = np.flatnonzero(ordered[1:] == ordered[:-1])
+    found = sorted((int(order[k]), int(order[k + 1])) for k in same)
+    return found[:THUMBNAIL_PAIRS]
 
 
 # ---- rows shared across and within splits --------------------------------------------------------

@@ -25,6 +25,7 @@ from auditor.facts.buckets import (
     partition,
     row_matches,
 )
+from auditor.facts.images import difference_hashes, pixel_hashes
 from auditor.options import DEFAULT_SAMPLE_ROWS
 
 GRID_ROWS = 65_536  # leading training rows whose spread fixes the near-duplicate grid
@@ -225,17 +226,30 @@ class RowFacts:
     sample_rows: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     # A text model's texts of the sampled rows (object array of str), for the text checks.
     sample_text: np.ndarray | None = None
+    images: bool = False  # rows are images: their hashes stay whole (see SplitRows.kind)
 
     def update(
-        self, x: np.ndarray, y: np.ndarray, rows: np.ndarray, text: np.ndarray | None = None
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        rows: np.ndarray,
+        text: np.ndarray | None = None,
+        images: np.ndarray | None = None,
     ) -> None:
         """Fold one batch of rows (with their row numbers in the split) into the facts.
 
-        TEXT, a text model's texts of the batch, is sampled with the rows.
+        TEXT, a text model's texts of the batch, is sampled with the rows. For IMAGES, X is their
+        statistics table (`auditor.loading.image_inputs`); rows are hashed by their pixels and
+        near hashes are the images' difference hashes (`auditor.facts.images`).
         """
         assert self.scale is not None, "the near-duplicate grid is set before the first row"
-        self.hashes.append(hash_rows(x))
-        self.near_hashes.append(hash_rows(near_cells(x, self.scale)))
+        if images is not None:
+            self.images = True
+            self.hashes.append(pixel_hashes(images))
+            self.near_hashes.append(difference_hashes(images))
+        else:
+            self.hashes.append(hash_rows(x))
+            self.near_hashes.append(hash_rows(near_cells(x, self.scale)))
         self.stats.update(x)
         rows = np.asarray(rows, dtype=np.int64)
         run = len(rows) and rows[-1] - rows[0] + 1 == len(rows)  # rows only ever increase
@@ -299,6 +313,7 @@ class RowFacts:
         if self.scale is None or other.scale is None or not np.array_equal(self.scale, other.scale):
             raise ValueError("merged shards were hashed on different near-duplicate grids")
         merged = RowFacts(scale=self.scale, sample_rows_limit=self.sample_rows_limit)
+        merged.images = self.images or other.images
         merged.hashes = self.hashes + other.hashes
         merged.near_hashes = self.near_hashes + other.near_hashes
         merged.row_numbers = self.row_numbers + other.row_numbers
@@ -317,13 +332,18 @@ class RowFacts:
     def take_keys(self, labels: np.ndarray, bits: int) -> list[RowKeys]:
         """Hand over the rows' hashes as 2**BITS buckets of `RowKeys`, and forget them here.
 
-        LABELS are the rows' class indices, in the order the rows were updated.
+        LABELS are the rows' class indices, in the order the rows were updated. Images are
+        bucketed by their pixel digests (exact copies only: their near copies are judged by
+        Hamming distance over the whole split) and keep their hashes for `freeze`.
         """
         hashes = np.concatenate(self.hashes) if self.hashes else np.empty(0, np.uint64)
         near = np.concatenate(self.near_hashes) if self.near_hashes else np.empty(0, np.uint64)
         run = self._one_run()
         first = int(self.row_numbers[0][0]) if run and self.row_numbers else 0
         rows = None if run else self.explicit_rows()
+        if self.images:
+            self.hashes, self.near_hashes = [hashes], [near]
+            return partition(hashes, hashes, np.asarray(labels), rows, first, bits)
         # The row numbers stay: runs of consecutive rows cost two numbers a batch; only batches
         # that lost invalid rows (--drop-invalid-rows) keep theirs, for the context columns.
         self.hashes, self.near_hashes = [], []
@@ -375,7 +395,16 @@ class RowFacts:
             ),
             vocabulary=dict(vocabulary or {}),
             sample_text=self.sample_text[order] if self.sample_text is not None else None,
+            **(self._whole_hashes() if self.images else {}),
         )
+
+    def _whole_hashes(self) -> dict[str, Any]:
+        """Return an image split's kind and whole hashes (pixel digests, (n, 2) dhashes)."""
+        return {
+            "kind": "image",
+            "hashes": np.concatenate(self.hashes),
+            "near_hashes": np.concatenate(self.near_hashes),
+        }
 
 
 @dataclass(frozen=True)
@@ -410,6 +439,15 @@ class SplitRows:
     def is_categorical(self, i: int) -> bool:
         """Whether feature I is a text column coded as categories."""
         return bool(len(self.categorical) > i and self.categorical[i])
+
+    # "image": hashes are pixel digests, near_hashes (n, 2) difference hashes, the sample holds
+    # per-image statistics. SOURCE gives images and file names back by row (`image(row)`,
+    # `name(row)`), for evidence. Images are compared every one with every training image
+    # (Hamming distances), not in buckets: their whole hashes stay here (`with_hashes`).
+    kind: str = "table"
+    source: Any = field(default=None, compare=False, repr=False)
+    hashes: np.ndarray = field(default_factory=lambda: np.empty(0, np.uint64), repr=False)
+    near_hashes: np.ndarray = field(default_factory=lambda: np.empty(0, np.uint64), repr=False)
 
     @functools.cached_property
     def _scores(self) -> dict[int, np.ndarray]:

@@ -16,11 +16,13 @@ import numpy as np
 
 from auditor.errors import DataError
 from auditor.loading.categories import encode, merge_vocabularies
-from auditor.loading.inputs import InputSpec, column_feed, table_feed
+from auditor.loading.image_inputs import image_feed, image_target, statistic_names, statistics
+from auditor.loading.inputs import InputSpec, column_feed, input_kind, table_feed
 from auditor.loading.readers import READERS, RawShard, open_source
 from auditor.options import DEFAULT_BATCH_ROWS, DEFAULT_SHARD_ROWS
 
 FORMATS = {suffix: reader.format for suffix, reader in READERS.items()}
+IMAGE_BATCH_BYTES = 32 * 2**20  # float32 pixels per batch of images, at most (--batch-rows too)
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,11 @@ class Batch:
 
     def __len__(self) -> int:
         return len(self.y)
+
+    @property
+    def images(self) -> np.ndarray | None:
+        """The images fed to the model (n, height, width[, channels]), for image inputs."""
+        return self.x if isinstance(self.x, np.ndarray) and self.x.ndim >= 3 else None
 
     @property
     def rows(self) -> np.ndarray:
@@ -175,32 +182,40 @@ class Shard:
         missing = dict.fromkeys(self._options.text_features, 0)
         vocabulary: dict[str, dict[float, str]] = {}
         for raw in self._raw.batches():
-            # A format that reads no text may yield (features, labels) alone.
+            # A format that reads no text may yield (features, labels) alone; table readers add
+            # the text columns (a dict), image readers each image's stored size (see `RawBatch`).
             x, raw_y = raw[0], raw[1]
-            text: dict[str, np.ndarray] = raw[2] if len(raw) > 2 else {}
+            extra = raw[2] if len(raw) > 2 else None
+            text: dict[str, np.ndarray] = extra if isinstance(extra, dict) else {}
+            sizes = None if isinstance(extra, dict) else extra
             y = _labels(raw_y, start, self._path, self._label, self._options)
             for name, values in text.items():
                 codes, absent, seen = encode(values, normalized=self._options.text_column == name)
                 x[:, self._features.index(name)] = codes
                 missing[name] += int(absent.sum())
                 vocabulary = merge_vocabularies(vocabulary, {name: seen})
-            bad = ~np.isfinite(x).all(axis=1)
+            flat = x.reshape(len(x), -1)
+            bad = ~np.isfinite(flat).all(axis=1)
             n_bad = int(bad.sum())
             if n_bad:
                 invalid += n_bad
                 if first_bad is None:
                     row = int(np.argmax(bad))
-                    col = int(np.argmax(~np.isfinite(x[row])))
-                    first_bad = (start + row, self._features[col])
+                    col = int(np.argmax(~np.isfinite(flat[row])))
+                    where = self._features[col] if x.ndim == 2 else f"pixel {col}"
+                    first_bad = (start + row, where)
                 if drop:
                     keep = ~bad
                     if keep.any():
                         kept_text = {name: values[keep] for name, values in text.items()}
-                        yield self._batch(x[keep], y[keep], start, kept_text, np.nonzero(keep)[0])
+                        kept_sizes = sizes[keep] if sizes is not None else None
+                        yield self._batch(
+                            x[keep], y[keep], start, kept_text, np.nonzero(keep)[0], kept_sizes
+                        )
                     start += len(x)
                     continue
             if not invalid or drop:
-                yield self._batch(x, y, start, text)
+                yield self._batch(x, y, start, text, sizes=sizes)
             start += len(x)
         self._report = ShardReport(start - self.first_row, invalid, first_bad, missing, vocabulary)
 
@@ -211,8 +226,12 @@ class Shard:
         start: int,
         text: dict[str, np.ndarray],
         kept: np.ndarray | None = None,
+        sizes: np.ndarray | None = None,
     ) -> Batch:
         opts = self._options
+        if table.ndim >= 3:  # images: the table the data checks read is their statistics
+            images = image_feed(table, opts.inputs[0], self._path)
+            return Batch(images, y, start, kept, table=statistics(table, sizes))
         if opts.text_column is not None:
             texts = text[opts.text_column]
             filled = np.array(["" if v is None else v for v in texts], dtype=object)
@@ -232,7 +251,10 @@ class SplitReader:
         self.path = self._reader.path
         self.format = self._reader.format
         self.columns = self._reader.columns()
-        self.features = self._select_features()
+        # "table" or "image": what the reader holds, which must be what the model takes.
+        self.kind = getattr(self._reader, "kind", "table")
+        self._check_kind()
+        self.features = self._select_features() if self.kind == "table" else []
         self.dropped_rows = 0
         # Missing values per text column, set by `check` once the split is read.
         self.missing_values: dict[str, int] = {}
@@ -248,6 +270,48 @@ class SplitReader:
         """Per feature: whether it is a text column, coded as categories in the batches' table."""
         wanted = set(self.options.text_features)
         return np.array([f in wanted for f in self.features], dtype=bool)
+
+    def _check_kind(self) -> None:
+        """Refuse images for a table model and a table for an image model; set image targets."""
+        specs = self.options.inputs
+        wants = input_kind(specs) if specs else "table"
+        if wants == "image" and self.kind != "image":
+            raise DataError(
+                f"{self.path}: the model takes images of shape {specs[0].shape}, but the "
+                f"{self.name} split is a table; pass an image folder (one sub-folder per class), "
+                "an NPZ whose x is (images, height, width[, channels]), or image arrays"
+            )
+        if self.kind == "image" and wants != "image":
+            raise DataError(
+                f"{self.path}: the {self.name} split holds images, but the model's input is "
+                "not an image input (None, height, width[, channels])"
+            )
+        if self.kind == "image" and hasattr(self._reader, "target"):
+            self._reader.target = image_target(specs[0])
+
+    @property
+    def table_columns(self) -> list[str]:
+        """The names of the numeric table's columns: the features, or the image statistics."""
+        if self.kind != "image":
+            return list(self.features)
+        channels = image_target(self.options.inputs[0])[2]
+        return statistic_names(channels, stored_sizes=hasattr(self._reader, "target"))
+
+    @property
+    def classes(self) -> tuple[str, ...] | None:
+        """The class names an image folder's sub-folders give, in label order; else None."""
+        return getattr(self._reader, "classes", None)
+
+    @property
+    def reading(self) -> str:
+        """How an image split was read and resized, for the report; empty for tables."""
+        describe = getattr(self._reader, "describe", None)
+        return str(describe()) if self.kind == "image" and describe is not None else ""
+
+    @property
+    def source(self) -> Any:
+        """What gives an image split's images and file names back by row (evidence); else None."""
+        return self._reader if self.kind == "image" else None
 
     @property
     def label(self) -> str:
@@ -344,12 +408,18 @@ class SplitReader:
         numeric.
         """
         opts = self.options
+        batch_rows = opts.batch_rows
+        if self.kind == "image":
+            # A batch of images costs its pixels and the model's activations on them (a
+            # convolution's are tens of times the pixels): a few thousand small images at once.
+            height, width, channels = image_target(opts.inputs[0])
+            batch_rows = min(
+                batch_rows, max(1, IMAGE_BATCH_BYTES // (height * width * channels * 4))
+            )
         text = self.text_features
         # Text only when there is some: a format that reads none keeps the four arguments.
         extra = {"text": text} if text else {}
-        raw = self._reader.shards(
-            self.features, self.label, opts.batch_rows, opts.shard_rows, **extra
-        )
+        raw = self._reader.shards(self.features, self.label, batch_rows, opts.shard_rows, **extra)
         return [
             Shard(i, shard, self.path, self.label, self.features, self.options)
             for i, shard in enumerate(raw)

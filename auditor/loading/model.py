@@ -360,8 +360,9 @@ def _feature_count(specs: tuple[InputSpec, ...]) -> tuple[int, tuple[int | None,
 def unsupported_inputs(info: ModelInfo) -> str | None:
     """Say why the splits cannot be read for this model's inputs; None when they can.
 
-    Tables are read today (one (None, n_features) input, or named inputs of one value per row),
-    and texts (one string input of one value per row).
+    Tables are read (one (None, n_features) input, or named inputs of one value per row), texts
+    (one string input of one value per row) and images (one (None, height, width[, channels])
+    input of fixed size).
     """
     specs = info.inputs
     if not specs:
@@ -370,6 +371,14 @@ def unsupported_inputs(info: ModelInfo) -> str | None:
         return None  # one string input, fed a text column (`--text-column`)
     if len(specs) == 1:
         shape = specs[0].shape
+        if len(shape) in (3, 4):  # images (None, height, width[, channels])
+            if any(d is None for d in shape[1:]):
+                return (
+                    f"{info.path}: the model's image input has shape {shape}; auditor reads "
+                    "images at a fixed size: build the model on keras.Input((height, width, "
+                    "channels))"
+                )
+            return None
         if len(shape) != 2 or shape[1] is None:
             return (
                 f"{info.path}: the model's input has shape {shape}; auditor audits models on "

@@ -78,6 +78,36 @@ def _metric_table(result: AuditResult) -> list[dict[str, Any]]:
     return rows
 
 
+def _png_uri(image: Any) -> str:
+    """Encode a uint8 thumbnail (h, w, 1 or 3) as a PNG data URI."""
+    import base64
+    import io
+
+    from matplotlib.image import imsave
+
+    buffer = io.BytesIO()
+    pixels = image[:, :, 0] if image.shape[2] == 1 else image
+    no_stamp: dict[str, Any] = {"Software": None}  # identical images, identical bytes
+    imsave(buffer, pixels, cmap="gray", vmin=0, vmax=255, format="png", metadata=no_stamp)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def thumbnails(result: AuditResult) -> dict[str, list[dict[str, str]]]:
+    """Return, per duplicate rule, the image pairs its facts kept (at most 4), as data URIs."""
+    ev = result.evaluation
+    families = {"leakage_duplicates": ev.data.shared_rows, "duplicate_rows": ev.data.duplicates}
+    found: dict[str, list[dict[str, str]]] = {}
+    for r in result.results:
+        facts = families.get(r.rule.kind, {}).get(r.rule.params.get("split", ""))
+        pairs = getattr(facts, "thumbnails", ())
+        if pairs:
+            found[r.rule.id] = [
+                {"first": _png_uri(a), "second": _png_uri(b), "first_label": la, "second_label": lb}
+                for a, b, la, lb in pairs
+            ]
+    return found
+
+
 def context(result: AuditResult, figures: Mapping[str, Figure] | None = None) -> dict[str, Any]:
     """Return everything the templates show; values stay raw and the template escapes them.
 
@@ -105,6 +135,7 @@ def context(result: AuditResult, figures: Mapping[str, Figure] | None = None) ->
         "environment": environment(),
         "plots": build_plots(result, figures),
         "weights": ev.weight_analysis,
+        "thumbnails": thumbnails(result),
         "history_summary": summarize(result.history) if result.history else None,
         "study_matrices": _study_matrices(result),
         "baseline_matrices": _baseline_matrices(result),

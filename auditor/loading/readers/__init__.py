@@ -6,11 +6,10 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
-import numpy as np
-
 from auditor.errors import DataError
 from auditor.loading.readers.csv import CsvReader
 from auditor.loading.readers.dataset import DatasetReader, is_dataset
+from auditor.loading.readers.image_folder import ImageFolderReader, is_image_folder
 from auditor.loading.readers.memory import MemoryReader
 from auditor.loading.readers.npz import NpzReader
 from auditor.loading.readers.parquet import ParquetReader
@@ -19,7 +18,9 @@ from auditor.loading.readers.parquet import ParquetReader
 # (numbers, booleans or text), and the text columns asked for, by name, as object arrays of str
 # (None where missing; their columns of the float32 array hold NaN until they are encoded).
 # Turning labels into class indices and text into codes is shared (loading.data).
-RawBatch = tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]
+# Image readers yield images (n, height, width[, channels]), labels, and each image's stored
+# (height, width) as read from its file (None for arrays) in place of the text columns.
+RawBatch = tuple[Any, ...]
 
 
 class RawShard(Protocol):
@@ -103,12 +104,16 @@ def supported_formats() -> str:
 def open_source(name: str, source: Any, label: str) -> Reader:
     """Pick the reader for the `name` split: a file's by its suffix, a dataset's, in-memory data's.
 
-    A folder, a glob or a URI (`s3://...`) is a Parquet dataset. LABEL names the label column,
+    A folder with one sub-folder of PNG/JPEG files per class is an image folder; another folder,
+    a glob or a URI (`s3://...`) is a Parquet dataset. LABEL names the label column,
     which in-memory data's errors mention.
     """
     if not isinstance(source, (str, Path)):
-        # In-memory data (Python API): a DataFrame with the label column, or (x, y) arrays.
+        # In-memory data (Python API): a DataFrame with the label column, (x, y) arrays or a
+        # tf.data.Dataset of (x, y) batches.
         return MemoryReader(source, Path(f"<{name} data>"), label)
+    if "://" not in str(source) and is_image_folder(Path(source)):
+        return ImageFolderReader(Path(source))
     if is_dataset(source):
         return DatasetReader(source, name)
     path = Path(source)

@@ -1,4 +1,4 @@
-"""A shard over numpy arrays already in memory (NPZ files and in-memory data)."""
+"""Shards over numpy arrays already in memory (NPZ files and in-memory data): rows or images."""
 
 from __future__ import annotations
 
@@ -33,3 +33,27 @@ class ArrayShard:
                 np.asarray(self.y[i : i + self.batch_rows]),
                 {name: values[i : i + self.batch_rows] for name, values in self.text.items()},
             )
+
+
+@dataclass(frozen=True, eq=False)
+class ImageArrayShard:
+    """Images `x` (n, height, width[, channels]) and labels `y` in memory, sliced into batches."""
+
+    x: np.ndarray
+    y: np.ndarray
+    batch_rows: int
+    first_row: int = 0
+
+    def batches(self) -> Iterator[tuple[np.ndarray, np.ndarray, None]]:
+        """Yield float32 copies of at most `batch_rows` images; arrays keep no stored sizes."""
+        for i in range(0, len(self.x), self.batch_rows):
+            yield (
+                np.ascontiguousarray(self.x[i : i + self.batch_rows], dtype=np.float32),
+                np.asarray(self.y[i : i + self.batch_rows]),
+                None,
+            )
+
+
+def is_image_array(x: np.ndarray) -> bool:
+    """Whether X holds images: (n, height, width) or (n, height, width, channels) numbers."""
+    return x.ndim in (3, 4) and (np.issubdtype(x.dtype, np.number) or x.dtype == np.bool_)

@@ -1,4 +1,8 @@
-"""In-memory splits (Python API): a DataFrame with the label column, or (x, y) arrays."""
+"""In-memory splits (Python API): a DataFrame with the label column, (x, y) arrays, or images.
+
+Images come as (x, y) with x of shape (n, height, width[, channels]), or as a tf.data.Dataset of
+(x, y) batches (read batch by batch, as Keras' fit and predict take it).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,12 @@ from typing import Any, ClassVar
 import numpy as np
 
 from auditor.errors import DataError
-from auditor.loading.readers._arrays import ArrayShard
+from auditor.loading.readers._arrays import ArrayShard, ImageArrayShard, is_image_array
+
+
+def is_tf_dataset(data: Any) -> bool:
+    """Whether DATA is a tf.data.Dataset (told by its interface: TensorFlow is not imported)."""
+    return hasattr(data, "element_spec") and hasattr(data, "as_numpy_iterator")
 
 
 class MemoryReader:
@@ -20,7 +29,25 @@ class MemoryReader:
     def __init__(self, data: Any, path: Path, label: str) -> None:
         self.path = path
         self._data = data
+        self.kind = "table"
         self._columns = self._read_columns(label)
+
+    def describe(self) -> str:
+        """Say how the split was read, for the report."""
+        if is_tf_dataset(self._data):
+            return "tf.data.Dataset of (x, y) batches, fed to the model as it yields them"
+        shape = " x ".join(str(d) for d in self._data[0].shape[1:])
+        return f"array of {shape} images, fed to the model as given (not resized)"
+
+    def image(self, row: int) -> np.ndarray | None:
+        """Return the image of ROW (None for a tf.data.Dataset, which is not indexed)."""
+        if is_tf_dataset(self._data):
+            return None
+        return np.asarray(self._data[0][row], dtype=np.float32)
+
+    def name(self, row: int) -> str | None:
+        """Images in memory have no file name."""
+        return None
 
     @property
     def separate_labels(self) -> bool:
@@ -38,9 +65,13 @@ class MemoryReader:
         batch_rows: int,
         shard_rows: int,
         text: Sequence[str] = (),
-    ) -> list[ArrayShard]:
+    ) -> list[Any]:
         """Return all rows as one shard; DataError on a non-numeric column that is not TEXT."""
         data = self._data
+        if is_tf_dataset(data):
+            return [_DatasetShard(data, self.path)]
+        if self.kind == "image":
+            return [ImageArrayShard(data[0], data[1], batch_rows)]
         if isinstance(data, tuple):
             x, y = data
             frame = x if hasattr(x, "columns") else None
@@ -71,6 +102,14 @@ class MemoryReader:
     def _read_columns(self, label: str) -> list[str]:
         # Normalizes (x, y) to a tuple with y as an array, which `separate_labels` relies on.
         data = self._data
+        if is_tf_dataset(data):
+            spec = data.element_spec
+            if not isinstance(spec, tuple) or len(spec) != 2:
+                raise DataError(f"{self.path}: a tf.data.Dataset must yield (x, y) batches")
+            rank = len(spec[0].shape)
+            self.kind = "image" if rank in (3, 4) else "table"
+            width = spec[0].shape[-1] if rank == 2 else None
+            return [f"x{i}" for i in range(width)] if width else []
         if hasattr(data, "columns") and hasattr(data, "__getitem__"):
             return [str(c) for c in data.columns]
         if isinstance(data, (tuple, list)) and len(data) == 2:
@@ -81,6 +120,10 @@ class MemoryReader:
                 self._data = (x, np.asarray(y))
                 return [str(c) for c in x.columns]
             x = np.asarray(x)
+            if is_image_array(x) and len(np.asarray(y)) == len(x):
+                self.kind = "image"
+                self._data = (x, np.asarray(y))
+                return []
             if x.ndim != 2:
                 raise DataError(f"{self.path}: x has shape {x.shape}; expected (rows, features)")
             if len(np.asarray(y)) != len(x):
@@ -88,8 +131,9 @@ class MemoryReader:
             self._data = (x, np.asarray(y))
             return [f"x{i}" for i in range(x.shape[1])]
         raise DataError(
-            f"{self.path}: pass a path, a DataFrame with a '{label}' column, "
-            f"(x, y) arrays, or (dict of arrays by input name, y); got {type(data).__name__}"
+            f"{self.path}: pass a path, a DataFrame with a '{label}' column, (x, y) arrays, "
+            "(dict of arrays by input name, y) or a tf.data.Dataset of (x, y) batches; got "
+            f"{type(data).__name__}"
         )
 
 
@@ -123,3 +167,31 @@ def _text_values(column: Any) -> np.ndarray:
     out = np.array([str(v) for v in values], dtype=object)
     out[missing] = None
     return out
+
+
+class _DatasetShard:
+    """A tf.data.Dataset of (x, y) batches as one shard, read again from the start each time."""
+
+    first_row = 0
+
+    def __init__(self, dataset: Any, path: Path) -> None:
+        self._dataset = dataset
+        self._path = path
+
+    def batches(self) -> Any:
+        """Yield the dataset's batches as float32 arrays (images with no stored sizes)."""
+        for x, y in self._dataset.as_numpy_iterator():
+            x = np.asarray(x, dtype=np.float32)
+            labels = np.asarray(y)
+            if labels.ndim == 2 and labels.shape[1] > 1:  # one-hot, as categorical losses take
+                labels = labels.argmax(axis=1)
+            labels = labels.reshape(len(x))
+            if x.ndim in (3, 4):
+                yield x, labels, None
+            elif x.ndim == 2:
+                yield x, labels
+            else:
+                raise DataError(
+                    f"{self._path}: the dataset yields x of shape {x.shape}; expected batches "
+                    "(rows, features) or (images, height, width[, channels])"
+                )

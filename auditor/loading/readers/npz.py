@@ -1,4 +1,7 @@
-"""NPZ splits: arrays `x` (rows, features) and `y`, optionally `feature_names`; no pickle."""
+"""NPZ splits: arrays `x` and `y`, optionally `feature_names`; no pickle.
+
+`x` is (rows, features) for a table, or (images, height, width[, channels]) for images.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from typing import ClassVar
 import numpy as np
 
 from auditor.errors import DataError
-from auditor.loading.readers._arrays import ArrayShard
+from auditor.loading.readers._arrays import ArrayShard, ImageArrayShard, is_image_array
 
 
 class NpzReader:
@@ -22,9 +25,29 @@ class NpzReader:
         self.path = path
         self._arrays: dict[str, np.ndarray] | None = None
 
+    @property
+    def kind(self) -> str:
+        """What `x` holds: "image" for (n, height, width[, channels]), else "table"."""
+        return "image" if is_image_array(self._load()["x"]) else "table"
+
+    def describe(self) -> str:
+        """Say how the split was read, for the report."""
+        shape = " x ".join(str(d) for d in self._load()["x"].shape[1:])
+        return f"NPZ array x of {shape} images, fed to the model as stored (not resized)"
+
+    def image(self, row: int) -> np.ndarray:
+        """Return the image of ROW as stored."""
+        return np.asarray(self._load()["x"][row], dtype=np.float32)
+
+    def name(self, row: int) -> str | None:
+        """Images of an array have no file name."""
+        return None
+
     def columns(self) -> list[str]:
-        """Return `feature_names` if the file has them, else x0, x1, ..."""
+        """Return `feature_names` if the file has them, else x0, x1, ... (none for images)."""
         x = self._load()["x"]
+        if is_image_array(x):
+            return []
         names = self._load().get("feature_names")
         if names is not None:
             cols = [str(n) for n in names]
@@ -43,7 +66,7 @@ class NpzReader:
         batch_rows: int,
         shard_rows: int,
         text: Sequence[str] = (),
-    ) -> list[ArrayShard]:
+    ) -> list[ArrayShard] | list[ImageArrayShard]:
         """Return the whole file as one shard; DataError when x is not numeric or boolean."""
         if text:
             raise DataError(
@@ -54,6 +77,8 @@ class NpzReader:
         x, y = arrays["x"], arrays["y"]
         if not np.issubdtype(x.dtype, np.number) and x.dtype != np.bool_:
             raise DataError(f"{self.path}: array x has non-numeric dtype {x.dtype}")
+        if is_image_array(x):
+            return [ImageArrayShard(x, y, batch_rows)]
         columns = self.columns()
         return [ArrayShard(x, y, [columns.index(f) for f in features], batch_rows)]
 
@@ -82,8 +107,11 @@ class NpzReader:
                 f"{', '.join(sorted(arrays)) or 'nothing'} (expected x: features, y: labels)"
             )
         x = arrays["x"]
-        if x.ndim != 2:
-            raise DataError(f"{self.path}: array x has shape {x.shape}; expected (rows, features)")
+        if x.ndim not in (2, 3, 4):
+            raise DataError(
+                f"{self.path}: array x has shape {x.shape}; expected (rows, features) or "
+                "(images, height, width[, channels])"
+            )
         if len(arrays["y"]) != len(x):
             raise DataError(
                 f"{self.path}: x has {len(x)} rows but y has {len(arrays['y'])}; they must match"

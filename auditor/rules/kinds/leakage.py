@@ -45,20 +45,24 @@ def facts_of(ev: Evaluation, family: str, split: str) -> Any:
 
 
 def _per_feature(ev: Evaluation) -> str | None:
-    """Say why per-column checks do not apply to this model's input; None for tables."""
-    kind = getattr(ev.model, "input_kind", "table")
-    if kind == "table":
+    """Say why per-column checks do not apply to a text model; None for tables and images.
+
+    Images' facts say themselves which checks do not apply (drift reads their statistics).
+    """
+    if getattr(ev.model, "input_kind", "table") != "text":
         return None
-    return (
-        f"the model reads {kind}, not table columns; the {kind} checks judge it instead"
-        if kind == "text"
-        else f"the model reads {kind}s, not table columns"
-    )
+    return "the model reads text, not table columns; the text checks judge it instead"
 
 
 def _noise(rate: float, n: int) -> float:
     """2.58 binomial standard errors of a share RATE measured on N rows (99%)."""
     return 2.58 * math.sqrt(max(rate * (1 - rate), 1.0 / max(n, 1)) / max(n, 1))
+
+
+def _files(example: Mapping[str, Any], split: str) -> dict[str, Any]:
+    """Return the image files an example names (image folders only), keyed by split."""
+    names = {"file": f"{split}_file", "train_file": "train_file"}
+    return {names[key]: example[key] for key in names if key in example}
 
 
 def leakage_duplicates(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
@@ -99,6 +103,8 @@ def leakage_duplicates(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
             "match": e["match"],
             f"{split}_label": e["label"],
             "train_label": e["train_label"],
+            # Image folders: the files, so that a reviewer can open both.
+            **_files(e, split),
         }
         for e in facts.examples
     ]
@@ -134,15 +140,21 @@ def duplicate_rows(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     if n < 2:
         return not_applicable(f"the {split} split has fewer than 2 rows")
     duplicates, conflicting_rows = facts.duplicate_rows, facts.conflicting_label_rows
+    near = facts.near_duplicate_rows  # images only: near copies within the split
     observed = {
         "duplicate_rows": duplicates,
         "duplicate_fraction": duplicates / n,
         "conflicting_label_rows": conflicting_rows,
         "conflicting_label_groups": facts.conflicting_label_groups,
     }
+    evidence: dict[str, Any] = {"conflicting_labels": [dict(e) for e in facts.examples]}
+    near_text = ""
+    if near is not None:
+        observed.update(near_duplicate_rows=near, near_duplicate_fraction=near / n)
+        evidence["near_duplicates"] = [dict(e) for e in facts.near_examples]
+        near_text = f"; {near:,} more have a near copy ({pct(near / n)})" if near else ""
     threshold = {"max_fraction": params["max_fraction"]}
-    evidence = {"conflicting_labels": [dict(e) for e in facts.examples]}
-    if duplicates / n > params["max_fraction"] or conflicting_rows:
+    if (duplicates + (near or 0)) / n > params["max_fraction"] or conflicting_rows:
         conflict = (
             f"; {conflicting_rows:,} rows in {facts.conflicting_label_groups:,} group(s) "
             "of identical features carry different labels (label noise the model cannot learn)"
@@ -152,18 +164,19 @@ def duplicate_rows(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
         return Outcome(
             Status.FAILED,
             f"{duplicates:,} of {n:,} {split} rows ({pct(duplicates / n)}) duplicate another row"
-            f"{conflict}: duplicates weigh some examples more and inflate metrics when they "
-            "straddle a split.",
+            f"{near_text}{conflict}: duplicates weigh some examples more and inflate metrics "
+            "when they straddle a split.",
             observed,
             threshold,
             evidence,
         )
     return Outcome(
         Status.PASSED,
-        f"{duplicates:,} of {n:,} {split} rows duplicate another row (limit "
+        f"{duplicates:,} of {n:,} {split} rows duplicate another row{near_text} (limit "
         f"{pct(params['max_fraction'])}); no identical rows carry different labels.",
         observed,
         threshold,
+        {"near_duplicates": evidence["near_duplicates"]} if near else {},
     )
 
 
@@ -183,6 +196,8 @@ def leakage_target_proxy(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     facts = facts_of(ev, "proxies", split)
     if facts is None:
         return not_applicable(f"no {split} split was given")
+    if facts.not_applicable:
+        return not_applicable(facts.not_applicable)
     if facts.sample_rows < params["min_rows"] or facts.sample_classes < 2:
         return not_applicable(
             f"needs at least {params['min_rows']} {split} rows with several classes"
@@ -377,6 +392,8 @@ def leakage_identifier(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     facts = facts_of(ev, "identifiers", "train")
     if facts is None:
         return not_applicable("no train split was given")
+    if facts.not_applicable:
+        return not_applicable(facts.not_applicable)
     if facts.sample_rows < 2:
         return not_applicable(
             f"the train split has {facts.sample_rows} row(s); the check needs 2 or more"
