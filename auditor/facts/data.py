@@ -24,6 +24,7 @@ from auditor.facts.rows import (
     hash_rows,
     near_cells,
 )
+from auditor.facts.text import TextFacts, text_facts
 from auditor.facts.univariate import rest_score
 from auditor.loading.categories import MISSING as MISSING_CODE
 from auditor.metrics import CHUNK_ROWS
@@ -50,7 +51,8 @@ PROXIES = "proxies"
 IDENTIFIERS = "identifiers"
 DRIFT = "drift"
 SIGNAL = "signal"
-FAMILIES = (SHARED_ROWS, DUPLICATES, PROXIES, IDENTIFIERS, DRIFT, SIGNAL)
+TEXT = "text"  # a text model's texts (`auditor.facts.text`)
+FAMILIES = (SHARED_ROWS, DUPLICATES, PROXIES, IDENTIFIERS, DRIFT, SIGNAL, TEXT)
 
 
 class Request(NamedTuple):
@@ -155,6 +157,7 @@ class DataFacts:
     identifiers: Mapping[str, Identifiers] = field(default_factory=dict)
     drift: Mapping[str, Drift] = field(default_factory=dict)
     signal: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    text: Mapping[str, TextFacts] = field(default_factory=dict)
     # A computation that raised: (family, split) -> what it raised. The rule that reads it reports
     # an error, and the other rules still judge (as when a kind raises).
     errors: Mapping[tuple[str, str], str] = field(default_factory=dict)
@@ -221,6 +224,8 @@ def _family(
         return signal(split, classes, features)
     if request.family == IDENTIFIERS:
         return identifiers(split, classes, features)
+    if request.family == TEXT:
+        return text_facts(train if request.split != "train" else None, split, classes)
     if train is None or request.split == "train":
         return None  # the cross-split families compare a split with train
     if request.family == SHARED_ROWS:
