@@ -18,8 +18,13 @@ if TYPE_CHECKING:  # only for annotations: judging needs no data loading
     from auditor.evaluation import Evaluation
 
 
+TRAIN_ITSELF = "it compares a split's texts with training's; judge val or test"
+
+
 def _text_facts(ev: Evaluation, split: str) -> tuple[Any, str | None]:
     """Return the split's text facts, or None and why the rule does not apply."""
+    if split not in ev.splits:
+        return None, f"no {split} split was given"
     kind = getattr(ev.model, "input_kind", "table")
     if kind != "text":
         return None, f"the model reads {kind} input, not text"
@@ -43,7 +48,9 @@ def text_near_duplicates(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     facts, why = _text_facts(ev, split)
     if facts is None:
         return not_applicable(why or "")
-    if split == "train" or facts.near_checked is None:
+    if split == "train":
+        return not_applicable(TRAIN_ITSELF)
+    if facts.near_checked is None:
         return not_applicable(facts.near_unavailable or f"needs the train and {split} splits")
     n = facts.near_checked
     if n < params["min_rows"]:
@@ -123,7 +130,9 @@ def text_drift(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     facts, why = _text_facts(ev, split)
     if facts is None:
         return not_applicable(why or "")
-    if split == "train" or facts.length_psi is None:
+    if split == "train":
+        return not_applicable(TRAIN_ITSELF)
+    if facts.length_psi is None:
         return not_applicable(f"needs the train and {split} splits")
     if facts.sample_rows < params["min_rows"]:
         return not_applicable(f"needs at least {params['min_rows']} {split} texts")
