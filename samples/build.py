@@ -16,6 +16,8 @@ Samples (each a folder with model.keras, train.csv, val.csv and sometimes test.c
   image        handwritten digits (scikit-learn) as an image folder of 8 x 8 grayscale PNGs (one
                sub-folder per class, as keras.utils.image_dataset_from_directory reads them) under
                train/ and val/, and a small CNN: generalizes.
+  text         generated product reviews (a fixed word list, seeded), one string input with
+               TextVectorization inside the model; predicts the positive ones: generalizes.
 """
 
 from __future__ import annotations
@@ -314,6 +316,58 @@ def build_image(out: Path) -> None:
     model.save(out / "model.keras")
 
 
+REVIEW_GOOD = "great lovely excellent sturdy superb handy comfortable reliable".split()
+REVIEW_BAD = "awful poor broken flimsy dull useless noisy faulty".split()
+REVIEW_FILLER = (
+    "the a it was and i this very really quite my box arrived product after week use kitchen "
+    "price delivery color size fits works daughter gift bought again would"
+).split()
+
+
+def _reviews(n: int, rng: np.random.Generator) -> pd.DataFrame:
+    """Generated reviews: filler words and sentiment words, some mixed, some with typos."""
+    labels = rng.integers(0, 2, n)
+    texts = []
+    for label in labels:
+        words = [*rng.choice(REVIEW_FILLER, rng.integers(6, 20)), *rng.choice(
+            REVIEW_GOOD if label else REVIEW_BAD, rng.integers(1, 3)
+        )]  # fmt: skip
+        if rng.random() < 0.3:  # a mixed review: a word of the other side
+            words.append(str(rng.choice(REVIEW_BAD if label else REVIEW_GOOD)))
+        rng.shuffle(words)
+        texts.append(" ".join(str(w) for w in words).capitalize() + rng.choice([".", "!", ""]))
+    return pd.DataFrame({"review": texts, "label": labels})
+
+
+def build_text(out: Path) -> None:
+    keras = _keras()
+    import tensorflow as tf
+
+    frame = _reviews(3_000, np.random.default_rng(SEED))
+    train, rest = train_test_split(frame, test_size=0.4, random_state=SEED, stratify=frame["label"])
+    val, test = train_test_split(rest, test_size=0.5, random_state=SEED, stratify=rest["label"])
+    texts = train["review"].to_numpy(str)
+    vectorize = keras.layers.TextVectorization(
+        max_tokens=2_000, output_mode="multi_hot", name="vectorize"
+    )
+    vectorize.adapt(tf.constant(texts))
+    inputs = keras.Input((1,), dtype="string", name="review")
+    h = keras.layers.Dense(
+        16, activation="relu", kernel_regularizer=keras.regularizers.L2(1e-3), name="dense_0"
+    )(vectorize(inputs))
+    output = keras.layers.Dense(1, activation="sigmoid", name="output")(h)
+    model = keras.Model(inputs, output, name="reviews")
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy", metrics=["accuracy"]
+    )
+    rows = tf.data.Dataset.from_tensor_slices((texts.reshape(-1, 1), train["label"].to_numpy()))
+    model.fit(rows.shuffle(len(train), seed=SEED).batch(32), epochs=20, verbose=0, shuffle=False)
+    out.mkdir(parents=True, exist_ok=True)
+    for split, part in {"train": train, "val": val, "test": test}.items():
+        part.to_csv(out / f"{split}.csv", index=False)
+    model.save(out / "model.keras")
+
+
 BUILDERS: dict[str, Callable[[Path], None]] = {
     "healthy": build_healthy,
     "fraud": build_fraud,
@@ -322,6 +376,7 @@ BUILDERS: dict[str, Callable[[Path], None]] = {
     "overregularized": build_overregularized,
     "mixed": build_mixed,
     "image": build_image,
+    "text": build_text,
 }
 
 

@@ -113,3 +113,41 @@ def evaluation(
         architecture=arch or architecture(),
         regularization_penalty=penalty,
     )
+
+
+def text_facts(**values: Any) -> Any:
+    """Hand-built text facts of one split (`auditor.facts.text.TextFacts`): clean by default."""
+    from auditor.facts.text import TextFacts
+
+    clean: dict[str, Any] = {
+        "sample_rows": 500,
+        "near_checked": 500,
+        "near_copies": 0,
+        "near_unavailable": None,
+        "near_examples": (),
+        "tokens": ({"token": "great", "class": "1", "score": 0.7, "text_share": 0.2},),
+        "length_psi": 0.02,
+        "length_ks_pvalue": 0.5,
+        "length_median": 12.0,
+        "train_length_median": 12.0,
+        "oov_share": 0.01,
+        "train_oov_share": 0.02,
+        "method": "text",
+    }
+    return TextFacts(**{**clean, **values})
+
+
+def text_evaluation(**by_split: Any) -> Evaluation:
+    """A train/val evaluation of a text model whose text facts are BY_SPLIT (split -> facts)."""
+    import dataclasses
+
+    from auditor.facts.data import DataFacts
+    from auditor.loading.inputs import InputSpec
+
+    y = np.arange(100) % 2
+    splits = {
+        name: split_from_predictions(name, y, np.full((100, 2), 0.5), ("0", "1"))
+        for name in ("train", "val")
+    }
+    info = dataclasses.replace(model_info(), inputs=(InputSpec("review", (None, 1), "string"),))
+    return dataclasses.replace(evaluation(splits), model=info, data=DataFacts(text=dict(by_split)))

@@ -11,7 +11,7 @@ import dataclasses
 from typing import Any, NamedTuple
 
 import pytest
-from helpers import evaluation, split_with_metrics
+from helpers import evaluation, split_with_metrics, text_evaluation, text_facts
 
 from auditor.evaluation import Evaluation
 from auditor.facts.context import GroupOverlap, Groups, Temporal, Times
@@ -424,6 +424,84 @@ CASES = {
         facts(drift={"val": drift([])}),
         "not_applicable",
         "Not applicable: needs at least 10000 rows in train and val.",
+    ),
+    # ---- text kinds: a text model's facts; tables get not_applicable
+    "near copies beyond the limit": Case(
+        "text_near_duplicates",
+        {},
+        text_evaluation(val=text_facts(near_copies=15)),
+        "failed",
+        "15 of 500 sampled val texts (3%) nearly copy a training text (most of their word "
+        "triples shared, more than exact copies after normalization): the model is scored on "
+        "texts it has practically seen.",
+    ),
+    "near copies within the limit": Case(
+        "text_near_duplicates",
+        {},
+        text_evaluation(val=text_facts(near_copies=10)),
+        "passed",
+        "10 of 500 sampled val texts nearly copy a training text (limit 2%).",
+    ),
+    "near copies without datasketch": Case(
+        "text_near_duplicates",
+        {},
+        text_evaluation(
+            val=text_facts(near_checked=None, near_copies=None, near_unavailable="needs X")
+        ),
+        "not_applicable",
+        "Not applicable: needs X.",
+    ),
+    "a token gives the label away": Case(
+        "token_proxy",
+        {},
+        text_evaluation(
+            val=text_facts(
+                tokens=({"token": "phone", "class": "1", "score": 1.0, "text_share": 0.5},)
+            )
+        ),
+        "failed",
+        "Token 'phone' alone predicts class '1' on val with ROC AUC 1.00 (in 50% of the texts): "
+        "a word that gives the label away is usually an artefact of how the texts were collected "
+        "(a template, a signature, a source tag) and will not be there in production.",
+    ),
+    "no token alone": Case(
+        "token_proxy",
+        {},
+        text_evaluation(val=text_facts()),
+        "passed",
+        "No token alone predicts the label on val with ROC AUC of 0.95 or more (strongest: "
+        "'great' at 0.700).",
+    ),
+    "tokens of a table": Case(
+        "token_proxy",
+        {},
+        facts(),
+        "not_applicable",
+        "Not applicable: the model reads table input, not text.",
+    ),
+    "texts with unseen words": Case(
+        "text_drift",
+        {},
+        text_evaluation(val=text_facts(oov_share=0.4)),
+        "failed",
+        "Train and val texts differ: 40% of their words never occur in the training texts, "
+        "against 2% between two halves of training. The val numbers do not describe the texts "
+        "the model was trained on.",
+    ),
+    "texts alike": Case(
+        "text_drift",
+        {},
+        text_evaluation(val=text_facts()),
+        "passed",
+        "Train and val texts have similar lengths (PSI 0.0200, limit 0.25) and vocabulary (1% "
+        "of words unseen in training).",
+    ),
+    "text drift of train": Case(
+        "text_drift",
+        {"split": "train"},
+        text_evaluation(train=text_facts()),
+        "not_applicable",
+        "Not applicable: it compares a split's texts with training's; judge val or test.",
     ),
 }
 

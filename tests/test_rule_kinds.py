@@ -11,7 +11,14 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import pytest
-from helpers import architecture, evaluation, split_from_predictions, split_with_metrics
+from helpers import (
+    architecture,
+    evaluation,
+    split_from_predictions,
+    split_with_metrics,
+    text_evaluation,
+    text_facts,
+)
 from test_context_leakage import with_context
 from test_leakage import (
     copied_rows,
@@ -1210,6 +1217,86 @@ CASES = [
         label_copy(),
         "not_applicable",
         "Not applicable: needs at least 150 val rows with several classes.",
+    ),
+    # ---- text kinds (their messages are in test_data_kinds.py; here: every verdict)
+    case(
+        "text_near_duplicates-fails",
+        "text_near_duplicates",
+        {"max_fraction": 0.01},
+        text_evaluation(val=text_facts(near_copies=10)),
+        "failed",
+        "10 of 500 sampled val texts (2%) nearly copy a training text (most of their word triples "
+        "shared, more than exact copies after normalization): the model is scored on texts it "
+        "has practically seen.",
+    ),
+    case(
+        "text_near_duplicates-passes",
+        "text_near_duplicates",
+        {},
+        text_evaluation(val=text_facts()),
+        "passed",
+        "0 of 500 sampled val texts nearly copy a training text (limit 2%).",
+    ),
+    case(
+        "text_near_duplicates-n/a-few-texts",
+        "text_near_duplicates",
+        {"min_rows": 1000},
+        text_evaluation(val=text_facts()),
+        "not_applicable",
+        "Not applicable: the val sample has 500 text(s), fewer than 1000.",
+    ),
+    case(
+        "token_proxy-fails-lower-bar",
+        "token_proxy",
+        {"min_score": 0.6},
+        text_evaluation(val=text_facts()),
+        "failed",
+        "Token 'great' alone predicts class '1' on val with ROC AUC 0.700 (in 20% of the texts): "
+        "a word that gives the label away is usually an artefact of how the texts were collected "
+        "(a template, a signature, a source tag) and will not be there in production.",
+    ),
+    case(
+        "token_proxy-passes",
+        "token_proxy",
+        {},
+        text_evaluation(val=text_facts()),
+        "passed",
+        "No token alone predicts the label on val with ROC AUC of 0.95 or more (strongest: "
+        "'great' at 0.700).",
+    ),
+    case(
+        "token_proxy-n/a-few-texts",
+        "token_proxy",
+        {"min_rows": 1000},
+        text_evaluation(val=text_facts()),
+        "not_applicable",
+        "Not applicable: the val sample has 500 text(s), fewer than 1000.",
+    ),
+    case(
+        "text_drift-fails-length",
+        "text_drift",
+        {},
+        text_evaluation(val=text_facts(length_psi=0.9, length_ks_pvalue=1e-9, length_median=40.0)),
+        "failed",
+        "Train and val texts differ: texts are 40.0 words long (median) against 12.0 in training "
+        "(PSI 0.900). The val numbers do not describe the texts the model was trained on.",
+    ),
+    case(
+        "text_drift-passes-noise",
+        "text_drift",
+        {},
+        text_evaluation(val=text_facts(length_psi=0.9, length_ks_pvalue=0.2)),
+        "passed",
+        "Train and val texts have similar lengths (PSI 0.900, limit 0.25) and vocabulary (1% of "
+        "words unseen in training).",
+    ),
+    case(
+        "text_drift-n/a-table",
+        "text_drift",
+        {},
+        evaluation({"train": split_with_metrics("train"), "val": split_with_metrics("val")}),
+        "not_applicable",
+        "Not applicable: the model reads table input, not text.",
     ),
     # ---- leakage_identifier
     case(

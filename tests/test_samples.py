@@ -82,3 +82,12 @@ def test_mixed_audits_the_raw_table_with_text_columns_and_passes():
     assert result.passed
     assert not [r for r in result.results if r.status == "failed" and r.rule.severity == "error"]
     assert ev.splits["val"].metrics["accuracy"] > 0.85
+
+
+def test_text_is_audited_as_text_and_passes():
+    result = _audit("text")
+    assert result.evaluation.model.input_kind == "text"
+    assert result.passed
+    found = {r.rule.id: r.status for r in result.results}
+    assert found["TX01"] == found["TX02"] == found["TX03"] == "passed"
+    assert found["LK03"] == "not_applicable"

@@ -84,6 +84,113 @@ def test_a_missing_text_column_is_one_line_naming_the_option(tmp_path):
     assert "columns are body" in message and "\n" not in message
 
 
+# ---- the text checks, on row facts gathered as the audit gathers them --------------------------
+
+
+def text_evaluation(frames: dict[str, pd.DataFrame], tmp_path: Path) -> Any:
+    """Read each split's texts as the audit does, gather row facts, compute every fact."""
+    import dataclasses
+
+    from helpers import architecture, model_info, split_from_predictions
+
+    from auditor.evaluate import Evaluation, add_facts
+    from auditor.facts.data import FAMILIES
+    from auditor.facts.rows import RowFacts, near_grid
+
+    rows, splits, scale = {}, {}, None
+    for name, frame in frames.items():
+        frame.to_csv(tmp_path / f"{name}.csv", index=False)
+        reader = SplitReader(name, tmp_path / f"{name}.csv", text_options())
+        batches = list(reader.batches())
+        if scale is None:
+            scale = near_grid(np.concatenate([b.table for b in batches]), reader.categorical)
+        facts = RowFacts(scale=scale)
+        for batch in batches:
+            facts.update(batch.table, batch.y, batch.rows, batch.text)
+        rows[name] = facts.freeze(("review",), reader.categorical)
+        y = np.concatenate([b.y for b in batches])
+        splits[name] = split_from_predictions(name, y, np.full((len(y), 2), 0.5), ("0", "1"))
+    info = dataclasses.replace(model_info(2), inputs=(InputSpec("review", (None, 1), "string"),))
+    ev = Evaluation(
+        model=info,
+        classes=("0", "1"),
+        features=("review",),
+        text_features=("review",),
+        splits=splits,
+        architecture=architecture(),
+        rows=rows,
+    )
+    return add_facts(ev, [(family, name) for family in FAMILIES for name in frames])
+
+
+def judged(ev: Any, rule_id: str) -> Any:
+    from auditor.rules.kinds import KINDS
+    from auditor.rules.loader import load_rule_set
+
+    rule = load_rule_set().get(rule_id)
+    assert rule is not None
+    return KINDS[rule.kind].fn(ev, rule.params)
+
+
+def test_clean_reviews_pass_every_text_check(tmp_path):
+    ev = text_evaluation({"train": reviews(400, 4), "val": reviews(200, 5)}, tmp_path)
+    for rule_id in ("TX01", "TX02", "TX03"):
+        outcome = judged(ev, rule_id)
+        assert outcome.status == "passed", (rule_id, outcome.message)
+
+
+def test_near_copies_of_training_texts_are_found_and_shown_escaped_later(tmp_path):
+    train, val = reviews(400, 6), reviews(200, 7)
+    # Twenty validation texts are training texts with one word added at the end.
+    copies = [text + " indeed." for text in train["review"].iloc[:20]]
+    val.loc[:19, "review"] = copies
+    ev = text_evaluation({"train": train, "val": val}, tmp_path)
+    facts = ev.data.text["val"]
+    assert facts.near_copies == 20
+    outcome = judged(ev, "TX01")
+    assert outcome.status == "failed" and "20 of 200 sampled val texts" in outcome.message
+    example = outcome.evidence["near_copies"][0]
+    assert example["similarity"] >= 0.8 and example["text"].endswith("indeed.")
+    assert len(example["train_text"]) <= 80
+
+
+def test_a_template_line_on_one_class_is_a_token_proxy(tmp_path):
+    ev = text_evaluation(
+        {"train": reviews(400, 8, template=True), "val": reviews(200, 9, template=True)}, tmp_path
+    )
+    outcome = judged(ev, "TX02")
+    assert outcome.status == "failed"
+    assert outcome.evidence["tokens"][0]["token"] in ("sent", "from", "phone")
+    assert outcome.evidence["tokens"][0]["class"] == "1"
+    assert outcome.evidence["tokens"][0]["score"] == pytest.approx(1.0)
+
+
+def test_texts_from_elsewhere_drift_in_vocabulary_and_length(tmp_path):
+    rng = np.random.default_rng(10)
+    foreign = [
+        " ".join(f"w{int(v)}" for v in rng.integers(0, 5000, rng.integers(25, 40)))
+        for _ in range(200)
+    ]
+    val = reviews(200, 11)
+    val["review"] = foreign
+    ev = text_evaluation({"train": reviews(400, 10), "val": val}, tmp_path)
+    outcome = judged(ev, "TX03")
+    assert outcome.status == "failed"
+    assert "never occur in the training texts" in outcome.message
+    assert "words long (median)" in outcome.message
+    assert outcome.observed["oov_share"] > 0.9 and outcome.observed["train_oov_share"] < 0.05
+
+
+def test_text_checks_do_not_apply_to_tables(tmp_path):
+    from helpers import evaluation, split_from_predictions
+
+    y = np.arange(100) % 2
+    ev = evaluation({"val": split_from_predictions("val", y, np.full((100, 2), 0.5), ("0", "1"))})
+    for rule_id in ("TX01", "TX02", "TX03"):
+        outcome = judged(ev, rule_id)
+        assert outcome.status == "not_applicable" and "not text" in outcome.message
+
+
 # ---- end to end ------------------------------------------------------------------------------
 
 

@@ -33,6 +33,7 @@ from auditor.facts.rows import (
     SplitRows,
     near_cells,
 )
+from auditor.facts.text import TextFacts, text_facts
 from auditor.facts.univariate import rest_score, rest_score_without, single_accuracy
 from auditor.loading.categories import MISSING as MISSING_CODE
 from auditor.options import AuditOptions
@@ -63,7 +64,8 @@ DRIFT = "drift"
 SIGNAL = "signal"
 GROUPS = "groups"  # from the --group-column columns
 TEMPORAL = "temporal"  # from the --time-column column
-FAMILIES = (SHARED_ROWS, DUPLICATES, PROXIES, IDENTIFIERS, DRIFT, SIGNAL, GROUPS, TEMPORAL)
+TEXT = "text"  # a text model's texts (`auditor.facts.text`)
+FAMILIES = (SHARED_ROWS, DUPLICATES, PROXIES, IDENTIFIERS, DRIFT, SIGNAL, GROUPS, TEMPORAL, TEXT)
 
 
 # A model's predicted classes for feature rows (float32, shape (n, f)): for the proxies' reliance.
@@ -205,6 +207,7 @@ class DataFacts:
     signal: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     groups: Mapping[str, Groups] = field(default_factory=dict)
     temporal: Mapping[str, Times] = field(default_factory=dict)
+    text: Mapping[str, TextFacts] = field(default_factory=dict)
     # A computation that raised: (family, split) -> what it raised. The rule that reads it reports
     # an error, and the other rules still judge (as when a kind raises).
     errors: Mapping[tuple[str, str], str] = field(default_factory=dict)
@@ -311,6 +314,8 @@ def _family(
         return signal(split, classes, features)
     if request.family == IDENTIFIERS:
         return identifiers(split, classes, features)
+    if request.family == TEXT:
+        return text_facts(train if request.split != "train" else None, split, classes)
     if train is None or request.split == "train":
         return None  # the cross-split families compare a split with train
     if request.family == SHARED_ROWS:

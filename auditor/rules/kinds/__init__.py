@@ -24,6 +24,7 @@ from auditor.rules.kinds.performance import (
     underfitting,
 )
 from auditor.rules.kinds.regression import loss_gap_regression, metric_regression
+from auditor.rules.kinds.text import text_drift, text_near_duplicates, token_proxy
 from auditor.rules.types import Kind, Param
 from auditor.vocabulary import Category
 
@@ -285,6 +286,45 @@ KINDS: dict[str, Kind] = {
             "min_rows": _count("fewest sampled rows per split for the check to apply", 100),
         },
         facts="drift",
+    ),
+    "text_near_duplicates": Kind(
+        text_near_duplicates,
+        Category.LEAKAGE_DUPLICATES,
+        "Texts of the split that nearly copy a training text (MinHash over word shingles).",
+        {
+            "split": _split(),
+            "max_fraction": _fraction("largest allowed share of near copies", 0.02),
+            "min_rows": _count("fewest sampled texts for the check to apply", 50),
+        },
+        facts="text",
+    ),
+    "token_proxy": Kind(
+        token_proxy,
+        Category.LEAKAGE_TARGET_PROXY,
+        "A token whose presence alone predicts a class almost perfectly.",
+        {
+            "split": _split(),
+            "min_score": _fraction("ROC AUC of the token's presence that counts as alone", 0.95),
+            "min_rows": _count("fewest sampled texts for the check to apply", 50),
+        },
+        facts="text",
+    ),
+    "text_drift": Kind(
+        text_drift,
+        Category.SPLIT_DRIFT,
+        "Text lengths (PSI, Kolmogorov-Smirnov) and the share of words unseen in training.",
+        {
+            "split": _split(),
+            "max_psi": Param(
+                "number", "largest allowed PSI of the length in words", default=0.25, minimum=0.0
+            ),
+            "alpha": _fraction("KS significance level", 0.01),
+            "max_oov_increase": _fraction(
+                "largest allowed rise of the out-of-vocabulary share over training's own", 0.1
+            ),
+            "min_rows": _count("fewest sampled texts per split for the check to apply", 100),
+        },
+        facts="text",
     ),
     "suspicious_validation": Kind(
         suspicious_validation,
