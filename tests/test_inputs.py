@@ -56,10 +56,10 @@ def test_batches_carry_the_model_feed_and_the_numeric_table(tmp_path):
 
 
 @pytest.mark.slow
-def test_loading_describes_image_and_named_inputs_and_refuses_images_when_read(tmp_path):
+def test_loading_describes_image_and_named_inputs_and_a_table_for_images_is_refused(tmp_path):
     import keras
 
-    from auditor.errors import ModelLoadError
+    from auditor.errors import DataError
     from auditor.evaluate import evaluate
     from auditor.loading.model import load_model
 
@@ -78,7 +78,7 @@ def test_loading_describes_image_and_named_inputs_and_refuses_images_when_read(t
     assert facts["input_shape"] == [None, 8, 8, 1]
     assert facts["input_dtypes"] == {"pixels": "float32"}
     np.savez(tmp_path / "d.npz", x=np.zeros((4, 64), np.float32), y=np.array([0, 1, 0, 1]))
-    with pytest.raises(ModelLoadError, match=r"shape \(None, 8, 8, 1\)"):
+    with pytest.raises(DataError, match=r"takes images of shape \(None, 8, 8, 1\), but the train"):
         evaluate(loaded, {"train": tmp_path / "d.npz", "val": tmp_path / "d.npz"})
 
     inputs = [
