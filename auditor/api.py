@@ -195,6 +195,15 @@ def _audit(
     _check_before_loading(model, splits, options)
     loaded = _model(model, options.unsafe)
     timings["load"] = time.perf_counter() - started
+    asked = (("--sweep", options.sweep), ("--study", options.study))
+    retrains = [flag for flag, wanted in asked if wanted]
+    if retrains and loaded.keras_model is None:
+        raise ModelLoadError(
+            f"{loaded.info.path}: {' and '.join(retrains)} "
+            f"{'retrains' if len(retrains) == 1 else 'retrain'} the model, which needs a Keras "
+            "model file (.keras or .h5); a SavedModel holds no trainable Keras model (save one "
+            "with model.save('model.keras'))"
+        )
 
     started = time.perf_counter()
     evaluation = evaluate(loaded, splits, options, progress)

@@ -267,6 +267,19 @@ def rule_unknown_extends(t, d):
     ]
 
 
+def ragged_history(t, d):
+    path = _csv(d, "history.json", '{"loss": [1.0, 0.5], "val_loss": [1.0]}')
+    return [str(t.path("keras")), *t.splits, "--history", str(path)], [
+        "history.json: the history's metrics cover different numbers of epochs (loss 2, val_loss 1)"
+    ]
+
+
+def study_on_savedmodel(t, d):
+    return [str(t.path("savedmodel")), *t.splits, "--study"], [
+        "--study retrains the model, which needs a Keras model file (.keras or .h5)"
+    ]
+
+
 def output_not_writable(t, d):
     (d / "taken").write_text("a file where the output folder should be")
     return [str(t.path("keras")), *t.splits, "--out", str(d / "taken" / "out")], [
@@ -318,6 +331,8 @@ CASES: dict[str, Builder] = {
         rule_unknown_extends,
         output_not_writable,
         nan_predictions,
+        ragged_history,
+        study_on_savedmodel,
     )
 }
 
@@ -394,4 +409,4 @@ def test_unsafe_flag_loads_the_lambda_model(tiny, tmp_path):
 
 
 def test_cases_cover_the_issue_list():
-    assert len(CASES) == 30
+    assert len(CASES) == 32

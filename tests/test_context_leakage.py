@@ -111,6 +111,9 @@ def test_numeric_groups_and_missing_values():
     assert (mixed.shared_groups, mixed.shared_rows) == (1, 1)
     text = group_overlap("who", np.array(["a", "", None], dtype=object), np.array(["a", "b"]))
     assert (text.train_groups, text.shared_rows) == (1, 1)
+    # Integer ids read as floats (a blank cell in the CSV) and as text ("X3" in the other split).
+    floats = group_overlap("id", np.array([1.0, 2.0, np.nan]), np.array(["1", "X3"], dtype=object))
+    assert (floats.shared_groups, floats.shared_rows) == (1, 1)
 
 
 def _dated(n: int, start: str, days: int, seed: int) -> np.ndarray:
@@ -159,6 +162,11 @@ def test_times_as_numbers_text_and_bad_values():
     assert parse_times(np.array([3, 1, 2]), "v.csv", "t").tolist() == [3, 1, 2]
     with pytest.raises(Exception, match="v.csv: --time-column 't' holds 'soon', which is neither"):
         parse_times(np.array(["2024-01-02", "soon"], dtype=object), "v.csv", "t")
+    # Day-first dates: 12/01/2024 is the 12th of January or the 1st of December; never guessed.
+    with pytest.raises(Exception, match="holds '12/01/2024', which reads as two dates"):
+        parse_times(np.array(["13/01/2024", "12/01/2024"], dtype=object), "v.csv", "t")
+    spelled = parse_times(np.array(["Jan 5, 2026", "13/01/2024"], dtype=object), "v.csv", "t")
+    assert [str(d)[:10] for d in spelled] == ["2026-01-05", "2024-01-13"]
     found = temporal(
         "step",
         np.arange(10.0),
@@ -169,6 +177,11 @@ def test_times_as_numbers_text_and_bad_values():
     )
     assert (found.rows, found.earlier_rows, found.missing_rows) == (2, 1, 1)
     assert found.shown(found.train_end) == "9" and not found.dates
+    # A split without any time: nothing to compare, the rule says so (no raised error).
+    empty = temporal(
+        "step", np.arange(3.0), np.full(2, np.nan), np.arange(3) % 2, np.zeros(2, int), BINARY
+    )
+    assert (empty.rows, empty.missing_rows) == (0, 2)
 
 
 def test_without_the_columns_the_rules_are_not_applicable():

@@ -416,7 +416,7 @@ CASES = {
         {},
         facts(temporal={"val": Times((timeline(rows=0, earlier_rows=0, missing_rows=1000),))}),
         "not_applicable",
-        "Not applicable: no val row has a time in 'day'.",
+        "Not applicable: 'day' holds no time in the train or the val split.",
     ),
     "small samples": Case(
         "split_drift",

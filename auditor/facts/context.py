@@ -70,10 +70,21 @@ class Times:
     columns: tuple[Temporal, ...]
 
 
+def _text(value: Any) -> str:
+    """One group value as text; a whole float as the integer it is (1.0 and "1" are one id).
+
+    A CSV column of integer ids with a blank cell reads as floats in one split and as text in
+    another: both must name the same groups.
+    """
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def _keys(values: np.ndarray, as_text: bool) -> np.ndarray:
     """VALUES as comparable keys (numbers, or text), with the rows that have no value left out."""
     if as_text:
-        text = np.array([str(v) for v in values], dtype=object)
+        text = np.array([_text(v) for v in values], dtype=object)
         missing = np.array([v is None or v != v or str(v).strip() == "" for v in values], bool)
         return text[~missing].astype(str)
     numbers = values.astype(np.float64)
@@ -145,8 +156,9 @@ def temporal(
     dates = train.dtype.kind == "M" or other.dtype.kind == "M"
     t, o = seconds(train), seconds(other)
     t_ok, o_ok = ~np.isnan(t), ~np.isnan(o)
-    if not t_ok.any() or not o_ok.any():
-        raise ValueError(f"column '{column}' holds no time in the train or the other split")
+    if not t_ok.any() or not o_ok.any():  # nothing to compare: the rule is not applicable
+        nan = float("nan")
+        return Temporal(column, dates, nan, nan, nan, nan, 0, 0, int((~o_ok).sum()), "")
     train_end = float(t[t_ok].max())
     counts = np.bincount(y_train, minlength=len(classes))
     rate_cls = 1 if len(classes) == 2 else int(np.argmax(counts))

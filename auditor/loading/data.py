@@ -515,7 +515,19 @@ def parse_times(values: np.ndarray, path: Path | str, column: str) -> np.ndarray
     parsed = pd.to_datetime(text.where(~empty), errors="coerce", utc=True, format="ISO8601")
     bad = parsed.isna() & ~empty
     if bad.any():  # other spellings ("Jan 5, 2026"), value by value: slower, so only for these
-        parsed[bad] = pd.to_datetime(text[bad], errors="coerce", utc=True, format="mixed")
+        rest = text[bad]
+        month_first = pd.to_datetime(rest, errors="coerce", utc=True, format="mixed")
+        day_first = pd.to_datetime(rest, errors="coerce", utc=True, format="mixed", dayfirst=True)
+        # 03/04/2026 is March or April by convention, and a split read value by value would mix
+        # them (13/04 can only be day first): refuse rather than guess.
+        ambiguous = month_first.notna() & day_first.notna() & (month_first != day_first)
+        if ambiguous.any():
+            example = str(rest[ambiguous].iloc[0])[:40]
+            raise DataError(
+                f"{path}: --time-column '{column}' holds '{example}', which reads as two dates "
+                "(day or month first); write dates as ISO 8601, e.g. 2026-01-31"
+            )
+        parsed[bad] = month_first
         bad = parsed.isna() & ~empty
     if bad.any():
         example = str(text[bad].iloc[0])[:40]

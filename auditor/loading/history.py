@@ -45,6 +45,13 @@ def load_history(path: str | Path) -> dict[str, list[float]]:
         raise DataError(
             f"{path}: the history has no 'loss' (found: {', '.join(cleaned) or 'nothing'})"
         )
+    lengths = {name: len(values) for name, values in cleaned.items()}
+    if len(set(lengths.values())) > 1:
+        counts = ", ".join(f"{name} {n}" for name, n in lengths.items())
+        raise DataError(
+            f"{path}: the history's metrics cover different numbers of epochs ({counts}); "
+            "expected one value per epoch for each (History.history, or a CSVLogger file)"
+        )
     return cleaned
 
 

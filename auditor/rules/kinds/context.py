@@ -106,7 +106,7 @@ def leakage_temporal(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
         return not_applicable("no time column was given (--time-column)")
     (t,) = facts.columns
     if t.rows == 0:
-        return not_applicable(f"no {split} row has a time in '{t.column}'")
+        return not_applicable(f"'{t.column}' holds no time in the train or the {split} split")
     share = t.earlier_rows / t.rows
     limit = params["max_earlier_fraction"]
     rates = [dict(b, start=t.shown(b["start"]), end=t.shown(b["end"])) for b in t.label_rate]
