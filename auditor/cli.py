@@ -79,7 +79,35 @@ def _formats(value: str) -> tuple[str, ...]:
     return chosen
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _OneLineErrors(click.Group):
+    """The command group; a usage error is one `Error:` line, as every other input error is.
+
+    Click's own handling prints the usage block and a hint around the message (three lines);
+    the usage stays one `--help` away.
+    """
+
+    def main(  # type: ignore[override]  # noqa: D102 (click's)
+        self, args: Any = None, prog_name: str | None = None, **extra: Any
+    ) -> Any:
+        extra.pop("standalone_mode", None)
+        try:
+            returned = super().main(args, prog_name, standalone_mode=False, **extra)
+        except click.UsageError as exc:
+            click.echo(f"Error: {exc.format_message()}", err=True)
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(returned if isinstance(returned, int) else 0)
+
+
+@click.group(
+    cls=_OneLineErrors,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, prog_name="auditor")
 def main() -> None:
     """auditor: a release gate for Keras classifiers.

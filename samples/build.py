@@ -264,6 +264,7 @@ def build_mixed(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for split, part in {"train": train, "val": val, "test": test}.items():
         part.to_csv(out / f"{split}.csv", index=False, float_format="%.6g")
+    model.save(out / "model.keras")
 
 
 def write_image_folder(folder: Path, images: np.ndarray, labels: np.ndarray) -> None:

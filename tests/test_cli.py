@@ -126,6 +126,11 @@ def test_a_failed_blocking_rule_exits_1(tiny_binary, tmp_path):
             ["audit", "m.keras", "--train", "t.csv", "--val", "v.csv", "--format", "docx"],
             "unknown format(s) docx",
         ),
+        (
+            ["audit", "m.keras", "--train", "t.csv", "--val", "v.csv", "--prefer", "speed"],
+            "Error: Invalid value for '--prefer': 'speed' is not one of",
+        ),
+        (["audit", "m.keras"], "Error: Missing option '--train'"),
     ],
 )
 def test_usage_and_input_errors_exit_2_with_one_line(args, message, tmp_path):
@@ -134,9 +139,9 @@ def test_usage_and_input_errors_exit_2_with_one_line(args, message, tmp_path):
     assert result.exit_code == 2
     assert message in result.output
     assert "Traceback" not in result.output
-    if not message.startswith("unknown format"):  # click's own usage errors print a usage block
-        assert len(result.output.strip().splitlines()) == 1
-        assert result.output.startswith("Error: ")
+    # Click's own usage errors too: one line, without click's usage block.
+    assert len(result.output.strip().splitlines()) == 1
+    assert result.output.startswith("Error: ")
 
 
 @pytest.mark.slow
