@@ -385,6 +385,16 @@ def audit(
     study_progress = None if quiet else _StudyProgress(sys.stderr.isatty() and not no_progress)
     if settings["baseline"] is not None and settings["baseline_model"] is not None:
         raise click.UsageError("pass --baseline or --baseline-model, not both")
+    if not settings["study"]:
+        context = click.get_current_context()
+        given = [
+            f"--{name.replace('_', '-')}"
+            for name in ("study_seeds", "prefer", "study_workers")
+            if context.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
+        ]
+        if given:
+            verb = "steers" if len(given) == 1 else "steer"
+            raise click.UsageError(f"{', '.join(given)} {verb} the study: add --study")
     # Every other option is a field of AuditOptions, under the same name.
     options = AuditOptions(
         classes=[c.strip() for c in classes.split(",")] if classes else None, **settings

@@ -131,6 +131,10 @@ def test_a_failed_blocking_rule_exits_1(tiny_binary, tmp_path):
             "Error: Invalid value for '--prefer': 'speed' is not one of",
         ),
         (["audit", "m.keras"], "Error: Missing option '--train'"),
+        (
+            ["audit", "m.keras", "--train", "t.csv", "--val", "v.csv", "--prefer", "recall"],
+            "Error: --prefer steers the study: add --study",
+        ),
     ],
 )
 def test_usage_and_input_errors_exit_2_with_one_line(args, message, tmp_path):
