@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from auditor.numbers import setting
 from auditor.rules.kinds.common import fmt, not_applicable, pct
+from auditor.rules.kinds.leakage import facts_of
 from auditor.rules.types import Outcome
 from auditor.vocabulary import Status
 
@@ -28,16 +29,8 @@ def _text_facts(ev: Evaluation, split: str) -> tuple[Any, str | None]:
     kind = getattr(ev.model, "input_kind", "table")
     if kind != "text":
         return None, f"the model reads {kind} input, not text"
-    failure = ev.data.errors.get(("text", split))
-    if failure is not None:
-        raise RuntimeError(f"computing its text facts raised {failure}")
-    found = ev.data.text.get(split)
+    found = facts_of(ev, "text", split)  # raises when they failed or were never computed
     if found is None:
-        if split in ev.splits and split in ev.rows:
-            raise RuntimeError(
-                f"the evaluation holds no text facts for the {split} split "
-                "(auditor.evaluate.add_facts computes them)"
-            )
         return None, f"no {split} split was given"
     return found, None
 
