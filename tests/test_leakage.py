@@ -239,6 +239,22 @@ def test_hash_rows_different_rows_differ() -> None:
     assert len(np.unique(hash_rows(np.array([[0, 1], [1, 0], [0, 0], [1, 1]])))) == 4
 
 
+@pytest.mark.parametrize("features", [1, 4, 7, 50])
+def test_hashes_do_not_depend_on_the_chunk_a_row_is_hashed_in(features: int) -> None:
+    from auditor.facts.rows import CHUNK_ROWS, hash_pair, near_cells
+
+    rng = np.random.default_rng(features)
+    x = rng.normal(size=(2 * CHUNK_ROWS + 3, features)).astype(np.float32)
+    x[-1] = x[0]  # the same row in the first and the last, partial, chunk
+    scale = near_grid(x)
+    exact, near = hash_pair(x, scale)
+    assert exact[-1] == exact[0] and near is not None and near[-1] == near[0]
+    one_by_one = np.array([hash_rows(row[None, :])[0] for row in x[:: CHUNK_ROWS // 2]])
+    assert exact[:: CHUNK_ROWS // 2].tolist() == one_by_one.tolist()
+    assert near.tolist() == hash_rows(near_cells(x, scale)).tolist()
+    assert hash_pair(x, None)[1] is None
+
+
 def _shard(
     x: np.ndarray, y: np.ndarray, start: int, stop: int, batch_rows: int, limit: int = 20_000
 ) -> RowFacts:
