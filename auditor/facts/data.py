@@ -10,7 +10,6 @@ own, so they are tested with hand-built facts.
 from __future__ import annotations
 
 import re
-import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
@@ -34,6 +33,7 @@ from auditor.facts.rows import (
     near_cells,
 )
 from auditor.facts.text import TextFacts, text_facts
+from auditor.facts.twosample import compare
 from auditor.facts.univariate import rest_score, rest_score_without, single_accuracy
 from auditor.loading.categories import MISSING as MISSING_CODE
 from auditor.options import AuditOptions
@@ -839,15 +839,6 @@ def identifiers(
 # ---- drift between splits ------------------------------------------------------------------------
 
 
-def _psi(reference: np.ndarray, other: np.ndarray, bins: int = 10) -> float:
-    edges = np.unique(np.quantile(reference, np.linspace(0, 1, bins + 1)[1:-1]))
-    a = np.bincount(np.searchsorted(edges, reference, side="right"), minlength=len(edges) + 1)
-    b = np.bincount(np.searchsorted(edges, other, side="right"), minlength=len(edges) + 1)
-    pa = (a + 0.5) / (a.sum() + 0.5 * len(a))
-    pb = (b + 0.5) / (b.sum() + 0.5 * len(b))
-    return float(np.sum((pa - pb) * np.log(pa / pb)))
-
-
 def category_drift(
     train: np.ndarray, other: np.ndarray, names: Mapping[float, str]
 ) -> dict[str, Any] | None:
@@ -914,7 +905,7 @@ def drift(
     n_classes: int,
 ) -> Drift:
     """Compare OTHER's sampled features (PSI, KS) and class counts (chi-square) with TRAIN's."""
-    from scipy.stats import chi2_contingency, ks_2samp
+    from scipy.stats import chi2_contingency
 
     found: list[dict[str, Any]] = []
     for i, feature in enumerate(train.features):
@@ -929,17 +920,7 @@ def drift(
             if shifted is not None:
                 found.append({"feature": feature, **shifted})
             continue
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # "exact calculation unsuccessful" on discrete columns
-            ks = ks_2samp(a, b)
-        found.append(
-            {
-                "feature": feature,
-                "psi": _psi(a, b),
-                "ks_statistic": float(ks.statistic),
-                "ks_pvalue": float(ks.pvalue),
-            }
-        )
+        found.append({"feature": feature, **compare(a, b)})
     found.sort(key=lambda d: -d["psi"])
     count_train = np.bincount(y_train, minlength=n_classes)
     count_other = np.bincount(y_other, minlength=n_classes)

@@ -8,7 +8,6 @@ these facts add what hashing cannot see.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from auditor.facts.rows import SplitRows
+from auditor.facts.twosample import compare
 from auditor.loading.categories import normalize
 
 NEAR_SAMPLE = 5_000  # texts per split compared by MinHash
@@ -183,15 +183,6 @@ def token_scores(rows: SplitRows, classes: tuple[str, ...]) -> tuple[Mapping[str
     return tuple(shown)
 
 
-def _psi(reference: np.ndarray, other: np.ndarray, bins: int = 10) -> float:
-    edges = np.unique(np.quantile(reference, np.linspace(0, 1, bins + 1)[1:-1]))
-    a = np.bincount(np.searchsorted(edges, reference, side="right"), minlength=len(edges) + 1)
-    b = np.bincount(np.searchsorted(edges, other, side="right"), minlength=len(edges) + 1)
-    pa = (a + 0.5) / (a.sum() + 0.5 * len(a))
-    pb = (b + 0.5) / (b.sum() + 0.5 * len(b))
-    return float(np.sum((pa - pb) * np.log(pa / pb)))
-
-
 def _oov(vocabulary: set[str], texts: list[list[str]]) -> float | None:
     total = sum(len(t) for t in texts)
     if not total:
@@ -203,8 +194,6 @@ def text_facts(
     train: SplitRows | None, split: SplitRows, classes: tuple[str, ...]
 ) -> TextFacts | None:
     """Compute the text facts of SPLIT (against TRAIN when it is another split); None: no text."""
-    from scipy.stats import ks_2samp
-
     if split.sample_text is None:
         return None
     tokens = token_scores(split, classes)
@@ -224,10 +213,8 @@ def text_facts(
         a = np.array([len(w) for w in train_words], dtype=float)
         b = np.array([len(w) for w in words], dtype=float)
         if len(a) and len(b):
-            length_psi = _psi(a, b)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                length_p = float(ks_2samp(a, b).pvalue)
+            shift = compare(a, b)
+            length_psi, length_p = shift["psi"], shift["ks_pvalue"]
             median, train_median = float(np.median(b)), float(np.median(a))
         vocabulary = {w for t in train_words for w in t}
         oov = _oov(vocabulary, words)
