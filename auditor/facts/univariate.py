@@ -48,13 +48,13 @@ def binned_auc(cells: np.ndarray, truth: np.ndarray, rate: np.ndarray) -> float 
 def _cross_fitted(
     cells: np.ndarray, onehot: np.ndarray, fit: np.ndarray, score: np.ndarray, k: int
 ) -> list[float | None]:
-    counts = np.bincount(cells[fit], minlength=k).astype(np.float64)
-    held = cells[score]
+    fitted, held = cells[fit], cells[score]
+    counts = np.bincount(fitted, minlength=k).astype(np.float64)
     results = []
-    for c in range(onehot.shape[1]):
-        target = onehot[:, c]
-        positives = np.bincount(cells[fit], weights=target[fit], minlength=k)
-        prior = target[fit].mean() if fit.any() else 0.5
+    for target in onehot.T:
+        learned = target[fit]
+        positives = np.bincount(fitted, weights=learned, minlength=k)
+        prior = learned.mean() if len(learned) else 0.5
         # A pseudo-row of the prior keeps empty bins sane.
         rate = (positives + prior) / (counts + 1.0)
         results.append(binned_auc(held, target[score] > 0, rate))
