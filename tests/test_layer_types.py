@@ -318,3 +318,26 @@ def test_regularizers_of_every_layer_type_read_back_exactly_from_a_keras_file(tm
         as_json = layer.to_dict()
         assert as_json["recurrent_regularizer"]["l2"] == pytest.approx(6e-3)
         assert as_json["recurrent_kernel_shape"] == list(original.cell.recurrent_kernel.shape)
+
+
+def test_optimizer_is_named_by_its_class_with_its_learning_rate(tmp_path):
+    import keras
+
+    from auditor.loading.architecture import read_architecture
+
+    read = []
+    for lr, decay in ((0.01, None), (3e-4, 0.004)):  # the second instance is Keras' "adamw_1"
+        inputs = keras.Input((3,))
+        model = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(inputs))
+        model.compile(keras.optimizers.AdamW(lr, weight_decay=decay or 0.0), "binary_crossentropy")
+        model.save(tmp_path / "m.keras")
+        read.append(read_architecture(keras.saving.load_model(tmp_path / "m.keras")))
+    assert [(a.optimizer, a.learning_rate) for a in read] == [
+        ("AdamW", pytest.approx(0.01)),
+        ("AdamW", pytest.approx(3e-4)),
+    ]
+    assert read[0].weight_decay is None and read[1].weight_decay == pytest.approx(0.004)
+    schedule = keras.optimizers.schedules.ExponentialDecay(0.1, 10, 0.9)
+    model.compile(keras.optimizers.SGD(schedule), "binary_crossentropy")
+    assert read_architecture(model).to_dict()["learning_rate"] is None
+    assert read_architecture(model).optimizer == "SGD"

@@ -105,9 +105,10 @@ class Architecture:
 
     layers: tuple[LayerFacts, ...]
     config_readable: bool
-    optimizer: str | None = None
+    optimizer: str | None = None  # the optimizer's class (Adam), not Keras' instance name
     weight_decay: float | None = None
     note: str = ""
+    learning_rate: float | None = None  # None when a schedule sets it
 
     @property
     def weighted_layers(self) -> tuple[LayerFacts, ...]:
@@ -120,6 +121,7 @@ class Architecture:
             "config_readable": self.config_readable,
             "optimizer": self.optimizer,
             "weight_decay": self.weight_decay,
+            "learning_rate": self.learning_rate,
             "note": self.note,
             "layers": [layer.to_dict() for layer in self.layers],
         }
@@ -213,14 +215,22 @@ def read_architecture(model: Any) -> Architecture:
         if type(layer).__name__ != "InputLayer"
     ]
     optimizer = getattr(model, "optimizer", None)
-    name, decay = None, None
+    name, decay, rate = None, None, None
     if optimizer is not None and hasattr(optimizer, "get_config"):
         config = optimizer.get_config()
-        name = str(config.get("name", type(optimizer).__name__))
+        # Keras names instances adam, adam_1, ... in creation order: the class says what it is.
+        name = type(optimizer).__name__
         wd = config.get("weight_decay")
         decay = float(wd) if wd else None
+        lr = config.get("learning_rate")
+        # Keras keeps it as a float32: 7 significant digits are all it holds (0.001, not 0.00100000005).
+        rate = float(f"{lr:.7g}") if isinstance(lr, (int, float)) else None
     return Architecture(
-        layers=tuple(facts), config_readable=True, optimizer=name, weight_decay=decay
+        layers=tuple(facts),
+        config_readable=True,
+        optimizer=name,
+        weight_decay=decay,
+        learning_rate=rate,
     )
 
 
