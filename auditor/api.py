@@ -19,8 +19,9 @@ from auditor.loading.model import LoadedModel, detect_format, from_keras_model, 
 from auditor.loading.reference import load_reference
 from auditor.options import AuditOptions
 from auditor.regularization import facts_needed, recommend
-from auditor.report.drawing import Drawing
+from auditor.report.drawing import Drawings
 from auditor.report.json_report import report_dict, report_json
+from auditor.report.pdf_worker import PdfWorker
 from auditor.report.writer import FIGURE_FORMATS, FORMATS, check_output, write_reports
 from auditor.result import AuditResult
 from auditor.rules import RuleSet, load_rule_set, run_rules
@@ -106,10 +107,9 @@ def audit(
     Nothing is printed or written: call `.write_html(path)`, `.write_pdf(path)` or `.to_json()`.
     """
     chosen = _options(options, settings)
-    result, _ = _audit(
-        model, _splits(train, val, test), chosen, progress, (sweep_progress, study_progress), ()
+    return _audit(
+        model, _splits(train, val, test), chosen, progress, (sweep_progress, study_progress)
     )
-    return result
 
 
 def audit_and_write(
@@ -134,14 +134,14 @@ def audit_and_write(
     chosen = _options(options, settings)
     splits = _splits(train, val, test)
     check_output(out)  # before the audit's seconds, not after them
-    result, drawing = _audit(
-        model, splits, chosen, progress, (sweep_progress, study_progress), formats
-    )
+    helpers = _Helpers(formats)
     try:
-        written = write_reports(result, out, formats, figures=drawing)
+        result = _audit(model, splits, chosen, progress, (sweep_progress, study_progress), helpers)
+        written = write_reports(
+            result, out, formats, figures=helpers.drawing, pdf_worker=helpers.pdf
+        )
     finally:
-        if drawing is not None:
-            drawing.cancel()  # a no-op once its figures arrived; stops it if writing failed first
+        helpers.cancel()  # a no-op for those that answered; stops the rest
     return result, written
 
 
@@ -175,9 +175,9 @@ def _audit(
     options: AuditOptions,
     progress: Progress | None,
     trainings: tuple[SweepProgress | None, StudyProgress | None],
-    formats: Sequence[str],
-) -> tuple[AuditReport, Drawing | None]:
-    """Run the audit; for HTML or PDF among FORMATS, also start drawing its figures.
+    helpers: _Helpers | None = None,
+) -> AuditReport:
+    """Run the audit; HELPERS, if given, are started where the work they take over can start.
 
     TRAININGS hear of the sweep's and of the study's runs.
     """
@@ -193,6 +193,8 @@ def _audit(
 
         history = load_history(history)
     _check_before_loading(model, splits, options)
+    if helpers is not None:
+        helpers.before_loading()
     loaded = _model(model, options.unsafe)
     timings["load"] = time.perf_counter() - started
     asked = (("--sweep", options.sweep), ("--study", options.study))
@@ -227,7 +229,7 @@ def _audit(
             sweep=False,
             study=False,
         )
-        previous, _ = _audit(options.baseline_model, splits, plain, None, (None, None), ())
+        previous = _audit(options.baseline_model, splits, plain, None, (None, None))
         reference = {
             **previous.to_dict(),
             "source": f"{previous.evaluation.model.path} (audited now)",
@@ -236,7 +238,8 @@ def _audit(
     if reference is not None:
         evaluation = replace(evaluation, reference=reference)
 
-    drawing = _draw_in_background(evaluation, history, formats)
+    if helpers is not None:
+        helpers.evaluated(evaluation, history)
     try:
         started = time.perf_counter()
         facts_options = _with_proxy_bounds(options, rule_set)
@@ -289,8 +292,8 @@ def _audit(
             )
             timings["study"] = time.perf_counter() - started
     except BaseException:
-        if drawing is not None:
-            drawing.cancel()  # the figures will not be wanted: stop the child now
+        if helpers is not None:
+            helpers.cancel()  # the figures and the PDF will not be wanted: stop the children now
         raise
     result = AuditReport(
         evaluation=evaluation,
@@ -304,7 +307,7 @@ def _audit(
         created=datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
         timings=timings,
     )
-    return result, drawing
+    return result
 
 
 def _check_before_loading(model: Any, splits: dict[str, Any], options: AuditOptions) -> None:
@@ -333,10 +336,29 @@ def _with_proxy_bounds(options: AuditOptions, rule_set: RuleSet) -> AuditOptions
     )
 
 
-def _draw_in_background(
-    evaluation: Evaluation, history: dict[str, list[float]] | None, formats: Sequence[str]
-) -> Drawing | None:
-    """Start drawing the figures HTML and PDF reports show, in a forked process, on Linux."""
-    if not FIGURE_FORMATS & set(formats) or not sys.platform.startswith("linux"):
-        return None
-    return Drawing(evaluation, history)
+class _Helpers:
+    """The child processes that take report work off the audit's path, on Linux.
+
+    For a PDF, a `PdfWorker` forked before TensorFlow is imported; for HTML or PDF, `Drawings`
+    forked once the evaluation is done, drawing its figures while the rules run.
+    """
+
+    def __init__(self, formats: Sequence[str]):
+        forks = sys.platform.startswith("linux")
+        self._pdf_wanted = forks and "pdf" in formats
+        self._figures_wanted = forks and bool(FIGURE_FORMATS & set(formats))
+        self.pdf: PdfWorker | None = None
+        self.drawing: Drawings | None = None
+
+    def before_loading(self) -> None:
+        if self._pdf_wanted and self.pdf is None:
+            self.pdf = PdfWorker()
+
+    def evaluated(self, evaluation: Evaluation, history: dict[str, list[float]] | None) -> None:
+        if self._figures_wanted and self.drawing is None:
+            self.drawing = Drawings(evaluation, history)
+
+    def cancel(self) -> None:
+        for helper in (self.drawing, self.pdf):
+            if helper is not None:
+                helper.cancel()

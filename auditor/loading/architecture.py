@@ -223,7 +223,7 @@ def read_architecture(model: Any) -> Architecture:
         wd = config.get("weight_decay")
         decay = float(wd) if wd else None
         lr = config.get("learning_rate")
-        # Keras keeps it as a float32: 7 significant digits are all it holds (0.001, not 0.00100000005).
+        # Keras keeps a float32: its 7 significant digits say it all (0.001, not 0.0010000000475).
         rate = float(f"{lr:.7g}") if isinstance(lr, (int, float)) else None
     return Architecture(
         layers=tuple(facts),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
@@ -26,7 +27,9 @@ def num(value: Any, digits: int = SIGNIFICANT) -> str:
     return number(value, digits)
 
 
+@functools.cache
 def _environment() -> Environment:
+    """Return the templates' environment: one per process, so each template compiles once."""
     env = Environment(
         loader=FileSystemLoader(str(templates_dir())),
         autoescape=select_autoescape(default=True, default_for_string=True),

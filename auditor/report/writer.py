@@ -12,6 +12,7 @@ from auditor.errors import OutputError
 
 if TYPE_CHECKING:
     from auditor.report.drawing import FigureSource
+    from auditor.report.pdf_worker import PdfWorker
     from auditor.result import AuditResult
 
 FORMATS = ("json", "html", "pdf", "junit", "md")
@@ -30,14 +31,17 @@ def _render(
     formats: Sequence[str],
     names: Mapping[str, str],
     figures: FigureSource | None,
+    pdf_worker: PdfWorker | None = None,
 ) -> dict[str, bytes]:
     from auditor.report.html import context, render_html, render_pdf
     from auditor.report.json_report import report_json
     from auditor.report.junit import render_junit
     from auditor.report.markdown import render_markdown
 
-    if "pdf" in formats:
-        # A second of imports, taken while the figures may still be drawing in the background.
+    if "pdf" not in formats:
+        pdf_worker = None
+    if "pdf" in formats and pdf_worker is None:
+        # A third of a second of imports, taken while the figures may still be drawing.
         import weasyprint  # noqa: F401
 
     texts: dict[str, Callable[[], bytes]] = {
@@ -48,12 +52,16 @@ def _render(
     # The reports without figures first, while the figures may still be drawing in a child.
     rendered = {fmt: texts[fmt]() for fmt in formats if fmt in texts}
     if FIGURE_FORMATS & set(formats):
+        drawn = figures.result() if figures is not None else None
+        if pdf_worker is not None:
+            pdf_worker.render(result, drawn)  # laid out there while the HTML renders here
         # HTML and PDF share one context, so the plots are drawn once.
-        ctx = context(result, figures.result() if figures is not None else None)
+        ctx = context(result, drawn)
         if "html" in formats:
             rendered["html"] = render_html(result, ctx).encode("utf-8")
         if "pdf" in formats:
-            rendered["pdf"] = render_pdf(result, ctx)
+            laid_out = pdf_worker.result() if pdf_worker is not None else None
+            rendered["pdf"] = laid_out if laid_out is not None else render_pdf(result, ctx)
     return {fmt: rendered[fmt] for fmt in formats}
 
 
@@ -90,11 +98,13 @@ def write_reports(
     *,
     names: Mapping[str, str] | None = None,
     figures: FigureSource | None = None,
+    pdf_worker: PdfWorker | None = None,
 ) -> list[Path]:
     """Render every format in memory, then move each into OUT_DIR; return the written paths.
 
     NAMES replaces some formats' file names. FIGURES is where the HTML and PDF reports get the
     evaluation's figures (a `Drawing` started earlier, say); without it they are drawn here.
+    PDF_WORKER, a `PdfWorker` started earlier, lays out the PDF; without it, it is laid out here.
     """
     out = Path(out_dir)
     unknown = [f for f in formats if f not in FORMATS]
@@ -111,7 +121,7 @@ def write_reports(
             f"{out}: output folder is not writable; pass --out with a writable folder"
         )
     files = {**FILE_NAMES, **(names or {})}
-    rendered = _render(result, formats, files, figures)
+    rendered = _render(result, formats, files, figures, pdf_worker)
     written: list[Path] = []
     temps: list[tuple[str, Path]] = []
     try:
