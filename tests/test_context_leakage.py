@@ -184,6 +184,46 @@ def test_times_as_numbers_text_and_bad_values():
     assert (empty.rows, empty.missing_rows) == (0, 2)
 
 
+def _shuffled(n: int) -> np.ndarray:
+    return np.random.default_rng(2).permutation(n)
+
+
+def test_rows_without_a_group_or_a_time_are_counted_apart_in_the_messages():
+    ids, y = _patients(1)
+    uncounted = "(50 more val rows without a 'patient' value, not counted)"
+    for order, status in ((np.arange(1000), "passed"), (_shuffled(1000), "failed")):
+        train, val = ids[order[:800]], ids[order[800:]].astype(object)
+        val[:50] = None  # 50 validation rows without a patient id: not in the 150 judged
+        ev = with_context({"patient": train}, {"patient": val}, y[:800], y[800:], ["patient"])
+        group = _judge(ev, "LK06")
+        assert group.status == status and group.observed["patient"]["missing_rows"] == 50
+        counted = "0 of 150 rows " if status == "passed" else " of 150 val rows ("
+        assert counted in group.message and uncounted in group.message
+    times = np.arange(1000.0)
+    later = times[800:].copy()
+    later[:1] = np.nan
+    ev = with_context({"t": times[:800]}, {"t": later}, y[:800], y[800:], time_column="t")
+    result = _judge(ev, "LK07")
+    assert result.status == "passed" and "0 of 199 val rows (0%) (1 more val row without a 't'" in (
+        result.message
+    )
+
+
+def test_dates_in_one_split_and_numbers_in_the_other_are_an_error_not_a_comparison():
+    days = np.array(["2024-01-01", "2024-02-01"], dtype="datetime64[D]")
+    with pytest.raises(ValueError, match="'t' holds dates in train and numbers in the other"):
+        temporal("t", days, np.array([5.0, 6.0]), np.array([0, 1]), np.array([0, 1]), BINARY)
+    ev = with_context(
+        {"t": days.repeat(10)},
+        {"t": np.arange(20.0)},
+        np.arange(20) % 2,
+        np.arange(20) % 2,
+        time_column="t",
+    )
+    result = _judge(ev, "LK07")
+    assert result.status == "error" and "holds dates in train and numbers" in result.message
+
+
 def test_without_the_columns_the_rules_are_not_applicable():
     ev = with_context({}, {}, np.array([0, 1] * 10), np.array([0, 1] * 5))
     for rule_id, reason in (("LK06", "no group column was given"), ("LK07", "no time column")):

@@ -23,6 +23,14 @@ GROUP_FIX = (
 )
 
 
+def _uncounted(missing: int, split: str, column: str) -> str:
+    """Say how many rows of SPLIT hold no COLUMN value, and so are not counted ("" for none)."""
+    if not missing:
+        return ""
+    rows = "row" if missing == 1 else "rows"
+    return f" ({missing:,} more {split} {rows} without a '{column}' value, not counted)"
+
+
 def leakage_group(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     """Fail when more of the split's rows than allowed belong to groups that occur in train."""
     split = params["split"]
@@ -71,8 +79,9 @@ def leakage_group(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
         such = ", ".join(f"'{e['group']}'" for e in g.examples[:3])
         return Outcome(
             Status.FAILED,
-            f"{g.shared_rows:,} of {g.rows:,} {split} rows ({pct(g.shared_rows / g.rows)}) belong "
-            f"to {g.shared_groups:,} of the {g.groups:,} '{g.column}' groups "
+            f"{g.shared_rows:,} of {g.rows:,} {split} rows ({pct(g.shared_rows / g.rows)})"
+            f"{_uncounted(g.missing_rows, split, g.column)} belong to {g.shared_groups:,} of the "
+            f"{g.groups:,} '{g.column}' groups "
             f"({pct(g.shared_groups / g.groups)}) that also occur in the training split (such as "
             f"{such}; limit {pct(limit)} of rows){more}: the model is scored on entities it was "
             f"trained on, so the {split} numbers overstate how it does on new ones; {GROUP_FIX}.",
@@ -82,7 +91,8 @@ def leakage_group(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
             features=tuple(f.column for f in failed),
         )
     parts = [
-        f"'{c}': {found[c].shared_rows:,} of {found[c].rows:,} rows, "
+        f"'{c}': {found[c].shared_rows:,} of {found[c].rows:,} rows"
+        f"{_uncounted(found[c].missing_rows, split, c)}, "
         f"{found[c].shared_groups:,} of {found[c].groups:,} groups"
         for c in wanted
     ]
@@ -137,8 +147,9 @@ def leakage_temporal(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     if share > limit:
         return Outcome(
             Status.FAILED,
-            f"{t.earlier_rows:,} of {t.rows:,} {split} rows ({pct(share)}) are earlier than the "
-            f"latest training row ({t.shown(t.train_end)}; limit {pct(limit)}): {ranges}{drift}. "
+            f"{t.earlier_rows:,} of {t.rows:,} {split} rows ({pct(share)})"
+            f"{_uncounted(t.missing_rows, split, t.column)} are earlier than the latest training "
+            f"row ({t.shown(t.train_end)}; limit {pct(limit)}): {ranges}{drift}. "
             f"The model is validated on times it was trained around, not on the later data it "
             "will meet; split by time (train on the earlier rows, validate on the later ones).",
             observed,
@@ -148,7 +159,8 @@ def leakage_temporal(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
         )
     return Outcome(
         Status.PASSED,
-        f"{t.earlier_rows:,} of {t.rows:,} {split} rows ({pct(share)}) are earlier than the latest "
+        f"{t.earlier_rows:,} of {t.rows:,} {split} rows ({pct(share)})"
+        f"{_uncounted(t.missing_rows, split, t.column)} are earlier than the latest "
         f"training row (limit {pct(limit)}): {ranges}{drift}.",
         observed,
         threshold,

@@ -22,6 +22,12 @@ if TYPE_CHECKING:  # only for annotations: judging needs no data loading
 MOST_DRIFTED = 10  # features listed as evidence of drift (the facts hold every feature)
 
 
+def _rows(ev: Evaluation, split: str) -> str:
+    """Return what SPLIT's rows are called in messages: "images" for an image model, else "rows"."""
+    rows = ev.rows.get(split)
+    return "images" if rows is not None and rows.kind == "image" else "rows"
+
+
 def facts_of(ev: Evaluation, family: str, split: str) -> Any:
     """Return the facts of FAMILY for SPLIT, or None; raise when computing them failed.
 
@@ -109,6 +115,7 @@ def leakage_duplicates(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
         for e in facts.examples
     ]
     evidence = {"shared_rows": shown}
+    rows = _rows(ev, split)
     chance_text = (
         f"; chance alone explains {pct(chance_exact + chance_near)}"
         if chance_exact + chance_near >= 0.001
@@ -116,14 +123,14 @@ def leakage_duplicates(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
     )
     if excess_exact > params["max_shared_fraction"] or excess_near > params["max_near_fraction"]:
         message = (
-            f"{exact:,} of {n:,} {split} rows ({pct(exact / n)}) also appear in the training split"
-            f"{f', {near:,} more nearly ({pct(near / n)})' if near else ''}{chance_text}: "
-            "the model is scored on rows it was trained on, so its validation numbers overstate "
-            "how it will do on new data."
+            f"{exact:,} of {n:,} {split} {rows} ({pct(exact / n)}) also appear in the training "
+            f"split{f', {near:,} more nearly ({pct(near / n)})' if near else ''}{chance_text}: "
+            f"the model is scored on {rows} it was trained on, so its validation numbers "
+            "overstate how it will do on new data."
         )
         return Outcome(Status.FAILED, message, observed, threshold, evidence)
     message = (
-        f"{exact:,} of {n:,} {split} rows appear in the training split and {near:,} nearly"
+        f"{exact:,} of {n:,} {split} {rows} appear in the training split and {near:,} nearly"
         f"{chance_text}; limits {pct(params['max_shared_fraction'])} and "
         f"{pct(params['max_near_fraction'])} above chance."
     )
@@ -154,17 +161,18 @@ def duplicate_rows(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
         evidence["near_duplicates"] = [dict(e) for e in facts.near_examples]
         near_text = f"; {near:,} more have a near copy ({pct(near / n)})" if near else ""
     threshold = {"max_fraction": params["max_fraction"]}
+    rows, one = _rows(ev, split), "image" if _rows(ev, split) == "images" else "row"
     if (duplicates + (near or 0)) / n > params["max_fraction"] or conflicting_rows:
         conflict = (
-            f"; {conflicting_rows:,} rows in {facts.conflicting_label_groups:,} group(s) "
+            f"; {conflicting_rows:,} {rows} in {facts.conflicting_label_groups:,} group(s) "
             "of identical features carry different labels (label noise the model cannot learn)"
             if conflicting_rows
             else ""
         )
         return Outcome(
             Status.FAILED,
-            f"{duplicates:,} of {n:,} {split} rows ({pct(duplicates / n)}) duplicate another row"
-            f"{near_text}{conflict}: duplicates weigh some examples more and inflate metrics "
+            f"{duplicates:,} of {n:,} {split} {rows} ({pct(duplicates / n)}) duplicate another "
+            f"{one}{near_text}{conflict}: duplicates weigh some examples more and inflate metrics "
             "when they straddle a split.",
             observed,
             threshold,
@@ -172,8 +180,8 @@ def duplicate_rows(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
         )
     return Outcome(
         Status.PASSED,
-        f"{duplicates:,} of {n:,} {split} rows duplicate another row{near_text} (limit "
-        f"{pct(params['max_fraction'])}); no identical rows carry different labels.",
+        f"{duplicates:,} of {n:,} {split} {rows} duplicate another {one}{near_text} (limit "
+        f"{pct(params['max_fraction'])}); no identical {rows} carry different labels.",
         observed,
         threshold,
         {"near_duplicates": evidence["near_duplicates"]} if near else {},
