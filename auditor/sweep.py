@@ -336,6 +336,15 @@ def _conclude(
     improved = best.val_loss < control.val_loss
     confirms = improved and not best.control and stronger == wanted_stronger
     verdict = "confirms the recommendation" if confirms else "does not confirm the recommendation"
+    suggested = rec.suggested.get(rec.layers[0], {}).get(penalty) if rec.layers else None
+    if confirms and isinstance(suggested, (int, float)) and not math.isclose(
+        best.strength, suggested, rel_tol=1e-9
+    ):
+        # The direction holds, the amount may not: say which strength the runs preferred.
+        verdict = (
+            f"confirms the direction of the recommendation, at {penalty.upper()} "
+            f"{best.strength:g} rather than the recommended {suggested:g}"
+        )
     conclusion = (
         f"Best validation loss {best.val_loss:.4g} at {best.label} "
         f"vs {control.val_loss:.4g} for the current setting ({penalty.upper()} {now:g}), "

@@ -257,3 +257,27 @@ def test_sweep_on_the_overregularized_sample_confirms_less_helps():
     assert sweep is not None and sweep.confirms
     best = min(sweep.runs, key=lambda r: r.val_loss)
     assert best.strength < 5.0
+
+
+def test_a_sweep_that_prefers_another_strength_says_so_and_which():
+    from auditor.regularization import Recommendation
+    from auditor.sweep import SweepRun, _conclude
+
+    def run(strength: float, val_loss: float) -> SweepRun:
+        label = "current" if strength == 0 else f"L1 {strength:g}"
+        return SweepRun(label, "l1", strength, strength == 0, 5, 1.0, 0.2, val_loss, 0.9, 0.9)
+
+    rec = Recommendation(
+        "add_l1", ("dense",), {"dense": {"l1": 0.0}}, {"dense": {"l1": 1e-3}}, "", (), ""
+    )
+    runs = [run(0.0, 0.50), run(1e-3, 0.45), run(1e-2, 0.40)]
+    elsewhere = _conclude(rec, "l1", 0.0, runs, {})
+    assert elsewhere.confirms and elsewhere.best == "L1 0.01"
+    assert elsewhere.conclusion.endswith(
+        "the sweep confirms the direction of the recommendation, at L1 0.01 rather than the "
+        "recommended 0.001."
+    )
+    there = _conclude(rec, "l1", 0.0, [run(0.0, 0.50), run(1e-3, 0.40), run(1e-2, 0.45)], {})
+    assert there.confirms and there.conclusion.endswith("the sweep confirms the recommendation.")
+    worse = _conclude(rec, "l1", 0.0, [run(0.0, 0.40), run(1e-3, 0.45)], {})
+    assert not worse.confirms and "does not confirm" in worse.conclusion
