@@ -232,6 +232,8 @@ def test_planted_exact_and_jittered_copies_across_splits_fail_lk01(tmp_path, cnn
     assert lk01.status == "failed"
     assert lk01.observed["shared_rows"] == 20
     assert lk01.observed["near_duplicate_rows"] >= 18  # the jittered ones, as near copies
+    assert lk01.message.startswith(f"20 of {len(x_val):,} val images (")
+    assert "scored on images it was trained on" in lk01.message
     shown = lk01.evidence["shared_rows"]
     assert shown[0]["match"] == "exact"
     assert re.fullmatch(r"\d/\d{5}\.png", shown[0]["val_file"])
@@ -257,6 +259,7 @@ def test_clean_digit_folders_raise_no_data_finding_and_per_column_checks_do_not_
     found = _results(report)
     for rule in ("LK01", "LK02", "DR01", "CI01"):
         assert found[rule].status == "passed", (rule, found[rule].message)
+    assert " train images duplicate another image" in found["LK02"].message
     for rule in ("LK03", "LK04", "LK05"):
         assert found[rule].status == "not_applicable"
         assert "images have no feature columns" in found[rule].message
@@ -360,7 +363,7 @@ def test_image_sample_passes_from_the_command_line(tmp_path):
             "--out",
             str(out),
             "--format",
-            "json,html",
+            "json,html,md",
         ],
     )
     assert result.exit_code == 0, result.output
@@ -376,6 +379,11 @@ def test_image_sample_passes_from_the_command_line(tmp_path):
     assert "image_dataset_from_directory" in data["splits"]["val"]["reading"]
     html = (out / "report.html").read_text()
     assert "<dt>Input kind</dt><dd>image</dd>" in html
+    engine = data["engine"]
+    assert f"<dt>Engine</dt><dd>local: 1 worker, {engine['shards']} shard" in html
+    summary = (out / "summary.md").read_text()
+    assert f"train {data['splits']['train']['n_rows']:,} images" in summary
+    assert "image input)" in summary
 
 
 @pytest.mark.slow

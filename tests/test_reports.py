@@ -358,6 +358,7 @@ def test_junit_has_one_case_per_result(written: tuple[AuditResult, Path]) -> Non
     props = {p.get("name"): p.get("value") for p in suite.iter("property")}
     assert props["verdict"] == result.verdict
     assert props["model"] == result.evaluation.model.path
+    assert (props["input_kind"], props["engine"]) == ("table", "local")
 
 
 def test_junit_counts_only_what_blocks_the_gate(failing: tuple[AuditResult, Path]) -> None:
@@ -378,6 +379,15 @@ def test_markdown_summary(written: tuple[AuditResult, Path]) -> None:
     result, out = written
     text = (out / "summary.md").read_text(encoding="utf-8")
     assert result.verdict.upper() in text.splitlines()[0]
+    ev = result.evaluation
+    assert f"{len(ev.classes)} classes, table input)" in text
+    sizes = ", ".join(f"{name} {s.n_rows:,} rows" for name, s in ev.splits.items())
+    from auditor.report.markdown import render_markdown
+
+    assert f"Data: {sizes}.\n" in text  # an evaluation built by hand: no engine ran
+    ran = {"name": "ray", "workers": 2, "shards": 40, "rows": 10, "address": "auto"}
+    with_engine = dataclasses.replace(result, evaluation=dataclasses.replace(ev, engine=ran))
+    assert f"Data: {sizes}. Engine: ray, 2 workers, 40 shards.\n" in render_markdown(with_engine)
     for rule_id in failed_ids(result):
         assert rule_id in text
     assert "<script" not in text.lower()

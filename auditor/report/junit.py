@@ -37,6 +37,8 @@ def render_junit(result: AuditResult) -> bytes:
         ("fail_on", result.fail_on),
         ("rule_set", f"{result.rule_set.name} {result.rule_set.version}"),
         ("model", result.evaluation.model.path),
+        ("input_kind", result.evaluation.model.input_kind),
+        ("engine", str((result.evaluation.engine or {}).get("name", "local"))),
     ):
         ET.SubElement(props, "property", name=name, value=value)
     for r in results:

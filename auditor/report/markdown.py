@@ -30,12 +30,22 @@ def render_markdown(result: AuditResult, report_path: str = "report.html") -> st
         f"## {icon} auditor: {result.verdict.upper()} — {md_escape(ev.model.name)}",
         "",
         f"Model {md_escape(ev.model.path)} ({ev.model.format}, {ev.model.task}, "
-        f"{len(ev.classes)} classes) · rule set {md_escape(result.rule_set.name)} "
+        f"{len(ev.classes)} classes, {ev.model.input_kind} input) · rule set "
+        f"{md_escape(result.rule_set.name)} "
         f"{md_escape(result.rule_set.version)} · gate fails on: {result.fail_on}",
         "",
     ]
-    sizes = ", ".join(f"{name} {s.n_rows:,} rows" for name, s in ev.splits.items())
-    lines += [f"Data: {sizes}.", ""]
+    rows = "images" if ev.model.input_kind == "image" else "rows"
+    sizes = ", ".join(f"{name} {s.n_rows:,} {rows}" for name, s in ev.splits.items())
+    engine = ev.engine or {}
+    ran = (
+        f" Engine: {md_escape(engine['name'])}, {engine['workers']} worker"
+        f"{'s' if engine['workers'] != 1 else ''}, {engine['shards']} shard"
+        f"{'s' if engine['shards'] != 1 else ''}."
+        if {"name", "workers", "shards"} <= set(engine)
+        else ""
+    )
+    lines += [f"Data: {sizes}.{ran}", ""]
     warning = distrust(result.results)
     if warning:
         lines += [f"> **⚠️ {md_escape(warning)}**", ""]
