@@ -182,7 +182,7 @@ def test_the_command_reads_the_history_and_ranks_early_stopping(tiny_binary, tmp
     out = tmp_path / "r"
     args = ["audit", str(tiny_binary.path("keras")), "--train", str(tiny_binary.split("train"))]
     args += ["--val", str(tiny_binary.split("val")), "--history", str(history), "--out", str(out)]
-    result = CliRunner().invoke(main, [*args, "--format", "json"], catch_exceptions=False)
+    result = CliRunner().invoke(main, [*args, "--format", "json,html"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     report = json.loads((out / "report.json").read_text())
     actions = [r["action"] for r in report["recommendations"]]
@@ -191,6 +191,12 @@ def test_the_command_reads_the_history_and_ranks_early_stopping(tiny_binary, tmp
     assert "> early_stopping: The training history's validation loss was lowest at epoch 14" in (
         result.output
     )
+    # The history's own paragraph gives the same stopping epoch as the recommendation.
+    page = (out / "report.html").read_text()
+    assert (
+        "was lowest (0.610) at epoch 14, 66 epochs before the last; early stopping with patience 3 "
+        "would have ended training at epoch 17 and kept the weights of epoch 14"
+    ) in page
 
 
 def test_the_notebook_view_says_it_too():
