@@ -337,8 +337,10 @@ def _conclude(
     confirms = improved and not best.control and stronger == wanted_stronger
     verdict = "confirms the recommendation" if confirms else "does not confirm the recommendation"
     suggested = rec.suggested.get(rec.layers[0], {}).get(penalty) if rec.layers else None
-    if confirms and isinstance(suggested, (int, float)) and not math.isclose(
-        best.strength, suggested, rel_tol=1e-9
+    if (
+        confirms
+        and isinstance(suggested, (int, float))
+        and not math.isclose(best.strength, suggested, rel_tol=1e-9)
     ):
         # The direction holds, the amount may not: say which strength the runs preferred.
         verdict = (

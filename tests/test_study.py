@@ -677,3 +677,23 @@ def test_the_study_runs_as_ray_tasks_with_the_ray_engine():
         assert remote.val_loss == pytest.approx(run.val_loss, rel=1e-4)
         assert remote.confusion_matrix == run.confusion_matrix
     assert on_ray.chosen == local.chosen
+
+
+def test_near_zero_shares_read_embedding_tables_and_recurrent_kernels_as_the_audit_does():
+    import keras
+
+    from auditor.facts.weights import analyse_weights
+    from auditor.loading.architecture import read_architecture
+    from auditor.study.worker import near_zero
+
+    inputs = keras.Input((6,), dtype="int32")
+    h = keras.layers.Embedding(20, 4, name="embed")(inputs)
+    h = keras.layers.LSTM(3, name="lstm")(h)
+    model = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid", name="out")(h))
+    table = model.get_layer("embed").embeddings
+    table.assign(np.where(np.arange(80).reshape(20, 4) % 4 == 0, 0.0, table.numpy()))
+    shares = near_zero(model)
+    assert set(shares) == {"embed", "lstm", "out"}
+    assert shares["embed"] == pytest.approx(0.25)  # the zeroed quarter of the table
+    audited = analyse_weights(read_architecture(model), ()).layers
+    assert shares == {w.name: w.near_zero_share for w in audited}

@@ -171,13 +171,16 @@ def scores(
 
 
 def near_zero(model: Any) -> dict[str, float]:
-    """Return each kernel's share of weights below 1% of its largest |weight| (as the audit)."""
+    """Return each kernel's share of weights below 1% of its largest |weight| (as the audit).
+
+    The kernel is the audit's (`read_architecture`): an Embedding's table, a recurrent layer's
+    input kernel (on its cell), else the layer's `kernel`.
+    """
+    from auditor.loading.architecture import read_architecture
+
     shares = {}
-    for layer in model.layers:
-        kernel = getattr(layer, "kernel", None)
-        if kernel is None:
-            continue
-        w = np.abs(np.asarray(kernel, dtype=np.float64)).ravel()
+    for layer in read_architecture(model).weighted_layers:
+        w = np.abs(np.asarray(layer.kernel, dtype=np.float64)).ravel()
         largest = float(w.max()) if w.size else 0.0
         shares[layer.name] = float((w < NEAR_ZERO * largest).mean()) if w.size else 0.0
     return shares
