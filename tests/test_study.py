@@ -697,3 +697,17 @@ def test_near_zero_shares_read_embedding_tables_and_recurrent_kernels_as_the_aud
     assert shares["embed"] == pytest.approx(0.25)  # the zeroed quarter of the table
     audited = analyse_weights(read_architecture(model), ()).layers
     assert shares == {w.name: w.near_zero_share for w in audited}
+
+
+def test_with_one_seed_the_html_verdicts_say_nothing_was_judged(tmp_path):
+    from test_reports import failing_result
+
+    from auditor.report.html import render_html
+    from auditor.rules import load_rule_set
+
+    runs = [_run("current", 0, 0.6), _run("L1 0.001", 0, 0.3), _run("L2 0.01", 0, 0.5)]
+    runs.append(_run("L1 0.1", 0, 0.2, acc=0.6))
+    text = _text(render_html(_with_study(failing_result(load_rule_set()), _study(runs, seeds=1))))
+    assert text.count("not judged: one seed, no noise measured") == 3
+    assert "val accuracy lower; not judged" in text  # L1 0.1's drop, said without a verdict
+    assert "within noise" not in text and "harmful: val accuracy drops" not in text
