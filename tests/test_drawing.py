@@ -242,6 +242,26 @@ def test_the_audit_forks_the_pdf_child_before_loading_the_model_and_writes_its_p
     assert pdf == render_pdf(result, context(result, evaluation_figures(result.evaluation, None)))
 
 
+def test_the_pdf_child_answers_while_another_child_holds_a_copy_of_its_job_pipe(
+    result: AuditResult,
+) -> None:
+    import signal
+
+    worker = pdf_worker.PdfWorker()
+    holder = os.fork()  # as a figure drawing forked later does: it inherits the pipe's ends
+    if holder == 0:
+        time.sleep(60)
+        os._exit(0)
+    try:
+        started = time.monotonic()
+        worker.render(result, None)
+        assert worker.result() == render_pdf(result, context(result))
+        assert time.monotonic() - started < 30  # ended by the job's length, not by the pipe's end
+    finally:
+        os.kill(holder, signal.SIGKILL)
+        os.waitpid(holder, 0)
+
+
 def test_a_pdf_child_that_dies_or_gets_no_job_leaves_the_parent_to_lay_out(
     result: AuditResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -28,11 +28,17 @@ if TYPE_CHECKING:
 
 
 def _read_job(fd: int) -> bytes:
-    chunks = []
+    """Read one job: its length (8 bytes), then that many bytes; b"" if the pipe closes first.
+
+    The length, not the end of the pipe, ends the job: children forked later by the parent (the
+    figure drawings) hold copies of the pipe's writing end until they exit.
+    """
     with os.fdopen(fd, "rb") as stream:
-        while chunk := stream.read(1 << 20):
-            chunks.append(chunk)
-    return b"".join(chunks)
+        head = stream.read(8)
+        if len(head) < 8:
+            return b""
+        job = stream.read(int.from_bytes(head, "big"))
+    return job if len(job) == int.from_bytes(head, "big") else b""
 
 
 def _serve(jobs: int, answers: int) -> None:
@@ -105,7 +111,8 @@ class PdfWorker:
         if self._finalizer is None or not self._finalizer.alive:
             return
         try:
-            job = pickle.dumps((result, dict(figures or {})), protocol=pickle.HIGHEST_PROTOCOL)
+            drawn = dict(figures) if figures is not None else None  # None: the child draws them
+            job = pickle.dumps((result, drawn), protocol=pickle.HIGHEST_PROTOCOL)
         except Exception:  # noqa: BLE001  (anything unpicklable: the parent renders the PDF)
             self.cancel()
             return
@@ -113,6 +120,7 @@ class PdfWorker:
         def send() -> None:
             try:
                 with os.fdopen(self._jobs, "wb") as pipe:
+                    pipe.write(len(job).to_bytes(8, "big"))
                     pipe.write(job)
             except OSError:  # the child is gone; result() finds no answer
                 pass
