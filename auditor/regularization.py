@@ -622,6 +622,7 @@ def _early_stopping(history: Mapping[str, Sequence[float]] | None) -> Recommenda
             "final_val_loss": final,
             "epochs": epochs,
             "longest_wait_before_best": longest,
+            "stop_epoch": stop,
         },
     )
 

@@ -130,6 +130,7 @@ def test_an_early_optimum_recommends_early_stopping_first_with_epochs_and_losses
         stop.snippet
     )
     assert stop.details["best_val_loss"] == 0.61 and stop.details["final_val_loss"] == 1.54
+    assert stop.details["stop_epoch"] == 17
 
 
 def test_patience_outlasts_the_plateaus_before_the_best_epoch():

@@ -212,7 +212,7 @@ def test_the_audit_forks_the_pdf_child_before_loading_the_model_and_writes_its_p
 ) -> None:
     order: list[str] = []
     laid_out: list[bytes | None] = []
-    start_worker, load = api.PdfWorker, api._model
+    load = api._model
 
     class Recorded(pdf_worker.PdfWorker):
         def __init__(self) -> None:
@@ -236,7 +236,7 @@ def test_the_audit_forks_the_pdf_child_before_loading_the_model_and_writes_its_p
         out=tmp_path,
         formats=("json", "pdf"),
     )
-    assert order == ["pdf child", "model"] and start_worker is pdf_worker.PdfWorker
+    assert order == ["pdf child", "model"]
     pdf = (tmp_path / "report.pdf").read_bytes()
     assert laid_out == [pdf]  # the child's bytes, not a fallback's
     assert pdf == render_pdf(result, context(result, evaluation_figures(result.evaluation, None)))

@@ -155,17 +155,17 @@ def temporal(
     """Compare OTHER's times of COLUMN with TRAIN's, and bin the label rate over both in time."""
     dates = train.dtype.kind == "M" or other.dtype.kind == "M"
     t, o = seconds(train), seconds(other)
+    t_ok, o_ok = ~np.isnan(t), ~np.isnan(o)
     kinds = [
         "dates" if v.dtype.kind == "M" else "numbers"
-        for v, s in ((train, t), (other, o))
-        if (~np.isnan(s)).any()
+        for v, ok in ((train, t_ok), (other, o_ok))
+        if ok.any()
     ]
     if len(set(kinds)) == 2:  # seconds since 1970 against plain numbers would compare nothing
         raise ValueError(
             f"--time-column '{column}' holds {kinds[0]} in train and {kinds[1]} in the other "
             "split; write the times of both splits the same way"
         )
-    t_ok, o_ok = ~np.isnan(t), ~np.isnan(o)
     if not t_ok.any() or not o_ok.any():  # nothing to compare: the rule is not applicable
         nan = float("nan")
         return Temporal(column, dates, nan, nan, nan, nan, 0, 0, int((~o_ok).sum()), "")

@@ -57,9 +57,12 @@ def _child(read: int, write: int, job: Job) -> None:
         os._exit(status)
 
 
-def _reap(pid: int, read: int) -> None:
-    """Stop and collect a child whose figures are not wanted (or no longer awaited)."""
-    for step in (lambda: os.close(read), lambda: os.kill(pid, signal.SIGKILL)):
+def _reap(pid: int, *fds: int) -> None:
+    """Close our ends of child PID's pipes (FDS), stop the child and collect it.
+
+    For a child whose answer is not wanted, or no longer awaited.
+    """
+    for step in [*(lambda fd=fd: os.close(fd) for fd in fds), lambda: os.kill(pid, signal.SIGKILL)]:
         try:
             step()
         except OSError:

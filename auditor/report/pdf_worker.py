@@ -18,7 +18,7 @@ import threading
 import weakref
 from typing import TYPE_CHECKING
 
-from auditor.report.drawing import _FORKING, TIMEOUT_SECONDS, read_answer
+from auditor.report.drawing import _FORKING, TIMEOUT_SECONDS, _reap, read_answer
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -35,10 +35,9 @@ def _read_job(fd: int) -> bytes:
     """
     with os.fdopen(fd, "rb") as stream:
         head = stream.read(8)
-        if len(head) < 8:
-            return b""
-        job = stream.read(int.from_bytes(head, "big"))
-    return job if len(job) == int.from_bytes(head, "big") else b""
+        size = int.from_bytes(head, "big")
+        job = stream.read(size) if len(head) == 8 else b""
+    return job if len(job) == size else b""
 
 
 def _serve(jobs: int, answers: int) -> None:
@@ -60,22 +59,6 @@ def _serve(jobs: int, answers: int) -> None:
             status = 0
     finally:
         os._exit(status)
-
-
-def _stop(pid: int, fds: list[int]) -> None:
-    for fd in fds:
-        try:
-            os.close(fd)
-        except OSError:
-            pass
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except OSError:
-        pass
-    try:
-        os.waitpid(pid, 0)
-    except ChildProcessError:
-        pass
 
 
 class PdfWorker:
@@ -103,8 +86,8 @@ class PdfWorker:
         except OSError:  # no process to spare: the parent renders the PDF
             return
         self._pid, self._jobs, self._answers = pid, jobs_w, answers_r
-        self._open = [jobs_w, answers_r]  # what the finalizer closes (the sender takes jobs_w)
-        self._finalizer = weakref.finalize(self, _stop, pid, self._open)
+        self._open = opened = [jobs_w, answers_r]  # what the finalizer closes (less the sender's)
+        self._finalizer = weakref.finalize(self, lambda: _reap(pid, *opened))  # holds no self
 
     def render(self, result: AuditResult, figures: Mapping[str, Figure] | None) -> None:
         """Send RESULT and its FIGURES to the child, from a thread: the caller goes on."""

@@ -161,7 +161,8 @@ def duplicate_rows(ev: Evaluation, params: Mapping[str, Any]) -> Outcome:
         evidence["near_duplicates"] = [dict(e) for e in facts.near_examples]
         near_text = f"; {near:,} more have a near copy ({pct(near / n)})" if near else ""
     threshold = {"max_fraction": params["max_fraction"]}
-    rows, one = _rows(ev, split), "image" if _rows(ev, split) == "images" else "row"
+    rows = _rows(ev, split)
+    one = rows[:-1]  # image, row
     if (duplicates + (near or 0)) / n > params["max_fraction"] or conflicting_rows:
         conflict = (
             f"; {conflicting_rows:,} {rows} in {facts.conflicting_label_groups:,} group(s) "
