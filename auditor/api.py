@@ -26,7 +26,7 @@ from auditor.report.writer import FIGURE_FORMATS, FORMATS, check_output, write_r
 from auditor.result import AuditResult
 from auditor.rules import RuleSet, load_rule_set, run_rules
 from auditor.rules.engine import facts_needed as rule_facts
-from auditor.rules.engine import group_columns, proxy_bounds
+from auditor.rules.engine import group_columns, proxy_bounds, recall_floors
 
 if TYPE_CHECKING:
     from auditor.study.runner import StudyProgress
@@ -208,7 +208,8 @@ def _audit(
         )
 
     started = time.perf_counter()
-    evaluation = evaluate(loaded, splits, options, progress)
+    # The advice's thresholds for the rules' recall floors are found while the rows are at hand.
+    evaluation = evaluate(loaded, splits, options, progress, recall_floors(rule_set))
     timings.update(evaluation.timings)
     timings["evaluate"] = time.perf_counter() - started  # wall time; the parts above overlap
 

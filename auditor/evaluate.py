@@ -11,22 +11,30 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from auditor.engines import Progress, running
 from auditor.errors import DataError, ModelLoadError
-from auditor.evaluation import SPLIT_ORDER, Evaluation, SplitEvaluation
+from auditor.evaluation import DEFAULT_RECALL_FLOOR, SPLIT_ORDER, Evaluation, SplitEvaluation
 from auditor.facts import data as data_facts
-from auditor.facts.buckets import compact
+from auditor.facts.buckets import MapBuckets, compact
 from auditor.facts.rows import matched
-from auditor.facts.shard import ShardFacts, standard_error
+from auditor.facts.scores import rank_classes
+from auditor.facts.shard import Scoring, ShardFacts, standard_error
 from auditor.loading.data import ReadOptions, ShardReport, SplitReader, parse_times
 from auditor.loading.inputs import table_feed
 from auditor.loading.model import LoadedModel, unsupported_inputs
-from auditor.metrics import baseline_metrics, measure
+from auditor.metrics import (
+    PredictionSums,
+    Ranking,
+    baseline_metrics,
+    measured,
+    ranked_classes,
+    ranking,
+)
 from auditor.options import AuditOptions
 
 __all__ = ["SPLIT_ORDER", "Evaluation", "Progress", "SplitEvaluation", "add_facts", "evaluate"]
@@ -48,12 +56,16 @@ def evaluate(
     paths: dict[str, Any],
     options: AuditOptions | None = None,
     progress: Progress | None = None,
+    recall_floors: Sequence[float] = (),
 ) -> Evaluation:
     """Predict each split in `paths` (train, val, optional test) and measure it.
 
     OPTIONS' reading settings (label, ignore, classes, threshold, drop_invalid_rows, batch_rows,
-    shard_rows), its engine and its sample size apply; the rest is for the later stages.
+    shard_rows), its engine and its sample size apply; the rest is for the later stages. An
+    engine that keeps no rows finds a binary split's thresholds for RECALL_FLOORS (and for
+    DEFAULT_RECALL_FLOOR, the advice's own) while it holds the scores; see `SplitEvaluation`.
     """
+    floors = tuple(sorted({DEFAULT_RECALL_FLOOR, *recall_floors}))
     settings = options or AuditOptions()
     classes, threshold = settings.classes, settings.threshold
     info = model.info
@@ -117,7 +129,15 @@ def evaluate(
         timings["engine_start"] = time.perf_counter() - started  # a cluster, its workers
         run = {**session.describe(), "splits": {}}
         for reader in readers:
-            shards = session.accumulate(reader, scale, settings.sample_rows, progress, timings)
+            # Labels row by row where a fact reads them so: image duplicates, a time column.
+            scoring = Scoring(
+                info.n_classes,
+                threshold,
+                keep_labels=reader.kind == "image" or settings.time_column is not None,
+            )
+            shards = session.accumulate(
+                reader, scale, scoring, settings.sample_rows, progress, timings
+            )
             if not shards:  # a file with no row group: no rows at all
                 reader.check(ShardReport())
             n_shards = len(shards)
@@ -126,11 +146,9 @@ def evaluate(
             scale = facts.rows.scale
             reader.check(facts.report)  # the split's own errors, over all its shards
             run["splits"][reader.name] = {"shards": n_shards, "rows": facts.report.rows}
-            raw_results[reader.name] = (
-                facts.y(),
-                facts.proba(info.n_classes),
-                facts.loss_moments(),
-            )
+            started_ranking = time.perf_counter()
+            raw_results[reader.name] = _ranked(facts, info.n_classes, floors, session.map_buckets)
+            timings["ranking"] = timings.get("ranking", 0.0) + time.perf_counter() - started_ranking
             # Its batch lists go now.
             frozen = facts.rows.freeze(
                 tuple(reader.table_columns), reader.categorical, facts.report.vocabulary
@@ -150,7 +168,7 @@ def evaluate(
     run["rows"] = sum(s["rows"] for s in run["splits"].values())
 
     for reader in readers:
-        present = np.unique(raw_results[reader.name][0])
+        present = np.flatnonzero(raw_results[reader.name].sums.class_counts)
         if len(present) < 2:
             raise DataError(
                 f"{reader.path}: the {reader.name} split holds only class "
@@ -168,14 +186,11 @@ def evaluate(
         timings["context_columns"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    train_y = (
-        raw_results["train"][0] if "train" in raw_results else next(iter(raw_results.values()))[0]
-    )
-    priors = np.bincount(train_y, minlength=info.n_classes) / max(len(train_y), 1)
-    splits = {}
-    for reader in readers:
-        y, proba, losses = raw_results[reader.name]
-        splits[reader.name] = _measure(reader, y, proba, losses, names, priors, threshold)
+    train = raw_results.get("train") or next(iter(raw_results.values()))
+    priors = train.sums.class_counts / max(train.sums.rows, 1)
+    splits = {
+        reader.name: _measure(reader, raw_results[reader.name], names, priors) for reader in readers
+    }
     timings["metrics"] = time.perf_counter() - started
 
     return Evaluation(
@@ -263,6 +278,10 @@ def add_facts(
         options or AuditOptions(),
         evaluation.context,
         _predict_classes(model, evaluation) if model is not None else None,
+        {
+            name: np.array([split.class_counts[c] for c in evaluation.classes])
+            for name, split in evaluation.splits.items()
+        },
     )
     return replace(evaluation, data=evaluation.data.merged(computed))
 
@@ -288,29 +307,59 @@ def _predict_classes(model: LoadedModel, evaluation: Evaluation) -> data_facts.P
     return predict
 
 
+@dataclass(frozen=True)
+class _Ranked:
+    """One split's predictions, summed and ranked while the engine still holds its rows."""
+
+    sums: PredictionSums
+    rankings: dict[int, Ranking]
+    recall_thresholds: dict[tuple[int, float], tuple[float, float, float] | None]
+    y: np.ndarray
+    proba: np.ndarray
+
+
+def _ranked(
+    facts: ShardFacts, n_classes: int, floors: Sequence[float], run: MapBuckets[Any]
+) -> _Ranked:
+    """Rank each class of FACTS' split, from its bucketed scores or else from its rows.
+
+    Where the engine keeps the scores in buckets, a binary split's thresholds for the recall
+    FLOORS are found as they are ranked.
+    """
+    sums = facts.sums
+    classes = ranked_classes(sums)
+    y, proba = facts.y(), facts.proba(n_classes)
+    if facts.scores:
+        binary = n_classes == 2 and 1 in classes
+        rankings, found = rank_classes(facts.scores, classes, run, floors=floors if binary else ())
+        return _Ranked(sums, rankings, found, y, proba)
+    rankings = {i: ranking(y == i, proba[:, i]) for i in classes}
+    return _Ranked(sums, rankings, {}, y, proba)
+
+
 def _measure(
     reader: SplitReader,
-    y: np.ndarray,
-    proba: np.ndarray,
-    losses: np.ndarray,
+    ranked: _Ranked,
     names: tuple[str, ...],
     priors: np.ndarray,
-    threshold: float,
 ) -> SplitEvaluation:
+    sums = ranked.sums
+    y, proba = ranked.y, ranked.proba
     y.setflags(write=False)
     proba.setflags(write=False)
-    counts = np.bincount(y, minlength=len(names))
-    metrics, curves, matrix = measure(
-        y, proba, names, threshold=threshold, loss=float(losses[1] / losses[0])
+    counts = sums.class_counts
+    losses = sums.loss
+    metrics, curves, matrix = measured(
+        sums, ranked.rankings, names, loss=float(losses[1] / losses[0])
     )
     # The standard error of the mean loss tells the rules which loss differences are noise.
     metrics["loss_standard_error"] = standard_error(losses)
-    baseline: dict[str, Any] = baseline_metrics(y, priors)  # gains a str entry below
+    baseline: dict[str, Any] = baseline_metrics(counts, priors)  # gains a str entry below
     baseline["majority_class"] = names[int(np.argmax(priors))]
     return SplitEvaluation(
         name=reader.name,
         path=str(reader.path),
-        n_rows=int(len(y)),
+        n_rows=sums.rows,
         class_counts={name: int(c) for name, c in zip(names, counts, strict=True)},
         metrics=metrics,
         confusion_matrix=matrix,
@@ -321,4 +370,6 @@ def _measure(
         y=y,
         proba=proba,
         curves=curves,
+        sums=sums,
+        recall_thresholds=ranked.recall_thresholds,
     )

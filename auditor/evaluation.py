@@ -16,13 +16,22 @@ from auditor.facts.rows import SplitRows
 from auditor.facts.weights import WeightAnalysis, analyse_weights
 from auditor.loading.architecture import Architecture
 from auditor.loading.model import ModelInfo
+from auditor.metrics import PredictionSums
 
 SPLIT_ORDER = ("train", "val", "test")
+DEFAULT_RECALL_FLOOR = 0.5  # the recall the threshold advice aims at when no rule names a floor
 
 
 @dataclass(frozen=True)
 class SplitEvaluation:
-    """Everything measured on one split. `y` and `proba` stay out of the JSON."""
+    """Everything measured on one split. `y`, `proba` and what follows them stay out of the JSON.
+
+    `y` and `proba` hold every row's label and probabilities where the engine keeps them (the
+    local engine); an engine that leaves the rows on its workers keeps them empty (`y` holds the
+    labels when a fact needs them: image splits, a time column). What the figures and the advice
+    read comes with every engine: `sums` (calibration bins, score histograms, micro-average
+    bins), `curves` and `recall_thresholds`.
+    """
 
     name: str
     path: str
@@ -42,6 +51,12 @@ class SplitEvaluation:
     )
     # Per class with both outcomes: one-vs-rest ROC and PR curves at most CURVE_POINTS long.
     curves: dict[str, dict[str, np.ndarray]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+    sums: PredictionSums | None = field(default=None, repr=False, compare=False)
+    # Binary: (class, recall floor) -> (threshold on P(class 1), recall, precision), or None when
+    # no threshold reaches the floor; for the rule set's floors (AuditOptions.recall_floors).
+    recall_thresholds: dict[tuple[int, float], tuple[float, float, float] | None] = field(
         default_factory=dict, repr=False, compare=False
     )
 

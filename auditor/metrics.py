@@ -9,7 +9,7 @@ than calling scikit-learn metric by metric.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -141,61 +141,168 @@ def ranking(truth: np.ndarray, score: np.ndarray, points: int | None = CURVE_POI
     )
 
 
-def _summed(fn: Any, y: np.ndarray, proba: np.ndarray) -> Any:
-    """Add up FN(y, proba) over steps of CHUNK_ROWS rows (FN returns an array or a tuple)."""
-    total: Any = None
-    for start in range(0, max(len(y), 1), CHUNK_ROWS):
-        part = fn(y[start : start + CHUNK_ROWS], proba[start : start + CHUNK_ROWS])
-        if total is None:
-            total = part
-        elif isinstance(part, tuple):
-            total = tuple(a + b for a, b in zip(total, part, strict=True))
+SCORE_BINS = 40  # the score histograms' equal-width bins over [0, 1]
+MICRO_BITS = 16  # a score's micro-average bin: the top bits of its order key (see `score_bins`)
+
+
+def score_bins(score: np.ndarray) -> np.ndarray:
+    """Return each float32 score's bin among 2**MICRO_BITS, in the order of the scores.
+
+    The bins are the top bits of keys that order like the values (sign, exponent, 7 bits of
+    mantissa): 1/128 of the value wide, so fine near 0 and still 1/256 wide near 1.
+    """
+    bits = (np.asarray(score, dtype=np.float32) + np.float32(0.0)).view(np.uint32)
+    keys = np.where((bits >> np.uint32(31)) != 0, ~bits, bits | np.uint32(1 << 31))
+    return (keys >> np.uint32(32 - MICRO_BITS)).astype(np.int64)
+
+
+def bin_score(index: np.ndarray) -> np.ndarray:
+    """Return the lowest float32 score of each bin of `score_bins`."""
+    keys = np.asarray(index, dtype=np.uint32) << np.uint32(32 - MICRO_BITS)
+    positive = (keys >> np.uint32(31)) != 0
+    bits = np.where(positive, keys & np.uint32(0x7FFFFFFF), ~keys)
+    return bits.astype(np.uint32).view(np.float32)
+
+
+@dataclass
+class PredictionSums:
+    """Sums over a split's predictions that merge: all the metrics need besides the rankings.
+
+    Per true and predicted class the confusion counts; per confidence bin the rows, summed
+    confidence and correctness (calibration); the summed log loss, Brier terms and the model's
+    per-row loss moments (count, sum, sum of squares); per true class a histogram of its score
+    (class 1's for binary, its own otherwise) in SCORE_BINS bins; for multiclass, every score's
+    micro-average bin (`score_bins`) counted by whether it is its row's true class.
+    """
+
+    n_classes: int
+    threshold: float
+    confusion: np.ndarray
+    calibration: np.ndarray  # (3, CALIBRATION_BINS): rows, confidence, correct
+    log_loss: float = 0.0
+    brier: float = 0.0
+    loss: np.ndarray = field(default_factory=lambda: np.zeros(3))
+    score_counts: np.ndarray = field(default_factory=lambda: np.zeros((0, SCORE_BINS), np.int64))
+    micro: np.ndarray | None = None  # (2, 2**MICRO_BITS): negatives, positives
+
+    @classmethod
+    def empty(cls, n_classes: int, threshold: float = 0.5) -> PredictionSums:
+        """Return the sums over no rows."""
+        return cls(
+            n_classes,
+            threshold,
+            np.zeros((n_classes, n_classes), np.int64),
+            np.zeros((3, CALIBRATION_BINS)),
+            score_counts=np.zeros((n_classes, SCORE_BINS), np.int64),
+            micro=np.zeros((2, 1 << MICRO_BITS), np.int64) if n_classes > 2 else None,
+        )
+
+    @classmethod
+    def of(cls, y: np.ndarray, proba: np.ndarray, threshold: float = 0.5) -> PredictionSums:
+        """Return the sums over every row of Y and PROBA, in steps of CHUNK_ROWS rows."""
+        sums = cls.empty(proba.shape[1], threshold)
+        for start in range(0, len(y), CHUNK_ROWS):
+            sums.add(y[start : start + CHUNK_ROWS], proba[start : start + CHUNK_ROWS])
+        return sums
+
+    @property
+    def rows(self) -> int:
+        """The rows summed."""
+        return int(self.confusion.sum())
+
+    @property
+    def class_counts(self) -> np.ndarray:
+        """Rows per true class."""
+        return self.confusion.sum(axis=1)
+
+    def add(self, y: np.ndarray, proba: np.ndarray, losses: np.ndarray | None = None) -> None:
+        """Add one batch's labels Y, probabilities PROBA and (if given) per-row LOSSES."""
+        k = self.n_classes
+        y = np.asarray(y).astype(np.int64, copy=False)
+        cells = y * k + predict_classes(proba, self.threshold)
+        self.confusion += np.bincount(cells, minlength=k * k).reshape(k, k)
+        confidence = proba.max(axis=1).astype(np.float64)
+        correct = (np.argmax(proba, axis=1) == y).astype(np.float64)
+        bins = CALIBRATION_BINS
+        index = np.clip(np.ceil(confidence * bins).astype(np.int64) - 1, 0, bins - 1)
+        self.calibration += np.stack(
+            [
+                np.bincount(index, minlength=bins),
+                np.bincount(index, weights=confidence, minlength=bins),
+                np.bincount(index, weights=correct, minlength=bins),
+            ]
+        )
+        eps = np.finfo(np.float64).eps
+        true = _true_class(y, proba)
+        self.log_loss += float(-np.sum(np.log(np.clip(true, eps, 1 - eps))))
+        if k == 2:
+            self.brier += float(np.sum((proba[:, 1].astype(np.float64) - (y == 1)) ** 2))
         else:
-            total = total + part
-    return total
+            squares = np.einsum("ij,ij->", proba, proba, dtype=np.float64)
+            self.brier += float(squares - 2 * true.sum() + len(y))
+        if losses is not None:
+            v = losses.astype(np.float64)
+            self.loss += np.array([len(v), v.sum(), (v * v).sum()])
+        score = proba[:, 1] if k == 2 else true
+        which = np.clip(np.floor(score * SCORE_BINS).astype(np.int64), 0, SCORE_BINS - 1)
+        self.score_counts += np.bincount(y * SCORE_BINS + which, minlength=k * SCORE_BINS).reshape(
+            k, SCORE_BINS
+        )
+        if self.micro is not None:
+            hits = (y[:, None] == np.arange(k)).ravel()
+            self.micro += (
+                np.bincount(score_bins(proba.ravel()) * 2 + hits, minlength=2 << MICRO_BITS)
+                .reshape(-1, 2)
+                .T
+            )
+
+    def merge(self, other: PredictionSums) -> PredictionSums:
+        """Both sums together (SELF's rows first)."""
+        return PredictionSums(
+            self.n_classes,
+            self.threshold,
+            self.confusion + other.confusion,
+            self.calibration + other.calibration,
+            self.log_loss + other.log_loss,
+            self.brier + other.brier,
+            self.loss + other.loss,
+            self.score_counts + other.score_counts,
+            self.micro + other.micro
+            if self.micro is not None and other.micro is not None
+            else None,
+        )
+
+    def expected_calibration_error(self) -> float:
+        """Top-label ECE: the row-weighted mean |accuracy - confidence| over the bins."""
+        rows = self.rows
+        if not rows:
+            return float("nan")
+        _, confidence, correct = self.calibration
+        return float(np.abs(correct - confidence).sum() / rows)
+
+    def micro_curves(self) -> dict[str, np.ndarray]:
+        """Micro-averaged ROC and PR curves, one point per occupied bin (multiclass only)."""
+        assert self.micro is not None, "binary sums keep no micro-average bins"
+        negatives, positives = self.micro[:, ::-1]  # highest scores first
+        kept = (negatives + positives) > 0
+        fps, tps = np.cumsum(negatives)[kept], np.cumsum(positives)[kept]
+        thresholds = bin_score(np.flatnonzero(kept[::-1])[::-1])
+        return Ranking(int(tps[-1]), int(fps[-1]), 0.0, 0.0, tps, fps, thresholds).curves()
 
 
-def calibration_bins(
-    y: np.ndarray, proba: np.ndarray, bins: int = CALIBRATION_BINS
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per equal-width confidence bin: rows, summed top-label confidence, summed correctness.
+def expected_calibration_error(y: np.ndarray, proba: np.ndarray) -> float:
+    """Top-label ECE: the row-weighted mean |accuracy - confidence| over equal-width bins.
 
     Bin i holds confidences in (i/bins, (i+1)/bins]; the lowest bin also holds exactly 0.
     """
-
-    def sums(y: np.ndarray, proba: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        confidence = proba.max(axis=1).astype(np.float64)
-        correct = (np.argmax(proba, axis=1) == y).astype(np.float64)
-        index = np.clip(np.ceil(confidence * bins).astype(np.int64) - 1, 0, bins - 1)
-        return (
-            np.bincount(index, minlength=bins),
-            np.bincount(index, weights=confidence, minlength=bins),
-            np.bincount(index, weights=correct, minlength=bins),
-        )
-
-    return _summed(sums, y, proba)
-
-
-def expected_calibration_error(
-    y: np.ndarray, proba: np.ndarray, bins: int = CALIBRATION_BINS
-) -> float:
-    """Top-label ECE: the row-weighted mean |accuracy - confidence| over equal-width bins."""
-    if not len(y):
-        return float("nan")
-    _, conf_sum, acc_sum = calibration_bins(y, proba, bins)
-    return float(np.abs(acc_sum - conf_sum).sum() / len(y))
+    return PredictionSums.of(y, proba).expected_calibration_error()
 
 
 def confusion_counts(
     y: np.ndarray, proba: np.ndarray, n_classes: int, threshold: float = 0.5
 ) -> np.ndarray:
     """Confusion matrix as an array, rows = true class, columns = predicted class."""
-
-    def counts(y: np.ndarray, proba: np.ndarray) -> np.ndarray:
-        cells = y.astype(np.int64) * n_classes + predict_classes(proba, threshold)
-        return np.bincount(cells, minlength=n_classes * n_classes)
-
-    return _summed(counts, y, proba).reshape(n_classes, n_classes)
+    return PredictionSums.of(y, proba, threshold).confusion
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -205,32 +312,6 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
 
 def _true_class(y: np.ndarray, proba: np.ndarray) -> np.ndarray:
     return np.take_along_axis(proba, y.astype(np.intp)[:, None], axis=1)[:, 0].astype(np.float64)
-
-
-def _log_loss(y: np.ndarray, proba: np.ndarray) -> float | None:
-    """Mean negative log-probability of the true class, clipped like scikit-learn's log_loss."""
-    if not len(y):
-        return None
-    eps = np.finfo(np.float64).eps
-
-    def total(y: np.ndarray, proba: np.ndarray) -> float:
-        return float(np.sum(np.log(np.clip(_true_class(y, proba), eps, 1 - eps))))
-
-    return -_summed(total, y, proba) / len(y)
-
-
-def _brier(y: np.ndarray, proba: np.ndarray) -> float | None:
-    """Binary: mean (p1 - y)^2. Multiclass: mean over rows of the summed squared errors."""
-    if not len(y):
-        return None
-
-    def total(y: np.ndarray, proba: np.ndarray) -> float:
-        if proba.shape[1] == 2:
-            return float(np.sum((proba[:, 1].astype(np.float64) - (y == 1)) ** 2))
-        squares = np.einsum("ij,ij->", proba, proba, dtype=np.float64)
-        return float(squares - 2 * _true_class(y, proba).sum() + len(y))
-
-    return float(_summed(total, y, proba) / len(y))
 
 
 def classification_metrics(
@@ -261,9 +342,35 @@ def measure(
     threshold: float = 0.5,
     loss: float | None = None,
 ) -> Measured:
-    """Return the split's metrics, curves and confusion matrix, from one pass over its rows."""
+    """Return the split's metrics, curves and confusion matrix from labels and probabilities."""
+    sums = PredictionSums.of(y, proba, threshold)
+    counts = sums.class_counts
+    ranked = {
+        i: ranking(y == i, proba[:, i]) for i in range(len(classes)) if 0 < counts[i] < len(y)
+    }
+    return measured(sums, ranked, classes, loss=loss)
+
+
+def ranked_classes(sums: PredictionSums) -> list[int]:
+    """Return the classes that have a ranking: present in the split, but not alone in it."""
+    counts = sums.class_counts
+    return [i for i in range(sums.n_classes) if 0 < counts[i] < sums.rows]
+
+
+def measured(
+    sums: PredictionSums,
+    ranked: dict[int, Ranking],
+    classes: Sequence[str],
+    *,
+    loss: float | None = None,
+) -> Measured:
+    """Return the split's metrics, curves and confusion matrix from its SUMS and class rankings.
+
+    RANKED holds each class of `ranked_classes` ranked one-vs-rest by its probability.
+    """
     k = len(classes)
-    matrix = confusion_counts(y, proba, k, threshold)
+    n = sums.rows
+    matrix = sums.confusion
     tp = np.diag(matrix).astype(np.float64)
     support, predicted = matrix.sum(axis=1), matrix.sum(axis=0)
     precision = _ratio(tp, predicted.astype(np.float64))
@@ -275,17 +382,16 @@ def measure(
     per_class: dict[str, dict[str, float | int | None]] = {}
     curves: dict[str, dict[str, np.ndarray]] = {}
     for i, name in enumerate(classes):
-        defined = 0 < support[i] < len(y)
-        ranked = ranking(y == i, proba[:, i]) if defined else None
-        if ranked is not None:
-            curves[name] = ranked.curves()
+        one = ranked.get(i)
+        if one is not None:
+            curves[name] = one.curves()
         per_class[name] = {
             "precision": float(precision[i]),
             "recall": float(recall[i]),
             "f1": float(f1[i]),
             "support": int(support[i]),
-            "roc_auc": ranked.roc_auc() if ranked else None,
-            "pr_auc": ranked.average_precision() if ranked else None,
+            "roc_auc": one.roc_auc() if one else None,
+            "pr_auc": one.average_precision() if one else None,
         }
 
     if binary:
@@ -299,16 +405,16 @@ def measure(
 
     result: dict[str, Any] = {
         "loss": loss,
-        "accuracy": float(tp.sum() / len(y)) if len(y) else 0.0,
+        "accuracy": float(tp.sum() / n) if n else 0.0,
         "balanced_accuracy": float(np.mean(recall[present])) if present.any() else 0.0,
         "precision_macro": float(np.mean(precision)),
         "recall_macro": float(np.mean(recall)),
         "f1_macro": float(np.mean(f1)),
         "roc_auc": roc_auc,
         "pr_auc": pr_auc,
-        "log_loss": _log_loss(y, proba),
-        "brier_score_loss": _brier(y, proba),
-        "expected_calibration_error": expected_calibration_error(y, proba),
+        "log_loss": sums.log_loss / n if n else None,
+        "brier_score_loss": sums.brier / n if n else None,
+        "expected_calibration_error": sums.expected_calibration_error(),
     }
     if binary:
         positive = per_class[classes[1]]
@@ -324,13 +430,16 @@ def confusion(
     return confusion_counts(y, proba, n_classes, threshold).astype(int).tolist()
 
 
-def baseline_metrics(y: np.ndarray, priors: np.ndarray) -> dict[str, float | None]:
-    """Accuracy and log loss of a model that always predicts the training priors' majority class."""
+def baseline_metrics(counts: np.ndarray, priors: np.ndarray) -> dict[str, float | None]:
+    """Accuracy and log loss of a model that always predicts the training priors' majority class.
+
+    COUNTS are the split's rows per class.
+    """
     majority = int(np.argmax(priors))
     eps = np.finfo(np.float64).eps
     p = np.clip(np.clip(priors.astype(np.float64), 1e-15, 1.0), eps, 1 - eps)
-    counts = np.bincount(y, minlength=len(priors))
+    n = int(counts.sum())
     return {
-        "accuracy": float(np.mean(y == majority)) if len(y) else 0.0,
-        "log_loss": float(-(counts * np.log(p)).sum() / len(y)) if len(y) else None,
+        "accuracy": float(counts[majority] / n) if n else 0.0,
+        "log_loss": float(-(counts * np.log(p)).sum() / n) if n else None,
     }

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from auditor.evaluation import DEFAULT_RECALL_FLOOR
 from auditor.facts.data import SIGNAL, Request
 from auditor.facts.weights import WeightAnalysis
 from auditor.loading.architecture import (
@@ -45,7 +46,7 @@ from auditor.rules.types import RuleResult, severity_rank
 from auditor.vocabulary import Severity, Status
 
 if TYPE_CHECKING:  # only for annotations: advice needs no data loading
-    from auditor.evaluation import Evaluation
+    from auditor.evaluation import Evaluation, SplitEvaluation
 
 MANY_IGNORED = 0.3  # L1 is preferred when at least this share of input features is ignored
 MAX_DECREASED = 1e-2  # top of the usual L1/L2 range for dense layers
@@ -420,24 +421,22 @@ def threshold_for_recall(
     The threshold is the one closest to the current decision that still gives CLS a recall of at
     least FLOOR; None if none does.
     """
-    from auditor.metrics import ranking
+    from auditor.facts.scores import recall_table
 
     if len(np.unique(y)) < 2:
         return None
-    # Class 1 is predicted when p1 >= t; class 0 when p1 < t, i.e. when 1 - p1 > 1 - t.
-    score = p1 if cls == 1 else 1.0 - p1.astype(np.float64)
-    ranked = ranking(y == cls, score, points=None)
-    # Thresholds fall from the first entry on, so recall rises: the first that meets the floor is
-    # the highest threshold, the one closest to the current decision.
-    recall = ranked.tps / ranked.positives
-    meets = np.flatnonzero(recall >= floor)
-    if len(meets) == 0:
+    return recall_table(y, p1, [floor])[(cls, floor)]
+
+
+def _recall_threshold(
+    split: SplitEvaluation, cls: int, floor: float
+) -> tuple[float, float, float] | None:
+    """Return SPLIT's threshold for class CLS's recall FLOOR: the evaluation's, or found now."""
+    if (cls, floor) in split.recall_thresholds:
+        return split.recall_thresholds[(cls, floor)]
+    if not len(split.y):  # an engine kept no rows, and was not asked for this floor
         return None
-    i = int(meets[0])
-    cut = float(ranked.thresholds[i])
-    t = cut if cls == 1 else float(np.nextafter(1.0 - cut, 1.0))
-    precision = ranked.tps[i] / (ranked.tps[i] + ranked.fps[i])
-    return t, float(recall[i]), float(precision)
+    return threshold_for_recall(split.y, split.proba[:, 1], cls, floor)
 
 
 def _threshold_advice(ev: Evaluation, failed: list[RuleResult]) -> Recommendation:
@@ -461,7 +460,7 @@ def _threshold_advice(ev: Evaluation, failed: list[RuleResult]) -> Recommendatio
         },
         reverse=True,
     )
-    floor = floors[0][1] if floors else 0.5
+    floor = floors[0][1] if floors else DEFAULT_RECALL_FLOOR
     others = sorted({f for _, f in floors[1:] if f > floor})
     below = [c for r in recall_failures for c in r.observed.get("below_floor", [])]
     if below:
@@ -476,7 +475,7 @@ def _threshold_advice(ev: Evaluation, failed: list[RuleResult]) -> Recommendatio
     action = "none"
     name = ev.classes[target]
     if len(ev.classes) == 2:
-        found = threshold_for_recall(val.y, val.proba[:, 1], target, floor)
+        found = _recall_threshold(val, target, floor)
         if found is not None:
             t, r, p = found
             action = "adjust_threshold"
@@ -494,7 +493,7 @@ def _threshold_advice(ev: Evaluation, failed: list[RuleResult]) -> Recommendatio
                 f"# decide with the new threshold\npredicted = model.predict(x)[:, 0] >= {t:.4g}"
             )
             for stricter in others:
-                more = threshold_for_recall(val.y, val.proba[:, 1], target, stricter)
+                more = _recall_threshold(val, target, stricter)
                 if more is not None:
                     parts.append(
                         f"Recall {stricter:g} would need {more[0]:.3g} (precision {more[2]:.2f})."

@@ -9,7 +9,7 @@ import numpy as np
 from auditor.evaluate import Evaluation, SplitEvaluation
 from auditor.loading.architecture import Architecture, LayerFacts, Penalty
 from auditor.loading.model import ModelInfo
-from auditor.metrics import baseline_metrics, classification_metrics, confusion
+from auditor.metrics import PredictionSums, baseline_metrics, measure
 
 
 def model_info(n_classes: int = 2, loss: str = "binary_crossentropy") -> ModelInfo:
@@ -64,8 +64,8 @@ def split_from_predictions(
     if loss is None:
         clipped = np.clip(proba[np.arange(len(y)), y], 1e-7, 1)
         loss = float(-np.log(clipped).mean())
-    metrics = classification_metrics(y, proba, classes, loss=loss)
-    baseline = baseline_metrics(y, priors)
+    metrics, curves, matrix = measure(y, proba, classes, loss=loss)
+    baseline = baseline_metrics(np.bincount(y, minlength=len(priors)), priors)
     baseline["majority_class"] = classes[int(np.argmax(priors))]
     counts = np.bincount(y, minlength=len(classes))
     return SplitEvaluation(
@@ -74,10 +74,12 @@ def split_from_predictions(
         n_rows=len(y),
         class_counts={c: int(n) for c, n in zip(classes, counts, strict=True)},
         metrics=metrics,
-        confusion_matrix=confusion(y, proba, len(classes)),
+        confusion_matrix=matrix,
         baseline=baseline,
         y=y,
         proba=proba,
+        curves=curves,
+        sums=PredictionSums.of(y, proba),
     )
 
 

@@ -295,27 +295,3 @@ def test_an_unused_pdf_child_is_stopped_and_reaped(result: AuditResult) -> None:
     cancelled = pdf_worker.PdfWorker()
     cancelled.cancel()
     assert _gone(cancelled._pid) and _open_fds() == fds and cancelled.result() is None
-
-
-def test_multiclass_curves_from_a_stride_of_rows(
-    tiny_multiclass: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from auditor.report import plots
-
-    ev = audit(
-        tiny_multiclass.path("keras"),
-        train=tiny_multiclass.split("train"),
-        val=tiny_multiclass.split("val"),
-    ).evaluation
-    calls: list[int] = []
-    ranking = plots.ranking
-
-    def counted(truth: Any, score: Any) -> Any:
-        calls.append(len(score))
-        return ranking(truth, score)
-
-    monkeypatch.setattr(plots, "ranking", counted)
-    monkeypatch.setattr(plots, "MICRO_ROWS", 50)
-    assert plots.roc_pr_curves(ev).startswith("data:image/png;base64,")
-    # train 400 rows -> every 8th row, val 200 -> every 4th: 50 rows x 3 classes each
-    assert calls == [150, 150]

@@ -15,6 +15,7 @@ from sklearn import metrics as skm
 
 from auditor import metrics
 from auditor.metrics import (
+    PredictionSums,
     baseline_metrics,
     classification_metrics,
     confusion,
@@ -347,7 +348,7 @@ def test_ece_float32_confidences() -> None:
 def test_baseline_metrics(priors: np.ndarray) -> None:
     k = len(priors)
     y = np.random.default_rng(13).integers(0, k, 150)
-    got = baseline_metrics(y, priors)
+    got = baseline_metrics(np.bincount(y, minlength=len(priors)), priors)
     majority = int(np.argmax(priors))
     constant = np.tile(priors, (len(y), 1))
     assert set(got) == {"accuracy", "log_loss"}
@@ -363,7 +364,7 @@ def test_baseline_metrics(priors: np.ndarray) -> None:
 
 def test_baseline_with_a_class_unseen_in_training_stays_finite() -> None:
     y = np.array([0, 1, 2, 2])
-    got = baseline_metrics(y, np.array([0.6, 0.4, 0.0]))
+    got = baseline_metrics(np.bincount(y, minlength=3), np.array([0.6, 0.4, 0.0]))
     assert got["accuracy"] == 0.25
     assert got["log_loss"] is not None and math.isfinite(got["log_loss"])
     assert got["log_loss"] > -math.log(0.4)
@@ -474,7 +475,7 @@ def test_property_ece_matches_loop(data: tuple[np.ndarray, np.ndarray]) -> None:
 def test_property_baseline_matches_sklearn(k: int, counts: list[int], labels: list[int]) -> None:
     priors = np.array(counts[:k], dtype=np.float64) / sum(counts[:k])
     y = np.array([v % k for v in labels], dtype=np.int64)
-    got = baseline_metrics(y, priors)
+    got = baseline_metrics(np.bincount(y, minlength=len(priors)), priors)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         want = skm.log_loss(y, np.tile(priors, (len(y), 1)), labels=list(range(k)))
@@ -501,3 +502,57 @@ def test_metrics_walked_in_small_steps_equal_one_pass(k: int) -> None:
     for name, values in whole["per_class"].items():
         for key, value in values.items():
             assert stepped["per_class"][name][key] == pytest.approx(value, abs=1e-12)
+
+
+# ---- sums that merge ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("k", [2, 4])
+def test_sums_of_batches_merge_into_the_sums_of_all_rows(k: int) -> None:
+    rng = np.random.default_rng(k)
+    y = rng.integers(0, k, 3000)
+    proba = rng.dirichlet(np.ones(k), 3000).astype(np.float32)
+    losses = rng.random(3000)
+    whole = PredictionSums.empty(k, 0.3)
+    whole.add(y, proba, losses)
+    parts = []
+    for a, b in [(0, 1), (1, 1000), (1000, 1001), (1001, 3000)]:
+        part = PredictionSums.empty(k, 0.3)
+        part.add(y[a:b], proba[a:b], losses[a:b])
+        parts.append(part)
+    merged = parts[0].merge(parts[1]).merge(parts[2]).merge(parts[3])
+    np.testing.assert_array_equal(merged.confusion, whole.confusion)
+    np.testing.assert_array_equal(merged.score_counts, whole.score_counts)
+    np.testing.assert_allclose(merged.calibration, whole.calibration, rtol=1e-12)
+    np.testing.assert_allclose(merged.loss, whole.loss, rtol=1e-12)
+    assert merged.log_loss == pytest.approx(whole.log_loss, rel=1e-12)
+    assert merged.brier == pytest.approx(whole.brier, rel=1e-12)
+    assert (
+        merged.confusion.tolist()
+        == skm.confusion_matrix(y, metrics.predict_classes(proba, 0.3), labels=range(k)).tolist()
+    )
+    # Per true class, its score's histogram: class 1's for binary, its own otherwise.
+    for c in range(k):
+        score = proba[y == c, 1 if k == 2 else c]
+        want, _ = np.histogram(score, bins=np.linspace(0, 1, metrics.SCORE_BINS + 1))
+        np.testing.assert_array_equal(merged.score_counts[c], want)
+    if k > 2:
+        np.testing.assert_array_equal(merged.micro, whole.micro)
+    else:
+        assert merged.micro is None
+
+
+def test_micro_curves_rank_every_score_by_its_bin() -> None:
+    """The micro-average curve is one sort of all k x n scores, each at its bin's lowest value."""
+    rng = np.random.default_rng(5)
+    k, n = 4, 2000
+    y = rng.integers(0, k, n)
+    proba = rng.dirichlet(np.ones(k) * 0.3, n).astype(np.float32)
+    got = PredictionSums.of(y, proba).micro_curves()
+    truth = (y[:, None] == np.arange(k)).ravel()
+    binned = metrics.bin_score(metrics.score_bins(proba.ravel()))
+    want = ranking(truth, binned, points=None).curves()
+    for key in ("fpr", "tpr", "recall", "precision", "thresholds"):
+        np.testing.assert_allclose(got[key], want[key], rtol=0, atol=0, err_msg=key)
+    # The bins are narrow: each score is within 1/128 of its value of its bin's lowest score.
+    assert np.all(binned <= proba.ravel()) and np.all(proba.ravel() - binned <= proba.ravel() / 128)

@@ -29,6 +29,9 @@ from sharding import assert_close, comparable, table, write_file, write_folder
 
 from auditor.api import audit
 from auditor.errors import DataError
+from auditor.facts.scores import ScoreKeys
+from auditor.facts.shard import Scoring
+from auditor.regularization import threshold_for_recall
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ray")]
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,6 +40,7 @@ CONFLICTS = 5  # training rows copied within the training split with another lab
 # Train: a one-row file, a file of 40 rows without class 1, then uneven files of row groups.
 TRAIN_FILES = [[1], [40], [17, 60], [3], [100, 100, 79]]
 SETTINGS = {"batch_rows": 32, "shard_rows": 50, "sample_rows": 150}
+FLOORS = (0.5, 0.7)  # the bundled rules' recall floors (and the advice's default, 0.5)
 
 
 @pytest.fixture(scope="module")
@@ -87,6 +91,22 @@ def _assert_same(ray_run: Any, local_run: Any) -> None:
             assert np.array_equal(getattr(ray_rows, field), getattr(local_rows, field)), field
         # Matched in buckets on the workers, and in one here: the same counts and examples.
         assert ray_rows.matches == local_rows.matches
+        # The rows' predictions stayed on the workers: the driver holds sums, curves, thresholds.
+        ray_split, local_split = ray_run.evaluation.splits[name], local_run.evaluation.splits[name]
+        assert len(ray_split.y) == 0 and len(ray_split.proba) == 0
+        assert len(local_split.y) == local_split.n_rows
+        for cls, curve in local_split.curves.items():
+            for key, values in curve.items():
+                np.testing.assert_array_equal(ray_split.curves[cls][key], values, err_msg=key)
+        np.testing.assert_array_equal(ray_split.sums.confusion, local_split.sums.confusion)
+        np.testing.assert_array_equal(ray_split.sums.score_counts, local_split.sums.score_counts)
+        if len(local_split.proba[0]) == 2:  # binary: the advice's thresholds, found on the workers
+            assert set(ray_split.recall_thresholds) == {(c, f) for c in (0, 1) for f in FLOORS}
+            for (cls, floor), found in ray_split.recall_thresholds.items():
+                want = threshold_for_recall(local_split.y, local_split.proba[:, 1], cls, floor)
+                assert found == want, (name, cls, floor)
+        else:
+            assert ray_split.recall_thresholds == {}
     engine, local_engine = ours["engine"], theirs["engine"]
     assert (engine["name"], engine["workers"], engine["address"]) == ("ray", 2, "local")
     assert local_engine["name"] == "local" and local_engine["workers"] == 1
@@ -129,13 +149,21 @@ def test_the_driver_holds_references_to_the_row_hashes_not_the_hashes(
     reader = SplitReader("train", splits["train"], read)
     with running("ray", load_model(tiny_binary.path("keras")), options) as session:
         assert session.bucket_bits == 3  # 4 buckets per worker, 2 workers, for big shards
-        shards = session.accumulate(reader, None, 150, None, {})
+        shards = session.accumulate(reader, None, Scoring(2, keep_labels=False), 150, None, {})
         # Shards of 50 rows or fewer: two buckets (Ray would return smaller parts inline).
         assert session.bucket_bits == 1 and len(shards) == 7
         for facts in shards:
             assert facts.rows.hashes == [] and facts.rows.near_hashes == []
             assert len(facts.keys) == 2
             assert all(isinstance(ref, cluster.ObjectRef) for (ref,) in facts.keys)
+            # No row's label or probability came back: its scores are buckets in the store.
+            assert facts.labels == [] and facts.probas == [] and facts.score_parts == []
+            assert len(facts.scores) == 2
+            assert all(isinstance(ref, cluster.ObjectRef) for (ref,) in facts.scores)
+        assert sum(facts.sums.rows for facts in shards) == 400
+        scored = [cluster.get(ref) for facts in shards for (ref,) in facts.scores]
+        assert all(len(part) == 2 and isinstance(part[1], ScoreKeys) for part in scored)
+        assert sum(len(part[1]) for part in scored) == 400  # every row's score, in one bucket
         parts = [[ref for facts in shards for ref in facts.keys[b]] for b in range(2)]
         sizes = session.map_buckets(
             lambda *p: sum(len(k) for k in p[0]), [((), [p]) for p in parts]
@@ -156,7 +184,7 @@ def test_models_in_other_forms_travel_to_the_workers(
         ray_run = audit(model, train=splits["train"], val=splits["val"], engine="ray", **SETTINGS)
         for name in ("train", "val"):
             ours, theirs = ray_run.evaluation.splits[name], local_run.evaluation.splits[name]
-            np.testing.assert_allclose(ours.proba, theirs.proba, rtol=0, atol=1e-6)
+            assert_close(ours.to_dict(), theirs.to_dict(), tolerance=1e-6)
             assert ours.confusion_matrix == theirs.confusion_matrix
 
 

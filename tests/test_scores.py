@@ -17,9 +17,10 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from auditor.facts.scores import (
     ScoreKeys,
     bit_splitters,
-    bucketed_ranking,
     key_scores,
+    partition_classes,
     partition_scores,
+    rank_classes,
     sample_splitters,
     score_keys,
 )
@@ -40,6 +41,14 @@ def buckets_of(truth: np.ndarray, score: np.ndarray, splitters, cuts: list[int])
         for bucket, part in zip(found, parts, strict=True):
             bucket.append(part)
     return found
+
+
+def bucketed_ranking(buckets, run=None, points=300):
+    """Rank one class held as bare ScoreKeys, through `rank_classes` (parts become 1-tuples)."""
+    wrapped = [[(part,) for part in bucket] for bucket in buckets]
+    if run is None:
+        return rank_classes(wrapped, [0], points=points)[0][0]
+    return rank_classes(wrapped, [0], run, points=points)[0][0]
 
 
 def scores(kind: str, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -116,3 +125,68 @@ def test_sample_splitters_balance_probabilities() -> None:
     splitters = sample_splitters(score[::20], 16)
     by_sample = [sum(len(p) for p in b) for b in buckets_of(truth, score, splitters, [])]
     assert len(by_sample) == 16 and max(by_sample) < 2 * len(score) / 16
+
+
+def classes_in_buckets(y, proba, buckets: int, cuts: list[int]):
+    """Per bucket, each shard's tuple of per-class ScoreKeys, cut at sample quantiles."""
+    splitters = [sample_splitters(proba[::7, c], buckets) for c in range(proba.shape[1])]
+    bounds = [0, *cuts, len(y)]
+    found: list[list[tuple]] = [[] for _ in range(buckets)]
+    for a, b in zip(bounds, bounds[1:], strict=False):
+        for bucket, part in zip(
+            found, partition_classes(y[a:b], proba[a:b], splitters), strict=True
+        ):
+            bucket.append(part)
+    return found
+
+
+@pytest.mark.parametrize("buckets", [1, 2, 8])
+def test_every_class_is_ranked_at_once_as_one_sort_each(buckets: int) -> None:
+    rng = np.random.default_rng(buckets)
+    y = rng.integers(0, 4, 3000)
+    proba = np.round(rng.dirichlet(np.ones(4), 3000), 3).astype(np.float32)  # ties
+    ranked, found = rank_classes(classes_in_buckets(y, proba, buckets, [1, 1700]), [0, 1, 2, 3])
+    assert found == {}  # floors only for a binary split's class 1
+    for c in range(4):
+        want = ranking(y == c, proba[:, c])
+        got = ranked[c]
+        assert got.roc_area == want.roc_area
+        np.testing.assert_array_equal(got.tps, want.tps)
+        np.testing.assert_array_equal(got.thresholds, want.thresholds)
+        assert got.roc_auc() == pytest.approx(roc_auc_score(y == c, proba[:, c]), abs=1e-9)
+
+
+def brute_force_threshold(y, p1, cls: int, floor: float):
+    """The threshold on p1 closest to the decision that gives CLS recall FLOOR, by trying all.
+
+    Class 1 is predicted when p1 >= t: the highest t among the scores. Class 0 when p1 < t: the
+    lowest t just above a score.
+    """
+    p1 = p1.astype(np.float64)
+    best = None
+    for score in np.unique(p1):
+        t = score if cls == 1 else float(np.nextafter(score, np.inf))
+        predicted = (p1 >= t) if cls == 1 else (p1 < t)
+        recall = np.sum(predicted & (y == cls)) / np.sum(y == cls)
+        if recall >= floor:
+            precision = np.sum(predicted & (y == cls)) / np.sum(predicted)
+            if best is None or (t > best[0] if cls == 1 else t < best[0]):
+                best = (t, recall, precision)
+    return best
+
+
+@pytest.mark.parametrize("buckets", [1, 2, 8])
+@pytest.mark.parametrize("kind", ["continuous", "ties", "few"])
+def test_recall_floors_find_the_thresholds_trying_every_score_finds(
+    buckets: int, kind: str
+) -> None:
+    truth, score = scores(kind, 800, seed=buckets)
+    y = truth.astype(np.int64)
+    proba = np.column_stack([1 - score, score]).astype(np.float32)
+    floors = (0.3, 0.5, 0.9, 0.999, 1.0)
+    _, found = rank_classes(classes_in_buckets(y, proba, buckets, [1, 400]), [0, 1], floors=floors)
+    for cls in (0, 1):
+        for floor in floors:
+            want = brute_force_threshold(y, proba[:, 1], cls, floor)
+            got = found[(cls, floor)]
+            assert got == pytest.approx(want, abs=1e-12), (cls, floor)

@@ -19,7 +19,7 @@ from auditor.errors import AuditorError
 if TYPE_CHECKING:
     import numpy as np
 
-    from auditor.facts.shard import ShardFacts
+    from auditor.facts.shard import Scoring, ShardFacts
     from auditor.loading.data import SplitReader
     from auditor.loading.model import LoadedModel
     from auditor.options import AuditOptions
@@ -51,6 +51,7 @@ class Session(Protocol):
         self,
         reader: SplitReader,
         scale: np.ndarray | None,
+        scoring: Scoring,
         sample_rows: int,
         progress: Progress | None,
         timings: dict[str, float],
@@ -60,7 +61,9 @@ class Session(Protocol):
         One ShardFacts per shard, in shard order, whose `keys` hold its bucketed row hashes
         (or handles to them) and whose row facts no longer do. Without SCALE (the first split),
         the engine takes the grid from the split's first GRID_ROWS rows
-        (`auditor.facts.rows.near_grid`); every ShardFacts carries it.
+        (`auditor.facts.rows.near_grid`); every ShardFacts carries it. SCORING says how the
+        predictions are kept; an engine may give it splitters, and then its ShardFacts' `scores`
+        hold the bucketed score keys (or handles to them) instead of the probabilities.
         """
         ...
 

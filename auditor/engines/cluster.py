@@ -38,6 +38,7 @@ from auditor.engines.local import shard_facts, table
 from auditor.engines.model_files import model_file, unpack
 from auditor.errors import AuditorError
 from auditor.facts.rows import GRID_ROWS, near_grid
+from auditor.facts.scores import sample_splitters
 from auditor.memory import return_freed_memory
 
 if TYPE_CHECKING:
@@ -45,8 +46,8 @@ if TYPE_CHECKING:
 
     from auditor.engines import Progress
     from auditor.facts.buckets import RowKeys
-    from auditor.facts.shard import ShardFacts
-    from auditor.loading.data import Shard, SplitReader
+    from auditor.facts.shard import Scoring, ShardFacts
+    from auditor.loading.data import Batch, Shard, SplitReader
     from auditor.loading.model import LoadedModel, ModelInfo
     from auditor.options import AuditOptions
 
@@ -57,6 +58,7 @@ BUCKETS_PER_WORKER = 4  # buckets of row hashes per worker: matching them keeps 
 # of keeping it in the object store (`max_direct_call_object_size`, 100 KiB by default).
 INLINE_BYTES = 100 * 1024
 KEY_BYTES = 25  # a row's keys in a bucket: near hash, hash, label byte, row number
+SCORE_KEY_BYTES = 5  # a row's score in a bucket, per class: its key and whether it is the class
 
 
 def start(model: LoadedModel, options: AuditOptions) -> RaySession:
@@ -100,18 +102,18 @@ def start(model: LoadedModel, options: AuditOptions) -> RaySession:
         if owned:
             ray.shutdown()
         raise
-    return RaySession(actors, options.ray_address, owned, held, warming)
+    return RaySession(actors, options.ray_address, owned, model, held, warming)
 
 
-def bucket_bits(workers: int, shard_rows: int) -> int:
-    """Return the bits of near hash that pick a row's bucket.
+def bucket_bits(workers: int, shard_rows: int, key_bytes: int = KEY_BYTES) -> int:
+    """Return the bits of near hash that pick a row's bucket (or the log of score buckets).
 
-    BUCKETS_PER_WORKER buckets per worker, or fewer, so that a shard of SHARD_ROWS rows puts more
-    than INLINE_BYTES in each bucket: its parts then stay in the object store rather than travel
-    back into the driver's memory.
+    BUCKETS_PER_WORKER buckets per worker, or fewer, so that a shard of SHARD_ROWS rows of
+    KEY_BYTES each puts more than INLINE_BYTES in each bucket: its parts then stay in the object
+    store rather than travel back into the driver's memory.
     """
     wanted = (BUCKETS_PER_WORKER * workers - 1).bit_length()
-    room = ((shard_rows * KEY_BYTES - 1) // INLINE_BYTES).bit_length() - 1  # parts > INLINE_BYTES
+    room = ((shard_rows * key_bytes - 1) // INLINE_BYTES).bit_length() - 1  # parts > INLINE_BYTES
     return max(1, min(wanted, room))
 
 
@@ -128,24 +130,43 @@ class RaySession:
     actors: list[Any]
     address: str
     owned: bool  # the session started Ray, and stops it
+    model: LoadedModel | None = None  # the driver's copy: it predicts the head rows (splitters)
     model_ref: Any = None
     warming: list[Any] = field(default_factory=list)  # the workers' model loads, awaited once
     bits: int | None = None  # of near hash per bucket, fixed by the first split's shards
+    # Per class, the score keys that cut its scores into buckets, from the first split's head.
+    splitters: tuple[np.ndarray, ...] | None = None
 
     def accumulate(
         self,
         reader: SplitReader,
         scale: np.ndarray | None,
+        scoring: Scoring,
         sample_rows: int,
         progress: Progress | None,
         timings: dict[str, float],
     ) -> list[ShardFacts]:
-        """Accumulate every shard of READER on the workers; one ShardFacts per shard, in order."""
+        """Accumulate every shard of READER on the workers; one ShardFacts per shard, in order.
+
+        The probabilities stay on the workers: each shard's scores come back as buckets by
+        value range (SCORING with this session's splitters), references only, like its keys.
+        """
         import ray
 
         shards = reader.shards()
-        if scale is None:
-            scale = head_grid(reader, shards)
+        if scale is None or self.splitters is None:
+            head_scale, head_proba = self.head(reader, shards)
+            scale = head_scale if scale is None else scale
+            if self.splitters is None:
+                buckets = 1 << bucket_bits(
+                    len(self.actors),
+                    typical_rows(shards, reader.options.shard_rows),
+                    SCORE_KEY_BYTES * scoring.n_classes,
+                )
+                self.splitters = tuple(
+                    sample_splitters(head_proba[:, c], buckets) for c in range(scoring.n_classes)
+                )
+        scoring = replace(scoring, splitters=self.splitters)
         where = str(reader.path)
         for ref in self.warming:  # a model that does not load fails here, in one line
             _result(ref, where, 0)
@@ -159,12 +180,13 @@ class RaySession:
                 len(self.actors), typical_rows(shards, reader.options.shard_rows)
             )
         bits = self.bits
+        returns = 1 + (1 << bits) + scoring.score_buckets
         while waiting or running:
             while waiting and free:
                 actor = free.pop(0)
                 index, shard = waiting.popleft()
-                task, *keys = actor.run.options(num_returns=1 + (1 << bits)).remote(
-                    shard, where, scale, sample_rows, bits, [self.model_ref]
+                task, *keys = actor.run.options(num_returns=returns).remote(
+                    shard, where, scale, scoring, sample_rows, bits, [self.model_ref]
                 )
                 running[task] = (index, actor, keys)
             done, _ = ray.wait(list(running), num_returns=1)
@@ -176,17 +198,33 @@ class RaySession:
                 timings["driver_collect"] = (
                     timings.get("driver_collect", 0.0) + time.perf_counter() - started
                 )
-                facts.keys = [[key] for key in keys]  # references only: the hashes stay put
+                # References only: the hashes and the scores stay put.
+                facts.keys = [[key] for key in keys[: 1 << bits]]
+                facts.scores = [[part] for part in keys[1 << bits :]]
                 results[index] = facts
                 for key, seconds in spent.items():
                     timings[key] = timings.get(key, 0.0) + seconds
                 if progress is not None:
-                    progress(reader.name, sum(len(y) for y in facts.labels))
+                    progress(reader.name, facts.sums.rows)
                     shard_done(
                         progress, reader.name, sum(r is not None for r in results), len(shards)
                     )
                 free.append(actor)
         return [facts for facts in results if facts is not None]
+
+    def head(self, reader: SplitReader, shards: list[Shard]) -> tuple[np.ndarray, np.ndarray]:
+        """Return the near-duplicate grid of the split's head rows, and their probabilities.
+
+        The driver predicts these few rows itself: their scores' quantiles are the splitters
+        that cut every shard's scores into buckets of about equal size.
+        """
+        assert self.model is not None, "the session predicts with the driver's model"
+        head = head_batches(reader, shards)
+        if not head:
+            return np.ones(len(reader.features)), np.empty((0, self.model.info.n_classes))
+        grid = near_grid(np.concatenate([table(b) for b in head])[:GRID_ROWS], reader.categorical)
+        proba = np.concatenate([self.model.to_proba(self.model.predict_raw(b.x)) for b in head])
+        return grid, proba
 
     @property
     def bucket_bits(self) -> int:
@@ -249,25 +287,23 @@ def _result(ref: Any, where: str, index: int) -> Any:
     return found
 
 
-def head_grid(reader: SplitReader, shards: list[Shard]) -> np.ndarray:
-    """Return the near-duplicate grid from the split's first GRID_ROWS clean rows, as `local`.
+def head_batches(reader: SplitReader, shards: list[Shard]) -> list[Batch]:
+    """Return the split's first batches, up to GRID_ROWS clean rows (the grid's, as `local`).
 
     As one pass does, rows after a shard with an invalid row (without --drop-invalid-rows) are
     not among them: the split fails later anyway, on any engine.
     """
-    head: list[np.ndarray] = []
+    head: list[Batch] = []
     rows = 0
     for shard in shards:
         for batch in shard.batches():
-            head.append(table(batch))
+            head.append(batch)
             rows += len(batch)
             if rows >= GRID_ROWS or batch.images is not None:  # images: the first batch, as local
-                return near_grid(np.concatenate(head)[:GRID_ROWS], reader.categorical)
+                return head
         if shard.report.invalid and not reader.options.drop_invalid_rows:
             break
-    if not head:
-        return np.ones(len(reader.features))
-    return near_grid(np.concatenate(head)[:GRID_ROWS], reader.categorical)
+    return head
 
 
 class ShardWorker:
@@ -283,14 +319,16 @@ class ShardWorker:
         shard: Shard,
         where: str,
         scale: np.ndarray,
+        scoring: Scoring,
         sample_rows: int,
         bits: int,
         model: list[Any],
     ) -> tuple[Any, ...]:
         """Read, predict and accumulate SHARD; return (facts, seconds spent), then its buckets.
 
-        The rows' keys come as 2**BITS further values, each its own object (`num_returns` is
-        1 + 2**BITS), so that they stay in the object store where the worker put them.
+        The rows' keys come as 2**BITS further values, then its scores as SCORING's buckets, each
+        its own object (`num_returns` is 1 + 2**BITS + score buckets), so that they stay in the
+        object store where the worker put them. The labels go too, unless SCORING keeps them.
 
         MODEL holds the reference to the model's bytes (in a list, so that Ray hands it over
         unread): the first shard a worker process gets loads it, a restarted worker again.
@@ -298,8 +336,10 @@ class ShardWorker:
         started = time.perf_counter()
         timings = {"read": 0.0, "predict": 0.0, "row_facts": 0.0}
         loaded = self.load(model)
-        facts = shard_facts(loaded, shard, where, scale, sample_rows, timings)
-        keys = facts.take_keys(bits)
+        facts = shard_facts(loaded, shard, where, scale, scoring, sample_rows, timings)
+        keys = [*facts.take_keys(bits), *facts.take_scores()]
+        if not scoring.keep_labels:
+            facts.labels = []
         # The shard's wall time on its worker (read and predict overlap the row facts).
         timings["worker_shards"] = time.perf_counter() - started
         return ((facts, timings), *keys)

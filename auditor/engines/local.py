@@ -17,7 +17,7 @@ from auditor.engines import shard_done
 from auditor.errors import DataError
 from auditor.facts.buckets import local_map
 from auditor.facts.rows import GRID_ROWS, RowFacts, near_grid
-from auditor.facts.shard import ShardFacts
+from auditor.facts.shard import Scoring, ShardFacts
 
 if TYPE_CHECKING:
     from auditor.engines import Progress
@@ -36,12 +36,16 @@ class LocalSession:
         self,
         reader: SplitReader,
         scale: np.ndarray | None,
+        scoring: Scoring,
         sample_rows: int,
         progress: Progress | None,
         timings: dict[str, float],
     ) -> list[ShardFacts]:
-        """Read, predict and accumulate every shard of READER in turn (see `accumulate`)."""
-        shards = accumulate(self.model, reader, scale, sample_rows, progress, timings)
+        """Read, predict and accumulate every shard of READER in turn (see `accumulate`).
+
+        The rows' labels and probabilities are kept whole, as SCORING (without splitters) says.
+        """
+        shards = accumulate(self.model, reader, scale, scoring, sample_rows, progress, timings)
         for facts in shards:
             facts.keys = [[part] for part in facts.take_keys(self.bucket_bits)]
         return shards
@@ -75,6 +79,7 @@ def shard_facts(
     shard: Shard,
     where: Any,
     scale: np.ndarray,
+    scoring: Scoring,
     sample_rows: int,
     timings: dict[str, float],
 ) -> ShardFacts:
@@ -85,7 +90,7 @@ def shard_facts(
     read and predicted.
     """
     clock = time.perf_counter
-    facts = ShardFacts(RowFacts(scale, sample_rows))
+    facts = ShardFacts.start(RowFacts(scale, sample_rows), scoring)
 
     def hash_batch(batch: Batch) -> None:
         started = clock()
@@ -121,6 +126,7 @@ def accumulate(
     model: LoadedModel,
     reader: SplitReader,
     scale: np.ndarray | None,
+    scoring: Scoring,
     sample_rows: int,
     progress: Progress | None,
     timings: dict[str, float],
@@ -130,7 +136,7 @@ def accumulate(
     Without SCALE, the near-duplicate grid comes from the split's first GRID_ROWS rows, whose
     hashing waits until they are in (they are read once).
     """
-    return _Pipeline(model, reader, scale, sample_rows, progress, timings).run()
+    return _Pipeline(model, reader, scale, scoring, sample_rows, progress, timings).run()
 
 
 @dataclass
@@ -145,6 +151,7 @@ class _Pipeline:
     model: LoadedModel
     reader: SplitReader
     scale: np.ndarray | None
+    scoring: Scoring
     sample_rows: int
     progress: Progress | None
     timings: dict[str, float]
@@ -159,7 +166,7 @@ class _Pipeline:
                 refused = False  # an invalid row without --drop-invalid-rows: the split fails
                 shards = self.reader.shards()
                 for done, shard in enumerate(shards, 1):
-                    facts = ShardFacts(RowFacts(self.scale, self.sample_rows))
+                    facts = ShardFacts.start(RowFacts(self.scale, self.sample_rows), self.scoring)
                     self.shards.append(facts)
                     for batch in self._read(shard.batches()):
                         if not refused:  # later shards are only read, to count their rows

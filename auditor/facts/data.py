@@ -233,8 +233,12 @@ def compute(
     options: AuditOptions,
     context: Mapping[str, Mapping[str, np.ndarray]] | None = None,
     predict: Predict | None = None,
+    counts: Mapping[str, np.ndarray] | None = None,
 ) -> DataFacts:
-    """Compute the requested facts from each split's row facts and full labels.
+    """Compute the requested facts from each split's row facts, labels and class COUNTS.
+
+    LABELS are every row's, where a fact reads them row by row (image splits, a time column);
+    COUNTS (default: counted from LABELS) are each split's rows per class.
 
     OPTIONS steer the work: `proxy_candidates` and `proxy_min_score` for the proxies, and
     `sample_rows` names the sample size the row facts were gathered with; its `group_columns`
@@ -245,13 +249,15 @@ def compute(
     """
     found: dict[str, dict[str, Any]] = {name: {} for name in FAMILIES}
     errors: dict[tuple[str, str], str] = {}
+    if counts is None:
+        counts = {n: np.bincount(y, minlength=len(classes)) for n, y in labels.items()}
     for family, name in sorted(set(requests), key=lambda r: (FAMILIES.index(r[0]), r[1])):
         try:
             request = Request(family, name)
             if family in (GROUPS, TEMPORAL):
                 value = _context_family(request, context or {}, labels, classes, options)
             else:
-                value = _family(request, rows, labels, classes, features, options, predict)
+                value = _family(request, rows, labels, counts, classes, features, options, predict)
         except Exception as exc:  # one broken computation must not hide the other facts
             errors[(family, name)] = f"{type(exc).__name__}: {exc}"
             continue
@@ -294,6 +300,7 @@ def _family(
     request: Request,
     rows: Mapping[str, SplitRows],
     labels: Mapping[str, np.ndarray],
+    counts: Mapping[str, np.ndarray],
     classes: tuple[str, ...],
     features: tuple[str, ...],
     options: AuditOptions,
@@ -305,7 +312,7 @@ def _family(
     if split is None:
         return None
     if split.kind == "image":
-        return _image_family(request, train, split, labels, classes, options)
+        return _image_family(request, train, split, labels, counts, classes, options)
     if request.family == DUPLICATES:
         return duplicates(split, classes)
     if request.family == PROXIES:
@@ -321,7 +328,7 @@ def _family(
     if request.family == SHARED_ROWS:
         return shared_rows(train, split, classes)
     if request.family == DRIFT:
-        found = drift(train, split, labels["train"], labels[request.split], len(classes))
+        found = drift(train, split, counts["train"], counts[request.split])
         method = "PSI over train deciles and Kolmogorov-Smirnov"
         if train.categorical.any():
             method += "; text columns: PSI over categories and chi-square, unseen share"
@@ -342,6 +349,7 @@ def _image_family(
     train: SplitRows | None,
     split: SplitRows,
     labels: Mapping[str, np.ndarray],
+    counts: Mapping[str, np.ndarray],
     classes: tuple[str, ...],
     options: AuditOptions,
 ) -> Any:
@@ -363,7 +371,7 @@ def _image_family(
             train, split, labels["train"], labels[request.split], classes, request.split
         )
     if family == DRIFT:
-        found = drift(train, split, labels["train"], labels[request.split], len(classes))
+        found = drift(train, split, counts["train"], counts[request.split])
         method = (
             "PSI over train deciles and Kolmogorov-Smirnov of per-image statistics (mean "
             "intensity per channel; stored height, width and aspect ratio for image files), "
@@ -898,13 +906,12 @@ def _category_name(code: float, names: Mapping[float, str]) -> str:
 
 
 def drift(
-    train: SplitRows,
-    other: SplitRows,
-    y_train: np.ndarray,
-    y_other: np.ndarray,
-    n_classes: int,
+    train: SplitRows, other: SplitRows, count_train: np.ndarray, count_other: np.ndarray
 ) -> Drift:
-    """Compare OTHER's sampled features (PSI, KS) and class counts (chi-square) with TRAIN's."""
+    """Compare OTHER's sampled features (PSI, KS) and class counts (chi-square) with TRAIN's.
+
+    COUNT_TRAIN and COUNT_OTHER are the splits' rows per class.
+    """
     from scipy.stats import chi2_contingency
 
     found: list[dict[str, Any]] = []
@@ -922,9 +929,9 @@ def drift(
             continue
         found.append({"feature": feature, **compare(a, b)})
     found.sort(key=lambda d: -d["psi"])
-    count_train = np.bincount(y_train, minlength=n_classes)
-    count_other = np.bincount(y_other, minlength=n_classes)
-    shift = float(0.5 * np.abs(count_train / len(y_train) - count_other / len(y_other)).sum())
+    shift = float(
+        0.5 * np.abs(count_train / count_train.sum() - count_other / count_other.sum()).sum()
+    )
     table = np.array([count_train, count_other])
     table = table[:, table.sum(axis=0) > 0]
     pvalue = float(chi2_contingency(table)[1]) if table.shape[1] > 1 else 1.0

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from auditor.metrics import calibration_bins, ranking
+from auditor.metrics import SCORE_BINS
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Mapping
@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from auditor.result import AuditResult
 
 DPI = 150
-MICRO_ROWS = 200_000  # rows behind a multiclass micro-averaged curve
 SPLIT_COLOURS = {"train": "#4c72b0", "val": "#dd8452", "test": "#55a868"}
 
 
@@ -125,12 +124,9 @@ def roc_pr_curves(ev: Evaluation) -> Figure | None:
         if positive is not None:
             curve = split.curves[ev.classes[1]]
         else:  # micro-average over classes: one curve per split stays readable
-            # Every row's k scores are ranked together; a 300-point curve needs no more than
-            # MICRO_ROWS evenly spread rows (10 classes x 5M rows would be 0.65 GB to sort).
-            step = max(1, -(-len(split.y) // MICRO_ROWS))  # rounded up: at most MICRO_ROWS
-            y, proba = split.y[::step], split.proba[::step]
-            truth = y[:, None] == np.arange(k, dtype=y.dtype)
-            curve = ranking(truth.ravel(), proba.ravel()).curves()
+            # Every row's k scores ranked together, by bins of 1/128 of their value.
+            assert split.sums is not None, "an evaluated split carries its sums"
+            curve = split.sums.micro_curves()
         roc_ax.plot(curve["fpr"], curve["tpr"], color=colour, label=split.name)
         pr_ax.plot(curve["recall"], curve["precision"], color=colour, label=split.name)
         if positive is not None:
@@ -160,7 +156,8 @@ def calibration(ev: Evaluation) -> Figure:
     fig, ax = plt.subplots(figsize=(4.3, 3.4))
     for split in ev.splits.values():
         # The same bins as the expected calibration error in the metrics.
-        counts, conf_sum, acc_sum = calibration_bins(split.y, split.proba)
+        assert split.sums is not None, "an evaluated split carries its sums"
+        counts, conf_sum, acc_sum = split.sums.calibration
         mask = counts > 0
         mean_conf = conf_sum[mask] / counts[mask]
         accuracy = acc_sum[mask] / counts[mask]
@@ -216,17 +213,16 @@ def score_distributions(ev: Evaluation) -> Figure:
     k = len(ev.classes)
     shown = list(range(k)) if k <= 6 else list(range(6))
     fig, ax = plt.subplots(figsize=(5.4, 3))
-    bins = np.linspace(0, 1, 41)
+    assert split.sums is not None, "an evaluated split carries its sums"
+    bins = np.linspace(0, 1, SCORE_BINS + 1)
     score_col = 1 if k == 2 else None
     for cls in shown:
-        rows = split.y == cls
-        if not rows.any():
+        hist = split.sums.score_counts[cls]
+        if not hist.any():
             continue
-        scores = split.proba[rows, score_col if score_col is not None else cls]
-        hist, _ = np.histogram(scores, bins=bins)
         ax.step(
             bins[:-1],
-            hist / max(rows.sum(), 1),
+            hist / hist.sum(),
             where="post",
             label=f"true {_label(ev.classes[cls], 12)}",
         )

@@ -80,6 +80,15 @@ def group_columns(rule_set: RuleSet) -> tuple[str, ...]:
     )
 
 
+def recall_floors(rule_set: RuleSet) -> tuple[float, ...]:
+    """Return the recall floors (`min_recall`) of the enabled rules, for the threshold advice."""
+    return tuple(
+        sorted(
+            {float(r.params["min_recall"]) for r in rule_set.enabled if "min_recall" in r.params}
+        )
+    )
+
+
 def proxy_bounds(rule_set: RuleSet) -> tuple[int, float] | None:
     """Return how many proxy candidates, down to which score, the enabled rules judge at most.
 
