@@ -8,7 +8,6 @@ that read them.
 
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -21,7 +20,7 @@ from auditor.errors import DataError, ModelLoadError
 from auditor.evaluation import DEFAULT_RECALL_FLOOR, SPLIT_ORDER, Evaluation, SplitEvaluation
 from auditor.facts import data as data_facts
 from auditor.facts.buckets import MapBuckets, compact
-from auditor.facts.rows import matched
+from auditor.facts.rows import SplitRows, matched
 from auditor.facts.scores import rank_classes
 from auditor.facts.shard import Scoring, ShardFacts, standard_error
 from auditor.loading.data import ReadOptions, ShardReport, SplitReader, parse_times
@@ -135,14 +134,14 @@ def evaluate(
                 threshold,
                 keep_labels=reader.kind == "image" or settings.time_column is not None,
             )
-            shards = session.accumulate(
+            done = session.accumulate(
                 reader, scale, scoring, settings.sample_rows, progress, timings
             )
-            if not shards:  # a file with no row group: no rows at all
+            if done.facts is None:  # a file with no row group: no rows at all
                 reader.check(ShardReport())
-            n_shards = len(shards)
-            facts = functools.reduce(ShardFacts.merge, shards)
-            del shards
+            assert done.facts is not None
+            facts, n_shards = done.facts, done.shards
+            del done
             scale = facts.rows.scale
             reader.check(facts.report)  # the split's own errors, over all its shards
             run["splits"][reader.name] = {"shards": n_shards, "rows": facts.report.rows}
@@ -179,7 +178,7 @@ def evaluate(
 
     started = time.perf_counter()
     context = {
-        reader.name: _context(reader, settings.context_columns, split_rows[reader.name].row_numbers)
+        reader.name: _context(reader, settings.context_columns, split_rows[reader.name])
         for reader in readers
     }
     if settings.context_columns:
@@ -210,16 +209,16 @@ def evaluate(
 
 
 def _context(
-    reader: SplitReader, columns: Sequence[tuple[str, str]], rows: np.ndarray
+    reader: SplitReader, columns: Sequence[tuple[str, str]], rows: SplitRows
 ) -> dict[str, np.ndarray]:
-    """Read the group and time COLUMNS of READER's split, one value per evaluated row (ROWS)."""
+    """Read the group and time COLUMNS of READER's split, one value per evaluated row (ROWS')."""
     found = {}
     for option, name in columns:
         values = reader.column(name)
         if option == "--time-column":
             values = parse_times(values, reader.path, name)
         # Rows dropped as invalid (--drop-invalid-rows) are not evaluated: keep the others' values.
-        found[name] = values if len(values) == len(rows) else values[rows]
+        found[name] = values if len(values) == rows.n_rows else values[rows.row_numbers]
     return found
 
 

@@ -57,14 +57,19 @@ def dataset(rows: int, files: int, out: Path = HERE / "build") -> tuple[Path, Pa
     return train, val
 
 
-def _peak_kib(pid: int) -> int:
+def _status_kib(pid: int, field: str) -> int:
+    """A /proc/PID/status figure in KiB: VmHWM (peak RSS), RssAnon (private memory now), ..."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1])
     except OSError:
         pass
     return 0
+
+
+def _peak_kib(pid: int) -> int:
+    return _status_kib(pid, "VmHWM")
 
 
 def _workers() -> list[int]:
@@ -85,6 +90,7 @@ def audit(model: Path, train: Path, val: Path, engine: list[str]) -> dict:
     args = [PY, "-m", "auditor", "audit", str(model), "--train", str(train), "--val", str(val)]
     args += ["--format", "json", "--no-progress", "--out", str(out), *engine]
     peaks: dict[int, int] = {}
+    anon = [0]  # the driver's private memory at its highest: RSS without the object store's pages
     started = time.perf_counter()
     process = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     stop = threading.Event()
@@ -93,6 +99,7 @@ def audit(model: Path, train: Path, val: Path, engine: list[str]) -> dict:
         while not stop.is_set():
             for pid in [process.pid, *_workers()]:
                 peaks[pid] = max(peaks.get(pid, 0), _peak_kib(pid))
+            anon[0] = max(anon[0], _status_kib(process.pid, "RssAnon"))
             time.sleep(0.1)
 
     watcher = threading.Thread(target=watch, daemon=True)
@@ -108,6 +115,7 @@ def audit(model: Path, train: Path, val: Path, engine: list[str]) -> dict:
     return {
         "wall": wall,
         "driver_mib": peaks.get(process.pid, 0) / 1024,
+        "driver_anon_mib": anon[0] / 1024,
         "worker_mib": max(workers, default=0) / 1024,
         "timings": report["timings"],
         "engine": report["engine"],
@@ -119,13 +127,14 @@ def scaling(measured: dict, workers: tuple[int, ...] = (8, 64, 512)) -> list[tup
     """Predict wall time and efficiency on N workers from one measured Ray run (see README).
 
     T(N) = driver + start + max(c * ceil(shards / N), d * shards) + m / N. `driver` is the serial
-    work on the driver (its process start, TensorFlow, the model, the metrics, data facts, rules
-    and the report), `start` the cluster's and workers' start-up (in parallel on a real cluster),
-    `c` one shard's wall time on one worker (read, predict and row facts, the last on a second
-    thread), `d` the driver's time to fetch one shard's facts (serial, overlapping the workers),
-    `m` the matching of the row hashes (duplicates, shared rows), bucket by bucket on the
-    workers (4 buckets per worker). Efficiency is T(1) / (N * T(N)). For a dataset SCALE times
-    larger, the driver's per-row part (metrics, data facts, rules) and `m` grow SCALE times.
+    work on the driver (its process start, TensorFlow, the model, the head rows, the metrics from
+    merged sums, data facts on samples, rules and the report: none of it grows with the rows),
+    `start` the cluster's and workers' start-up (in parallel on a real cluster), `c` one shard's
+    wall time on one worker (read, predict, sums and row facts, the last on a second thread), `d`
+    the driver's time to fetch and merge one shard's facts (serial, overlapping the workers), `m`
+    the matching of the row hashes (duplicates, shared rows) and the ranking of the scores (exact
+    AUCs, curves, thresholds), bucket by bucket on the workers (4 buckets per worker). Efficiency
+    is T(1) / (N * T(N)). For a dataset SCALE times larger, the shards and `m` grow SCALE times.
     """
     import math
 
@@ -133,13 +142,12 @@ def scaling(measured: dict, workers: tuple[int, ...] = (8, 64, 512)) -> list[tup
     shards = measured["engine"]["shards"]
     c = t["worker_shards"] / shards  # a shard's wall time on its worker
     d = t.get("driver_collect", 0.0) / shards  # the driver's own time per shard
-    per_row = t["metrics"] + t.get("data_facts", 0) + t.get("rules", 0) + t.get("advice", 0)
     start = t.get("engine_start", 0.0)
-    matching = t.get("row_matches", 0.0)  # on the workers, bucket by bucket
-    constant = measured["wall"] - t["evaluate"] - per_row + t["metrics"]
+    # On the workers, bucket by bucket: the row hashes' matching and the scores' ranking.
+    matching = t.get("row_matches", 0.0) + t.get("ranking", 0.0)
+    driver = measured["wall"] - t["evaluate"] + t.get("metrics", 0.0)
     rows = []
     for scale in (1, 100):
-        driver = constant + per_row * scale
         total = shards * scale
         one = driver + start + c * total + d * total + matching * scale
         for n in workers:
@@ -174,17 +182,19 @@ def main() -> None:
             results[name].append(audit(model, train, val, engine))
     print(
         "| engine | wall (s) | evaluate (s) | read+predict+row facts (s, summed) "
-        "| row matching (s) | driver peak (MiB) | worker peak (MiB) |"
+        "| row matching (s) | ranking (s) | driver peak (MiB) | driver private peak (MiB) "
+        "| worker peak (MiB) |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for name, runs in results.items():
         run = min(runs, key=lambda r: r["wall"])
         t = run["timings"]
         work = t["read"] + t["predict"] + t["row_facts"]
         print(
             f"| {name} | {run['wall']:.1f} | {t['evaluate']:.1f} | {work:.1f} | "
-            f"{t.get('row_matches', float('nan')):.1f} | "
-            f"{run['driver_mib']:.0f} | {run['worker_mib'] or float('nan'):.0f} |"
+            f"{t.get('row_matches', float('nan')):.1f} | {t.get('ranking', float('nan')):.1f} | "
+            f"{run['driver_mib']:.0f} | {run['driver_anon_mib']:.0f} | "
+            f"{run['worker_mib'] or float('nan'):.0f} |"
         )
         if run["stderr"]:
             print(f"  stderr: {run['stderr'][:300]}")

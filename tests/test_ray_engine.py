@@ -149,27 +149,26 @@ def test_the_driver_holds_references_to_the_row_hashes_not_the_hashes(
     reader = SplitReader("train", splits["train"], read)
     with running("ray", load_model(tiny_binary.path("keras")), options) as session:
         assert session.bucket_bits == 3  # 4 buckets per worker, 2 workers, for big shards
-        shards = session.accumulate(reader, None, Scoring(2, keep_labels=False), 150, None, {})
+        done = session.accumulate(reader, None, Scoring(2, keep_labels=False), 150, None, {})
         # Shards of 50 rows or fewer: two buckets (Ray would return smaller parts inline).
-        assert session.bucket_bits == 1 and len(shards) == 7
-        for facts in shards:
-            assert facts.rows.hashes == [] and facts.rows.near_hashes == []
-            assert len(facts.keys) == 2
-            assert all(isinstance(ref, cluster.ObjectRef) for (ref,) in facts.keys)
-            # No row's label or probability came back: its scores are buckets in the store.
-            assert facts.labels == [] and facts.probas == [] and facts.score_parts == []
-            assert len(facts.scores) == 2
-            assert all(isinstance(ref, cluster.ObjectRef) for (ref,) in facts.scores)
-        assert sum(facts.sums.rows for facts in shards) == 400
-        scored = [cluster.get(ref) for facts in shards for (ref,) in facts.scores]
+        assert session.bucket_bits == 1 and done.shards == 7
+        facts = done.facts  # merged in shard order: per bucket, one reference per shard
+        assert facts.rows.hashes == [] and facts.rows.near_hashes == []
+        assert len(facts.keys) == 2 and all(len(bucket) == 7 for bucket in facts.keys)
+        assert all(isinstance(ref, cluster.ObjectRef) for bucket in facts.keys for ref in bucket)
+        # No row's label or probability came back: its scores are buckets in the store.
+        assert facts.labels == [] and facts.probas == [] and facts.score_parts == []
+        assert len(facts.scores) == 2 and all(len(bucket) == 7 for bucket in facts.scores)
+        assert all(isinstance(ref, cluster.ObjectRef) for bucket in facts.scores for ref in bucket)
+        assert facts.sums.rows == 400 and len(facts.rows.sample_rows) == 150
+        scored = [cluster.get(ref) for bucket in facts.scores for ref in bucket]
         assert all(len(part) == 2 and isinstance(part[1], ScoreKeys) for part in scored)
         assert sum(len(part[1]) for part in scored) == 400  # every row's score, in one bucket
-        parts = [[ref for facts in shards for ref in facts.keys[b]] for b in range(2)]
         sizes = session.map_buckets(
-            lambda *p: sum(len(k) for k in p[0]), [((), [p]) for p in parts]
+            lambda *p: sum(len(k) for k in p[0]), [((), [bucket]) for bucket in facts.keys]
         )
         assert sum(sizes) == 400  # every row, in exactly one bucket
-        held = cluster.get([ref for (ref,) in shards[0].keys])  # the one-row shard's buckets
+        held = cluster.get([bucket[0] for bucket in facts.keys])  # the one-row shard's buckets
         assert all(isinstance(keys, RowKeys) for keys in held)
         assert sum(len(keys) for keys in held) == 1
 

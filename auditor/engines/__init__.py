@@ -12,6 +12,7 @@ import importlib
 import importlib.util
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from auditor.errors import AuditorError
@@ -44,6 +45,17 @@ ENGINES = {"local": "auditor.engines.local", "ray": "auditor.engines.cluster"}
 REQUIRES = {"ray": ("ray", "pip install 'keras-auditor[ray]'")}
 
 
+@dataclass
+class Accumulated:
+    """A split's shards accumulated: their facts merged in shard order, and how many there were.
+
+    FACTS is None for a split without shards (a file with no row group).
+    """
+
+    facts: ShardFacts | None
+    shards: int
+
+
 class Session(Protocol):
     """An engine's workers for one audit, started once for all its splits."""
 
@@ -55,11 +67,13 @@ class Session(Protocol):
         sample_rows: int,
         progress: Progress | None,
         timings: dict[str, float],
-    ) -> list[ShardFacts]:
+    ) -> Accumulated:
         """Accumulate READER's shards on the grid SCALE, sampling at most `sample_rows` rows.
 
-        One ShardFacts per shard, in shard order, whose `keys` hold its bucketed row hashes
-        (or handles to them) and whose row facts no longer do. Without SCALE (the first split),
+        The shards' ShardFacts merged in shard order (as soon as each is in, so that the driver
+        holds a few shards' samples at a time, not every shard's), whose `keys` hold the bucketed
+        row hashes per bucket, one per shard (or handles to them), and whose row facts no longer
+        do. Without SCALE (the first split),
         the engine takes the grid from the split's first GRID_ROWS rows
         (`auditor.facts.rows.near_grid`); every ShardFacts carries it. SCORING says how the
         predictions are kept; an engine may give it splitters, and then its ShardFacts' `scores`

@@ -2,17 +2,20 @@
 
 The driver sends each worker the model's file once (through Ray's object store, so a remote
 cluster needs no shared disk) and then shards: a shard is a description (a file, its row groups),
-read by the worker itself. Back come the shards' `ShardFacts` only: labels, probabilities, loss
-moments and row facts (feature statistics, a bounded sample), which merge in shard order into
-what one pass gives. The first split's near-duplicate grid is taken on the driver from the
-split's first GRID_ROWS rows, before any shard is sent, so that every worker hashes on it.
+read by the worker itself. Back come the shards' `ShardFacts` only: prediction sums and row
+facts (feature statistics, a bounded sample), which merge in shard order into what one pass
+gives; no row's label or probability. The first split's near-duplicate grid and the splitters of
+every class's scores are taken on the driver from the split's first GRID_ROWS rows (read and
+predicted there), before any shard is sent, so that every worker hashes and buckets alike.
 
-The rows' hashes never reach the driver: each shard call returns them as 2**bucket_bits further
-objects (`num_returns`), bucketed by near hash, which stay in Ray's object store, owned by the
-driver (so lineage can rebuild them); buckets are few enough that a shard's part of one is not
-small enough for Ray to return inline, into the driver's memory. Duplicates and rows shared
+The rows' hashes and scores never reach the driver: each shard call returns its rows' keys as
+2**bucket_bits further objects bucketed by near hash, then its scores as buckets by value range
+(`num_returns`), which stay in Ray's object store, owned by the driver (so lineage can rebuild
+them); buckets are few enough that a shard's part of one is not small enough for Ray to return
+inline, into the driver's memory. Duplicates and rows shared
 across splits are then matched by one call per bucket on the workers, given the references;
-back come counts and examples.
+back come counts and examples. The scores are ranked the same way (`auditor.facts.scores`): back
+come each bucket's totals, then its share of the AUCs and its curve points.
 
 Faults: a worker that dies is restarted by Ray (`max_restarts`), which loads the model again, and
 the shard it held is run again (`max_task_retries`); shards are pure functions of their rows, so
@@ -33,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from auditor.engines import shard_done
+from auditor.engines import Accumulated, shard_done
 from auditor.engines.local import shard_facts, table
 from auditor.engines.model_files import model_file, unpack
 from auditor.errors import AuditorError
@@ -145,8 +148,8 @@ class RaySession:
         sample_rows: int,
         progress: Progress | None,
         timings: dict[str, float],
-    ) -> list[ShardFacts]:
-        """Accumulate every shard of READER on the workers; one ShardFacts per shard, in order.
+    ) -> Accumulated:
+        """Accumulate every shard of READER on the workers, merged in shard order as they come.
 
         The probabilities stay on the workers: each shard's scores come back as buckets by
         value range (SCORING with this session's splitters), references only, like its keys.
@@ -171,7 +174,9 @@ class RaySession:
         for ref in self.warming:  # a model that does not load fails here, in one line
             _result(ref, where, 0)
         self.warming = []
-        results: list[ShardFacts | None] = [None] * len(shards)
+        results: dict[int, ShardFacts] = {}  # shards in, waiting for one before them
+        merged: ShardFacts | None = None
+        merged_shards = 0
         waiting = deque(enumerate(shards))
         free = [actor for _ in range(IN_FLIGHT) for actor in self.actors]  # each, then again
         running: dict[Any, tuple[int, Any, list[Any]]] = {}
@@ -194,23 +199,30 @@ class RaySession:
                 index, actor, keys = running.pop(ref)
                 started = time.perf_counter()
                 facts, spent = _result(ref, where, index)
-                # The driver's own time per shard: fetching and unpickling its facts.
-                timings["driver_collect"] = (
-                    timings.get("driver_collect", 0.0) + time.perf_counter() - started
-                )
                 # References only: the hashes and the scores stay put.
                 facts.keys = [[key] for key in keys[: 1 << bits]]
                 facts.scores = [[part] for part in keys[1 << bits :]]
                 results[index] = facts
+                while merged_shards in results:  # merge what is in order now: its sample goes
+                    first = results.pop(merged_shards)
+                    merged = first if merged is None else merged.merge(first)
+                    merged_shards += 1
+                # The driver's own time per shard: fetching, unpickling and merging its facts.
+                timings["driver_collect"] = (
+                    timings.get("driver_collect", 0.0) + time.perf_counter() - started
+                )
                 for key, seconds in spent.items():
                     timings[key] = timings.get(key, 0.0) + seconds
                 if progress is not None:
                     progress(reader.name, facts.sums.rows)
                     shard_done(
-                        progress, reader.name, sum(r is not None for r in results), len(shards)
+                        progress,
+                        reader.name,
+                        len(shards) - len(waiting) - len(running),
+                        len(shards),
                     )
                 free.append(actor)
-        return [facts for facts in results if facts is not None]
+        return Accumulated(merged, len(shards))
 
     def head(self, reader: SplitReader, shards: list[Shard]) -> tuple[np.ndarray, np.ndarray]:
         """Return the near-duplicate grid of the split's head rows, and their probabilities.

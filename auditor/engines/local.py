@@ -5,6 +5,7 @@ Its row hashes stay in this process as one bucket per shard, matched here (`loca
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from auditor.engines import shard_done
+from auditor.engines import Accumulated, shard_done
 from auditor.errors import DataError
 from auditor.facts.buckets import local_map
 from auditor.facts.rows import GRID_ROWS, RowFacts, near_grid
@@ -40,7 +41,7 @@ class LocalSession:
         sample_rows: int,
         progress: Progress | None,
         timings: dict[str, float],
-    ) -> list[ShardFacts]:
+    ) -> Accumulated:
         """Read, predict and accumulate every shard of READER in turn (see `accumulate`).
 
         The rows' labels and probabilities are kept whole, as SCORING (without splitters) says.
@@ -48,7 +49,9 @@ class LocalSession:
         shards = accumulate(self.model, reader, scale, scoring, sample_rows, progress, timings)
         for facts in shards:
             facts.keys = [[part] for part in facts.take_keys(self.bucket_bits)]
-        return shards
+        return Accumulated(
+            functools.reduce(ShardFacts.merge, shards) if shards else None, len(shards)
+        )
 
     @property
     def bucket_bits(self) -> int:
