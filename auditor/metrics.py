@@ -3,7 +3,10 @@
 Every figure equals scikit-learn's on the same predictions (the tests check it to 1e-9), but each
 split is sorted once per class instead of once per metric, and every pass runs in steps of
 CHUNK_ROWS rows with sums that merge: at millions of rows this is several times faster and smaller
-than calling scikit-learn metric by metric.
+than calling scikit-learn metric by metric. The sums (`PredictionSums`) are also what an engine's
+shards return batch by batch, and `measured` computes the metrics from them and the per-class
+rankings, however these were made (one sort here, or buckets ranked where they are:
+`auditor.facts.scores`).
 """
 
 from __future__ import annotations

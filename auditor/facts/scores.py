@@ -4,15 +4,18 @@ A float32's bit pattern, with the sign handled (`score_keys`), orders like its v
 splitter keys range-partition the scores: bucket b holds only scores below every score of bucket
 b + 1, and tied scores share a bucket. The top bits of the keys are such splitters
 (`bit_splitters`), but probabilities share their sign and most of their exponent bits, so a few
-buckets would hold nearly every score; quantiles of a sample of the keys (`sample_splitters`,
-e.g. from the rows' bounded sample) balance them. Each bucket is ranked on its own (`walk`), given
+buckets would hold nearly every score; quantiles of a sample of the keys (`sample_splitters`:
+the Ray engine predicts the first split's head rows for them) balance them. One bucket object
+holds every class's scores in its ranges (`partition_classes`), so that each map over the
+buckets ranks every class at once (`rank_classes`). Each bucket is ranked on its own (`walk`), given
 what the driver learns from every bucket's totals (`totals`: positives, negatives, distinct
 scores): the positives and negatives scored above it, and the index of its first distinct score
 among all of them. The Mann-Whitney sum (ties as halves) is then a sum of exact integers over
 buckets, the average precision a sum over buckets of each threshold's precision times the
 recall it adds, and the curves' evenly spread thresholds are picked by global index: what
 `auditor.metrics.ranking` gives from one sort of every score (to the last bit for the counts and
-points, to float summation order for the precision sum).
+points, to float summation order for the precision sum). On a binary split the same walk finds
+the decision thresholds that give either class a recall floor (`reached`, `recall_thresholds`).
 
 NumPy only: an engine runs `totals` and `walk` wherever the buckets are, and passes the function
 that maps them over buckets (`auditor.facts.buckets.MapBuckets`); the driver sums.
