@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -291,33 +292,47 @@ def test_without_ray_the_engine_is_refused_in_one_line(
     )
 
 
-@pytest.fixture()
-def head() -> Iterator[str]:
-    """A Ray cluster of its own, as `ray start --head` runs one: yield its address, then stop it.
+@contextmanager
+def _head(dashboard: bool = False) -> Iterator[tuple[str, str | None]]:
+    """A Ray cluster of its own, as `ray start --head` runs one: its address and dashboard's URL.
 
     `--block` keeps the head in the foreground, and an interrupt stops every process it started
-    (`ray stop` would stop other test runs' clusters too).
+    (`ray stop` would stop other test runs' clusters too). The head runs with this environment's
+    scripts first on PATH, so that a job's entrypoint finds `auditor` as on a node it is
+    installed on.
     """
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    ports = []
+    for _ in range(2):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            ports.append(probe.getsockname()[1])
+    port, dashboard_port = ports
     ray = Path(sys.executable).with_name("ray")
     temp = tempfile.mkdtemp(prefix="rh", dir="/tmp")  # short: Ray's socket paths must fit
+    served = [
+        "--include-dashboard=true", "--dashboard-host=127.0.0.1",
+        f"--dashboard-port={dashboard_port}",
+    ] if dashboard else ["--include-dashboard=false"]  # fmt: skip
+    env = {**os.environ, "PATH": f"{ray.parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     process = subprocess.Popen(
         [
             str(ray), "start", "--head", "--block", f"--port={port}", "--num-cpus=2",
-            "--include-dashboard=false", f"--temp-dir={temp}", "--disable-usage-stats",
+            *served, f"--temp-dir={temp}", "--disable-usage-stats",
         ],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
     )  # fmt: skip
     try:
         address = f"127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        status = [str(ray), "status", f"--address={address}"]
-        while subprocess.run(status, capture_output=True).returncode:
-            assert process.poll() is None and time.monotonic() < deadline, "the head did not start"
-            time.sleep(1)
-        yield address
+        url = f"http://127.0.0.1:{dashboard_port}" if dashboard else None
+        deadline = time.monotonic() + 90
+        ready = [[str(ray), "status", f"--address={address}"]]
+        if url is not None:
+            ready.append([str(ray), "job", "list", "--address", url])
+        for probe_command in ready:
+            while subprocess.run(probe_command, capture_output=True).returncode:
+                assert process.poll() is None and time.monotonic() < deadline, "no head started"
+                time.sleep(1)
+        yield address, url
     finally:
         process.send_signal(signal.SIGINT)
         try:
@@ -325,6 +340,13 @@ def head() -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
         shutil.rmtree(temp, ignore_errors=True)
+
+
+@pytest.fixture()
+def head() -> Iterator[str]:
+    """A running cluster's address (see `_head`)."""
+    with _head() as (address, _):
+        yield address
 
 
 def test_an_audit_joins_a_running_cluster_by_its_address_or_auto(
@@ -354,3 +376,43 @@ def test_an_audit_joins_a_running_cluster_by_its_address_or_auto(
         assert report["results"] == json.loads(json.dumps(local_run.to_dict()["results"]))
         assert (report["engine"]["name"], report["engine"]["workers"]) == ("ray", 2)
         assert report["engine"]["address"] == address
+
+
+def test_the_readme_s_ray_job_submit_runs_the_audit_on_a_cluster(
+    tiny_binary: Any, tmp_path: Path
+) -> None:
+    """`ray job submit --working-dir ... -- auditor audit ... --ray-address auto`, as documented.
+
+    The job's driver runs on the cluster, in the uploaded working directory that holds the
+    model; its report equals the local engine's, and names the cluster it joined as `auto`.
+    """
+    pytest.importorskip("ray.dashboard.modules.job.sdk")
+    splits = _splits(tiny_binary, tmp_path)
+    local_run = _audit(tiny_binary, splits)
+    release = tmp_path / "release"
+    release.mkdir()
+    shutil.copy(tiny_binary.path("keras"), release / "model.keras")
+    out = tmp_path / "audit-report"
+    ray = Path(sys.executable).with_name("ray")
+    with _head(dashboard=True) as (_, url):
+        assert url is not None
+        done = subprocess.run(
+            [
+                str(ray), "job", "submit", "--address", url, "--working-dir", str(release), "--",
+                "auditor", "audit", "model.keras", "--train", str(splits["train"]),
+                "--val", str(splits["val"]), "--engine", "ray", "--ray-address", "auto",
+                "--workers", "2", "--format", "json", "--out", str(out),
+                *(f"--{key.replace('_', '-')}={value}" for key, value in SETTINGS.items()),
+            ],
+            capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+    report = json.loads((out / "report.json").read_text())
+    # The job's status is the audit's: failed when the gate blocks (exit 1), as KubeRay's RayJob.
+    blocked = report["verdict"] == "fail"
+    assert done.returncode == (1 if blocked else 0), done.stdout[-2000:] + done.stderr[-2000:]
+    assert report["model"].pop("path") == "model.keras"  # in the job's working directory
+    theirs = local_run.to_dict()
+    theirs["model"].pop("path")
+    assert_close(comparable(report), comparable(theirs), tolerance=1e-9)
+    assert report["results"] == json.loads(json.dumps(theirs["results"]))
+    assert (report["engine"]["name"], report["engine"]["address"]) == ("ray", "auto")
