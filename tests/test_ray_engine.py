@@ -80,7 +80,8 @@ def _audit(model: Any, splits: dict[str, Path], **settings: Any) -> Any:
     )
 
 
-def _assert_same(ray_run: Any, local_run: Any) -> None:
+def _assert_same(ray_run: Any, local_run: Any, labels_kept: bool = False) -> None:
+    """The reports, facts and matches are the same; LABELS_KEPT: a fact read them row by row."""
     ours, theirs = ray_run.to_dict(), local_run.to_dict()
     assert_close(comparable(ours), comparable(theirs), tolerance=1e-9)
     assert ours["results"] == theirs["results"]  # every rule's status, message, evidence
@@ -94,7 +95,8 @@ def _assert_same(ray_run: Any, local_run: Any) -> None:
         assert ray_rows.matches == local_rows.matches
         # The rows' predictions stayed on the workers: the driver holds sums, curves, thresholds.
         ray_split, local_split = ray_run.evaluation.splits[name], local_run.evaluation.splits[name]
-        assert len(ray_split.y) == 0 and len(ray_split.proba) == 0
+        assert len(ray_split.proba) == 0
+        assert len(ray_split.y) == (ray_split.n_rows if labels_kept else 0)
         assert len(local_split.y) == local_split.n_rows
         for cls, curve in local_split.curves.items():
             for key, values in curve.items():
@@ -416,3 +418,35 @@ def test_the_readme_s_ray_job_submit_runs_the_audit_on_a_cluster(
     assert_close(comparable(report), comparable(theirs), tolerance=1e-9)
     assert report["results"] == json.loads(json.dumps(theirs["results"]))
     assert (report["engine"]["name"], report["engine"]["address"]) == ("ray", "auto")
+
+
+def test_group_and_time_columns_give_the_local_report(
+    cluster: Any, tiny_binary: Any, tmp_path: Path
+) -> None:
+    """A time column keeps the labels row by row on the driver (the label rate over time)."""
+    import pyarrow as pa
+
+    model = tiny_binary
+    x, y = model.x_train, model.y_train
+    patients = np.arange(len(y)) % 97  # shared with val: LK06 has patients in both
+    days = np.arange(len(y)) // 4  # val's days overlap train's last ones: LK07 sees it
+    train = table(x, y, model.names)
+    train = train.append_column("patient", pa.array(patients)).append_column("day", pa.array(days))
+    val = table(model.x_val, model.y_val, model.names)
+    n_val = len(model.y_val)
+    val = val.append_column("patient", pa.array(np.arange(n_val) % 131)).append_column(
+        "day", pa.array(days.max() - 20 + np.arange(n_val) // 2)
+    )
+    splits = {
+        "train": write_folder(tmp_path / "train", train, TRAIN_FILES),
+        "val": write_file(tmp_path / "val.parquet", val, [1, 99, 50, 50]),
+    }
+    context = {"group_columns": ("patient",), "time_column": "day"}
+    local_run = _audit(model, splits, **context)
+    ray_run = _audit(model, splits, engine="ray", workers=2, **context)
+    _assert_same(ray_run, local_run, labels_kept=True)
+    timed = next(r for r in ray_run.results if r.rule.id == "LK07")
+    assert timed.status != "not_applicable", timed.message
+    # The labels came back for the time column's label rate; the probabilities did not.
+    assert len(ray_run.evaluation.splits["val"].y) == n_val
+    assert len(ray_run.evaluation.splits["val"].proba) == 0
