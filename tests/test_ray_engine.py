@@ -380,46 +380,6 @@ def test_an_audit_joins_a_running_cluster_by_its_address_or_auto(
         assert report["engine"]["address"] == address
 
 
-def test_the_readme_s_ray_job_submit_runs_the_audit_on_a_cluster(
-    tiny_binary: Any, tmp_path: Path
-) -> None:
-    """`ray job submit --working-dir ... -- auditor audit ... --ray-address auto`, as documented.
-
-    The job's driver runs on the cluster, in the uploaded working directory that holds the
-    model; its report equals the local engine's, and names the cluster it joined as `auto`.
-    """
-    pytest.importorskip("ray.dashboard.modules.job.sdk")
-    splits = _splits(tiny_binary, tmp_path)
-    local_run = _audit(tiny_binary, splits)
-    release = tmp_path / "release"
-    release.mkdir()
-    shutil.copy(tiny_binary.path("keras"), release / "model.keras")
-    out = tmp_path / "audit-report"
-    ray = Path(sys.executable).with_name("ray")
-    with _head(dashboard=True) as (_, url):
-        assert url is not None
-        done = subprocess.run(
-            [
-                str(ray), "job", "submit", "--address", url, "--working-dir", str(release), "--",
-                "auditor", "audit", "model.keras", "--train", str(splits["train"]),
-                "--val", str(splits["val"]), "--engine", "ray", "--ray-address", "auto",
-                "--workers", "2", "--format", "json", "--out", str(out),
-                *(f"--{key.replace('_', '-')}={value}" for key, value in SETTINGS.items()),
-            ],
-            capture_output=True, text=True, timeout=300,
-        )  # fmt: skip
-    report = json.loads((out / "report.json").read_text())
-    # The job's status is the audit's: failed when the gate blocks (exit 1), as KubeRay's RayJob.
-    blocked = report["verdict"] == "fail"
-    assert done.returncode == (1 if blocked else 0), done.stdout[-2000:] + done.stderr[-2000:]
-    assert report["model"].pop("path") == "model.keras"  # in the job's working directory
-    theirs = local_run.to_dict()
-    theirs["model"].pop("path")
-    assert_close(comparable(report), comparable(theirs), tolerance=1e-9)
-    assert report["results"] == json.loads(json.dumps(theirs["results"]))
-    assert (report["engine"]["name"], report["engine"]["address"]) == ("ray", "auto")
-
-
 def test_group_and_time_columns_give_the_local_report(
     cluster: Any, tiny_binary: Any, tmp_path: Path
 ) -> None:
