@@ -31,8 +31,8 @@ from auditor.metrics import (
     Ranking,
     baseline_metrics,
     measured,
+    rank_rows,
     ranked_classes,
-    ranking,
 )
 from auditor.options import AuditOptions
 
@@ -332,8 +332,7 @@ def _ranked(
         binary = n_classes == 2 and 1 in classes
         rankings, found = rank_classes(facts.scores, classes, run, floors=floors if binary else ())
         return _Ranked(sums, rankings, found, y, proba)
-    rankings = {i: ranking(y == i, proba[:, i]) for i in classes}
-    return _Ranked(sums, rankings, {}, y, proba)
+    return _Ranked(sums, rank_rows(y, proba, classes), {}, y, proba)
 
 
 def _measure(

@@ -28,9 +28,10 @@ class SplitEvaluation:
 
     `y` and `proba` hold every row's label and probabilities where the engine keeps them (the
     local engine); an engine that leaves the rows on its workers keeps them empty (`y` holds the
-    labels when a fact needs them: image splits, a time column). What the figures and the advice
-    read comes with every engine: `sums` (calibration bins, score histograms, micro-average
-    bins), `curves` and `recall_thresholds`.
+    labels when a fact needs them: image splits, a time column). What the figures read comes
+    with every engine: `sums` (calibration bins, score histograms, micro-average bins) and
+    `curves`; the advice's thresholds are `recall_thresholds` where the engine found them while
+    it held the scores (Ray), else found from `y` and `proba` when asked (local).
     """
 
     name: str
@@ -55,7 +56,7 @@ class SplitEvaluation:
     )
     sums: PredictionSums | None = field(default=None, repr=False, compare=False)
     # Binary: (class, recall floor) -> (threshold on P(class 1), recall, precision), or None when
-    # no threshold reaches the floor; for the rule set's floors (AuditOptions.recall_floors).
+    # no threshold reaches the floor; for the rule set's floors (`rules.engine.recall_floors`).
     recall_thresholds: dict[tuple[int, float], tuple[float, float, float] | None] = field(
         default_factory=dict, repr=False, compare=False
     )

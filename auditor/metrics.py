@@ -148,23 +148,35 @@ SCORE_BINS = 40  # the score histograms' equal-width bins over [0, 1]
 MICRO_BITS = 16  # a score's micro-average bin: the top bits of its order key (see `score_bins`)
 
 
-def score_bins(score: np.ndarray) -> np.ndarray:
-    """Return each float32 score's bin among 2**MICRO_BITS, in the order of the scores.
+SIGN = np.uint32(1 << 31)
 
-    The bins are the top bits of keys that order like the values (sign, exponent, 7 bits of
-    mantissa): 1/128 of the value wide, so fine near 0 and still 1/256 wide near 1.
-    """
+
+def score_keys(score: np.ndarray) -> np.ndarray:
+    """Return uint32 keys that order as the float32 SCORE values do (-0.0 as 0.0; no NaN)."""
     bits = (np.asarray(score, dtype=np.float32) + np.float32(0.0)).view(np.uint32)
-    keys = np.where((bits >> np.uint32(31)) != 0, ~bits, bits | np.uint32(1 << 31))
-    return (keys >> np.uint32(32 - MICRO_BITS)).astype(np.int64)
+    negative = (bits & SIGN) != 0
+    return np.where(negative, ~bits, bits | SIGN)
+
+
+def key_scores(keys: np.ndarray) -> np.ndarray:
+    """Return the float32 scores of KEYS (the inverse of `score_keys`)."""
+    keys = np.asarray(keys, dtype=np.uint32)
+    positive = (keys & SIGN) != 0
+    return np.where(positive, keys & ~SIGN, ~keys).astype(np.uint32).view(np.float32)
+
+
+def score_bins(score: np.ndarray) -> np.ndarray:
+    """Return each float32 score's bin among 2**MICRO_BITS: the top bits of its `score_keys`.
+
+    Sign, exponent and 7 bits of mantissa: 1/128 of the value wide, so fine near 0 and still
+    1/256 wide near 1.
+    """
+    return (score_keys(score) >> np.uint32(32 - MICRO_BITS)).astype(np.int64)
 
 
 def bin_score(index: np.ndarray) -> np.ndarray:
     """Return the lowest float32 score of each bin of `score_bins`."""
-    keys = np.asarray(index, dtype=np.uint32) << np.uint32(32 - MICRO_BITS)
-    positive = (keys >> np.uint32(31)) != 0
-    bits = np.where(positive, keys & np.uint32(0x7FFFFFFF), ~keys)
-    return bits.astype(np.uint32).view(np.float32)
+    return key_scores(np.asarray(index, dtype=np.uint32) << np.uint32(32 - MICRO_BITS))
 
 
 @dataclass
@@ -246,7 +258,7 @@ class PredictionSums:
         if losses is not None:
             v = losses.astype(np.float64)
             self.loss += np.array([len(v), v.sum(), (v * v).sum()])
-        score = proba[:, 1] if k == 2 else true
+        score = proba[:, 1].astype(np.float64) if k == 2 else true  # float64: exact bin edges
         which = np.clip(np.floor(score * SCORE_BINS).astype(np.int64), 0, SCORE_BINS - 1)
         self.score_counts += np.bincount(y * SCORE_BINS + which, minlength=k * SCORE_BINS).reshape(
             k, SCORE_BINS
@@ -347,11 +359,12 @@ def measure(
 ) -> Measured:
     """Return the split's metrics, curves and confusion matrix from labels and probabilities."""
     sums = PredictionSums.of(y, proba, threshold)
-    counts = sums.class_counts
-    ranked = {
-        i: ranking(y == i, proba[:, i]) for i in range(len(classes)) if 0 < counts[i] < len(y)
-    }
-    return measured(sums, ranked, classes, loss=loss)
+    return measured(sums, rank_rows(y, proba, ranked_classes(sums)), classes, loss=loss)
+
+
+def rank_rows(y: np.ndarray, proba: np.ndarray, classes: Sequence[int]) -> dict[int, Ranking]:
+    """Rank each of CLASSES one-vs-rest by its probability, one sort of the whole split each."""
+    return {i: ranking(y == i, proba[:, i]) for i in classes}
 
 
 def ranked_classes(sums: PredictionSums) -> list[int]:

@@ -434,7 +434,7 @@ def _recall_threshold(
     """Return SPLIT's threshold for class CLS's recall FLOOR: the evaluation's, or found now."""
     if (cls, floor) in split.recall_thresholds:
         return split.recall_thresholds[(cls, floor)]
-    if not len(split.y):  # an engine kept no rows, and was not asked for this floor
+    if not len(split.proba):  # an engine kept no probabilities, and was not asked for this floor
         return None
     return threshold_for_recall(split.y, split.proba[:, 1], cls, floor)
 

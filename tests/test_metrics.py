@@ -556,3 +556,13 @@ def test_micro_curves_rank_every_score_by_its_bin() -> None:
         np.testing.assert_allclose(got[key], want[key], rtol=0, atol=0, err_msg=key)
     # The bins are narrow: each score is within 1/128 of its value of its bin's lowest score.
     assert np.all(binned <= proba.ravel()) and np.all(proba.ravel() - binned <= proba.ravel() / 128)
+
+
+def test_score_histograms_bin_float32_scores_as_numpy_does_at_the_edges() -> None:
+    """0.35 in float32 is 0.3499999940: bin 13 of 40, as np.histogram puts it, not bin 14."""
+    edges = np.linspace(0, 1, metrics.SCORE_BINS + 1)
+    p1 = edges[1:-1].astype(np.float32)  # every inner edge, rounded to float32
+    y = np.ones(len(p1), np.int64)
+    got = PredictionSums.of(y, np.column_stack([1 - p1, p1])).score_counts[1]
+    want, _ = np.histogram(p1, bins=edges)
+    np.testing.assert_array_equal(got, want)

@@ -20,7 +20,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -294,47 +293,33 @@ def test_without_ray_the_engine_is_refused_in_one_line(
     )
 
 
-@contextmanager
-def _head(dashboard: bool = False) -> Iterator[tuple[str, str | None]]:
-    """A Ray cluster of its own, as `ray start --head` runs one: its address and dashboard's URL.
+@pytest.fixture()
+def head() -> Iterator[str]:
+    """A Ray cluster of its own, as `ray start --head` runs one: yield its address, then stop it.
 
     `--block` keeps the head in the foreground, and an interrupt stops every process it started
-    (`ray stop` would stop other test runs' clusters too). The head runs with this environment's
-    scripts first on PATH, so that a job's entrypoint finds `auditor` as on a node it is
-    installed on.
+    (`ray stop` would stop other test runs' clusters too).
     """
-    ports = []
-    for _ in range(2):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            ports.append(probe.getsockname()[1])
-    port, dashboard_port = ports
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
     ray = Path(sys.executable).with_name("ray")
     temp = tempfile.mkdtemp(prefix="rh", dir="/tmp")  # short: Ray's socket paths must fit
-    served = [
-        "--include-dashboard=true", "--dashboard-host=127.0.0.1",
-        f"--dashboard-port={dashboard_port}",
-    ] if dashboard else ["--include-dashboard=false"]  # fmt: skip
-    env = {**os.environ, "PATH": f"{ray.parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     process = subprocess.Popen(
         [
             str(ray), "start", "--head", "--block", f"--port={port}", "--num-cpus=2",
-            *served, f"--temp-dir={temp}", "--disable-usage-stats",
+            "--include-dashboard=false", f"--temp-dir={temp}", "--disable-usage-stats",
         ],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
         address = f"127.0.0.1:{port}"
-        url = f"http://127.0.0.1:{dashboard_port}" if dashboard else None
-        deadline = time.monotonic() + 90
-        ready = [[str(ray), "status", f"--address={address}"]]
-        if url is not None:
-            ready.append([str(ray), "job", "list", "--address", url])
-        for probe_command in ready:
-            while subprocess.run(probe_command, capture_output=True).returncode:
-                assert process.poll() is None and time.monotonic() < deadline, "no head started"
-                time.sleep(1)
-        yield address, url
+        deadline = time.monotonic() + 60
+        status = [str(ray), "status", f"--address={address}"]
+        while subprocess.run(status, capture_output=True).returncode:
+            assert process.poll() is None and time.monotonic() < deadline, "the head did not start"
+            time.sleep(1)
+        yield address
     finally:
         process.send_signal(signal.SIGINT)
         try:
@@ -342,13 +327,6 @@ def _head(dashboard: bool = False) -> Iterator[tuple[str, str | None]]:
         except subprocess.TimeoutExpired:
             process.kill()
         shutil.rmtree(temp, ignore_errors=True)
-
-
-@pytest.fixture()
-def head() -> Iterator[str]:
-    """A running cluster's address (see `_head`)."""
-    with _head() as (address, _):
-        yield address
 
 
 def test_an_audit_joins_a_running_cluster_by_its_address_or_auto(

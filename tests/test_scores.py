@@ -17,14 +17,12 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from auditor.facts.scores import (
     ScoreKeys,
     bit_splitters,
-    key_scores,
     partition_classes,
     partition_scores,
     rank_classes,
     sample_splitters,
-    score_keys,
 )
-from auditor.metrics import ranking
+from auditor.metrics import key_scores, ranking, score_keys
 
 
 def buckets_of(truth: np.ndarray, score: np.ndarray, splitters, cuts: list[int]):

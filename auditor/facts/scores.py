@@ -30,23 +30,7 @@ from typing import Any
 import numpy as np
 
 from auditor.facts.buckets import MapBuckets, local_map
-from auditor.metrics import CURVE_POINTS, Ranking
-
-SIGN = np.uint32(1 << 31)
-
-
-def score_keys(score: np.ndarray) -> np.ndarray:
-    """Return uint32 keys that order as the float32 SCORE values do (-0.0 as 0.0; no NaN)."""
-    bits = (np.asarray(score, dtype=np.float32) + np.float32(0.0)).view(np.uint32)
-    negative = (bits & SIGN) != 0
-    return np.where(negative, ~bits, bits | SIGN)
-
-
-def key_scores(keys: np.ndarray) -> np.ndarray:
-    """Return the float32 scores of KEYS (the inverse of `score_keys`)."""
-    keys = np.asarray(keys, dtype=np.uint32)
-    positive = (keys & SIGN) != 0
-    return np.where(positive, keys & ~SIGN, ~keys).astype(np.uint32).view(np.float32)
+from auditor.metrics import CURVE_POINTS, Ranking, key_scores, score_keys
 
 
 @dataclass(frozen=True)
